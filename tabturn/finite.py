@@ -1,0 +1,47 @@
+"""Finite-horizon backward induction, exact (integers or scaled rationals, never silent overflow)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+
+from tabturn.bellman import ExactBackup, gaps_to_second, minimum_and_mask, reduce_fraction
+from tabturn.errors import InputError
+from tabturn.mdp import TabularMDP
+from tabturn.rational import parse_rational
+from tabturn.solution import ExactVector, Solution, mask_dtype
+
+
+def backward_induction(mdp: TabularMDP, horizon: int, discount: Fraction | int | str = 1) -> Solution:
+    """Exact optimum of sum_{t<H} gamma^t cost(s_t, a_t) + final(s_H), with all optimal action sets.
+
+    Returns a certified Solution whose action_masks[t] are the optimal sets with t steps elapsed.
+    """
+    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
+        raise InputError("horizon", f"must be an integer >= 1, not {horizon!r}")
+    gamma = parse_rational(discount, "discount")
+    if not 0 <= gamma <= 1:
+        raise InputError("discount", f"must lie in [0, 1], not {gamma}")
+    backup = ExactBackup(mdp, gamma)
+    masks = np.empty((horizon, mdp.n_states), dtype=mask_dtype(mdp.n_actions))
+    N, den = backup.initial()
+    bound = None
+    for t in range(horizon - 1, -1, -1):
+        Q, den, bound = backup.q_values(N, den, bound)
+        N, mask = minimum_and_mask(Q, masks.dtype.type)
+        masks[t] = mask.ravel()
+        if t == 0:
+            gap_num, has_gap = gaps_to_second(Q, N)
+            gap_num, has_gap, gap_den = gap_num.ravel(), has_gap.ravel(), den
+        if den != mdp.cost_denominator:
+            N, reduced = reduce_fraction(N, den)
+            bound, den = bound // (den // reduced), reduced
+    N = N.ravel()
+    kind = "object" if N.dtype == object else "int64"
+    path = "grid" if mdp.grid is not None else "sparse"
+    return Solution(
+        mdp=mdp, horizon=int(horizon), discount=gamma, method=f"backward-induction/{path}-{kind}",
+        certified=True, reason="exact integer/rational backward induction",
+        values=ExactVector(mdp.sign * N, den), action_masks=masks,
+        gaps=ExactVector(gap_num, gap_den), has_gap=has_gap, stats={"steps": int(horizon)})

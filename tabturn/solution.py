@@ -1,0 +1,110 @@
+"""Solver results: exact vectors and the immutable Solution every solver returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from tabturn.mdp import TabularMDP
+
+
+@dataclass(frozen=True, eq=False)
+class ExactVector:
+    """Exact rationals numerators[i] / denominator (numerators int64 or Python-int object array)."""
+
+    numerators: np.ndarray
+    denominator: int
+
+    def __len__(self) -> int:
+        return len(self.numerators)
+
+    def __getitem__(self, index: int) -> Fraction:
+        return Fraction(int(self.numerators[index]), self.denominator)
+
+    def to_fractions(self) -> list[Fraction]:
+        """All entries as Fractions."""
+        return [Fraction(int(n), self.denominator) for n in self.numerators]
+
+    def to_float(self) -> np.ndarray:
+        """Float64 view (rounded)."""
+        if self.numerators.dtype == object:
+            return np.array([float(f) for f in self.to_fractions()])
+        return self.numerators.astype(np.float64) / self.denominator
+
+    @classmethod
+    def from_fractions(cls, values) -> "ExactVector":
+        """Common-denominator form of a sequence of Fractions."""
+        import math
+
+        values = [Fraction(v) for v in values]
+        den = math.lcm(1, *{v.denominator for v in values})
+        nums = [v.numerator * (den // v.denominator) for v in values]
+        arr = np.array(nums, dtype=object)
+        if not nums or max(abs(n) for n in nums) < 2**62:
+            arr = arr.astype(np.int64)
+        return cls(arr, den)
+
+
+@dataclass(frozen=True, eq=False)
+class Solution:
+    """The exact optimum of an MDP, with ties.
+
+    Attributes:
+      mdp: the solved TabularMDP.
+      horizon: finite horizon H, or None for the infinite discounted horizon.
+      discount: gamma (exact).
+      method: how it was computed (e.g. "backward-induction/grid-int64", "value-iteration+certificate").
+      certified: True when values and action sets are exact (integer/rational arithmetic or a passed
+        rational certificate); False otherwise, with ``reason``.
+      reason: why the result is or is not certified.
+      values: optimal values at step 0 in the objective's units (loss for MIN, reward for MAX).
+      action_masks: (T, S) unsigned bitmasks; bit a of [t, s] is set when action a is optimal at
+        state s with t steps elapsed (T = H; T = 1 for a stationary, infinite-horizon optimum).
+      gaps: at step 0, how much worse (>= 0, objective units) the best non-optimal action is;
+        entries where ``has_gap`` is False (every action optimal) are 0 and meaningless.
+      has_gap: (S,) bool.
+      stats: solver statistics (iterations, float error bound, exact improvement rounds, ...).
+    """
+
+    mdp: TabularMDP
+    horizon: int | None
+    discount: Fraction
+    method: str
+    certified: bool
+    reason: str
+    values: ExactVector
+    action_masks: np.ndarray
+    gaps: ExactVector
+    has_gap: np.ndarray
+    stats: dict = field(default_factory=dict)
+
+    def optimal_actions(self, state: int, step: int = 0) -> tuple[int, ...]:
+        """Indices of all optimal actions at ``state`` after ``step`` steps."""
+        mask = int(self.action_masks[min(step, len(self.action_masks) - 1), state])
+        return tuple(a for a in range(self.mdp.n_actions) if mask >> a & 1)
+
+    def optimal_action_names(self, state: int, step: int = 0) -> tuple[str, ...]:
+        """Names of all optimal actions at ``state`` after ``step`` steps, in action order."""
+        return tuple(self.mdp.action_names[a] for a in self.optimal_actions(state, step))
+
+    def value(self, state: int) -> Fraction:
+        """Exact optimal value of ``state`` at step 0."""
+        return self.values[state]
+
+    def gap(self, state: int) -> Fraction | None:
+        """Exact gap to the best non-optimal action at step 0, or None when every action is optimal."""
+        return self.gaps[state] if self.has_gap[state] else None
+
+    def start_value(self) -> Fraction:
+        """Exact optimal expected value from the MDP's start distribution."""
+        return sum((p * self.values[s] for s, p in self.mdp.start), Fraction(0))
+
+
+def mask_dtype(n_actions: int) -> type:
+    """Smallest unsigned dtype holding one bit per action."""
+    for dtype, bits in ((np.uint8, 8), (np.uint16, 16), (np.uint32, 32), (np.uint64, 64)):
+        if n_actions <= bits:
+            return dtype
+    raise ValueError("more than 64 actions")
