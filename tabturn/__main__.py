@@ -1,0 +1,3 @@
+from tabturn.cli import entry
+
+entry()

@@ -1,0 +1,26 @@
+"""One entry point: the exact optimum of an MDP for a finite horizon or an infinite discounted one."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from tabturn.config import TurnConfig
+from tabturn.discounted import solve_discounted
+from tabturn.finite import backward_induction
+from tabturn.mdp import TabularMDP
+from tabturn.rational import parse_rational
+from tabturn.solution import Solution
+from tabturn.turn import turn_mdp
+
+
+def solve(mdp: TabularMDP, horizon: int | None, discount: Fraction | int | str = 1) -> Solution:
+    """Backward induction when ``horizon`` is finite, else the certified discounted solver."""
+    gamma = parse_rational(discount, "discount")
+    if horizon is None:
+        return solve_discounted(mdp, gamma)
+    return backward_induction(mdp, horizon, gamma)
+
+
+def solve_config(config: TurnConfig) -> Solution:
+    """Build and solve one member of the turn family."""
+    return solve(turn_mdp(config), config.horizon, config.discount)
