@@ -71,7 +71,7 @@ class TurnConfig:
       distance: "vertical" (dist^2 = (y-x)^2) or "perpendicular" (dist^2 = (y-x)^2 / 2).
       timing: "per-step" (sum_t gamma^t loss(s_{t+1})) or "terminal" (loss(s_H) only, finite H).
       horizon: finite horizon H >= 1, or None for the infinite discounted horizon.
-      discount: gamma in [0, 1]; must be < 1 when horizon is None.
+      discount: gamma in [0, 1]; must be < 1 when horizon is None and 1 with terminal timing.
       regime: supervision regime, one of REGIMES.
       p, q: switching probabilities P(observed -> unobserved) and P(unobserved -> observed).
     """
@@ -140,6 +140,8 @@ class TurnConfig:
             raise InputError("discount", "must be < 1 when horizon is none (infinite horizon)")
         if self.horizon is None and self.timing == "terminal":
             raise InputError("timing", "terminal timing needs a finite horizon")
+        if self.timing == "terminal" and gamma != 1:
+            raise InputError("discount", "must be 1 with terminal timing (only loss(s_H) is charged)")
         set_("discount", gamma)
         for name in ("p", "q"):
             value = parse_rational(getattr(self, name), name)

@@ -1,0 +1,136 @@
+"""Discounted solvers: VI, PI and LP agree; the rational certificate accepts optima and rejects others."""
+
+import dataclasses
+import itertools
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import sympy
+from hypothesis import given, strategies as st
+
+from tabturn.arrays import mdp_from_arrays
+from tabturn.config import TurnConfig
+from tabturn.discounted import (_scc_values, certify, evaluate_policy_exact, linear_program, policy_iteration,
+                                solve_discounted, value_iteration)
+from tabturn.turn import turn_mdp
+
+
+@st.composite
+def random_mdps(draw):
+    S, A = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    weights = draw(st.lists(st.lists(st.lists(st.integers(0, 3), min_size=S, max_size=S), min_size=S, max_size=S),
+                            min_size=A, max_size=A))
+    P = np.zeros((A, S, S))
+    for a in range(A):
+        for s in range(S):
+            row = np.array(weights[a][s], dtype=float)
+            if row.sum() == 0:
+                row[draw(st.integers(0, S - 1))] = 1
+            P[a, s] = row / row.sum()
+    R = np.array(draw(st.lists(st.lists(st.integers(-5, 5), min_size=A, max_size=A), min_size=S, max_size=S)),
+                 dtype=float)
+    gamma = draw(st.sampled_from([Fraction(0), Fraction(1, 2), Fraction(9, 10), Fraction(3, 4)]))
+    return mdp_from_arrays(P, R), gamma
+
+
+def sympy_optimum(mdp, gamma):
+    """V* and Q* by enumerating every deterministic policy and solving each exactly with sympy."""
+    S, A = mdp.n_states, mdp.n_actions
+    g = sympy.Rational(gamma.numerator, gamma.denominator)
+    P = [[[sympy.Rational(p.numerator, p.denominator) for p in (mdp.probability(s, a, t) for t in range(S))]
+          for s in range(S)] for a in range(A)]
+    R = [[sympy.Rational(mdp.cost(s, a).numerator, mdp.cost(s, a).denominator) for a in range(A)] for s in range(S)]
+    best = None
+    for pol in itertools.product(range(A), repeat=S):
+        M = sympy.eye(S) - g * sympy.Matrix(S, S, lambda i, j: P[pol[i]][i][j])
+        V = M.LUsolve(sympy.Matrix(S, 1, lambda i, _: R[i][pol[i]]))
+        best = V if best is None else sympy.Matrix(S, 1, lambda i, _: max(best[i], V[i]))
+    Q = [[R[s][a] + g * sum(P[a][s][t] * best[t] for t in range(S)) for a in range(A)] for s in range(S)]
+    return [Fraction(str(v)) for v in best], [[Fraction(str(q)) for q in row] for row in Q]
+
+
+@given(random_mdps())
+def test_certified_optimum_equals_sympy_enumeration(case):
+    mdp, gamma = case
+    sol = solve_discounted(mdp, gamma)
+    assert sol.certified
+    V, Q = sympy_optimum(mdp, gamma)
+    assert sol.values.to_fractions() == V
+    for s in range(mdp.n_states):
+        best = max(Q[s])
+        assert set(sol.optimal_actions(s)) == {a for a in range(mdp.n_actions) if Q[s][a] == best}
+        worse = [best - q for q in Q[s] if q < best]
+        assert sol.gap(s) == (min(worse) if worse else None)
+
+
+@given(random_mdps())
+def test_value_policy_iteration_and_lp_agree(case):
+    mdp, gamma = case
+    exact = np.array([float(v) for v in solve_discounted(mdp, gamma).values.to_fractions()])
+    vi = value_iteration(mdp, gamma, epsilon=1e-10)
+    assert vi.stop_reason == "converged"
+    assert np.abs(vi.values - exact).max() <= vi.error_bound
+    pi = policy_iteration(mdp, gamma)
+    assert pi.stop_reason == "stable" and np.allclose(pi.values, exact, atol=1e-9)
+    lp = linear_program(mdp, gamma)
+    assert np.allclose(lp.values, exact, atol=1e-6)
+    for result in (vi, pi, lp):
+        assert certify(mdp, result.policy, gamma).certified
+
+
+@given(random_mdps())
+def test_certificate_rejects_a_non_optimal_policy(case):
+    mdp, gamma = case
+    sol = solve_discounted(mdp, gamma)
+    policy = np.array([sol.optimal_actions(s)[0] for s in range(mdp.n_states)])
+    states = [s for s in range(mdp.n_states) if sol.has_gap[s]]
+    if not states:
+        return  # every action optimal everywhere: no non-optimal policy exists
+    s = states[0]
+    policy[s] = next(a for a in range(mdp.n_actions) if a not in sol.optimal_actions(s))
+    cert = certify(mdp, policy, gamma)
+    assert not cert.certified
+    assert "improvable" in cert.reason
+
+
+@pytest.mark.parametrize("regime", ["always", "absent-supervisor", "train-observed-deploy-unobserved"])
+def test_functional_graph_evaluation_equals_scc_elimination(regime):
+    cfg = TurnConfig(x_bounds=(0, 4), y_bounds=(0, 4), horizon=None, discount="9/10", regime=regime,
+                     actions=("up", "right", "down", "stay"))
+    mdp = turn_mdp(cfg)
+    rng = np.random.default_rng(3)
+    gamma = cfg.discount
+    for _ in range(3):
+        policy = rng.integers(0, mdp.n_actions, mdp.n_states)
+        fast = evaluate_policy_exact(mdp, policy, gamma)
+        cost = [mdp.cost(s, a) for s, a in enumerate(policy)]
+        assert fast == _scc_values(mdp, policy.tolist(), cost, gamma)
+
+
+def test_turn_family_certified_by_every_float_method():
+    cfg = TurnConfig(x_bounds=(0, 5), y_bounds=(0, 5), horizon=None, discount="19/20", regime="switching",
+                     p="1/10", q="1/4", distance="perpendicular")
+    mdp = turn_mdp(cfg)
+    sols = [solve_discounted(mdp, cfg.discount, method=m) for m in ("value-iteration", "policy-iteration",
+                                                                     "linear-program")]
+    assert all(s.certified for s in sols)
+    assert sols[0].values.to_fractions() == sols[1].values.to_fractions() == sols[2].values.to_fractions()
+    assert (sols[0].action_masks == sols[2].action_masks).all()
+
+
+def test_loose_value_iteration_is_repaired_by_exact_improvement():
+    # A chain: "take" pays 1 and stays; "go" pays 0 and moves right; the last state pays 100 forever.
+    k = 5
+    P = np.zeros((2, k + 1, k + 1))
+    R = np.zeros((k + 1, 2))
+    for s in range(k + 1):
+        P[0, s, s] = 1
+        P[1, s, min(s + 1, k)] = 1
+        R[s] = (1, 0) if s < k else (100, 100)
+    mdp = mdp_from_arrays(P, R)
+    loose = solve_discounted(mdp, "9/10", epsilon=1e3)
+    assert loose.stats["float_iterations"] == 1 and loose.stats["exact_improvement_rounds"] > 0
+    assert loose.certified
+    assert loose.value(0) == Fraction(9, 10) ** k * 1000
+    assert loose.optimal_actions(0) == (1,)
