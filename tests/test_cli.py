@@ -1,0 +1,136 @@
+"""The `tabturn` command: JSON output of the examples, and one-line refusals of bad input."""
+
+import json
+import os
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tabturn.cli import main
+from tabturn.config import TurnConfig
+from tabturn.solve import solve_config
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_examples_solve_certified_with_json(path, capsys, tmp_path):
+    out = tmp_path / "result.json"
+    assert main(["solve", "--config", str(path), "--json", "--out", str(out)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc == json.loads(out.read_text())
+    assert doc["certified"] is True
+    expected = solve_config(TurnConfig.load(str(path)))
+    assert Fraction(doc["start"]["value"]) == expected.start_value()
+    assert doc["discount"] == str(expected.discount) and doc["objective"] == "minimise-loss"
+    assert len(doc["states"]) == expected.mdp.n_states
+    for s, entry in enumerate(doc["states"]):
+        assert Fraction(entry["value"]) == expected.value(s)
+        assert entry["optimal_actions"] == list(expected.optimal_action_names(s))
+        assert set(entry["state"]) == {"x", "y", "observed"}
+    assert doc["provenance"]["config"] == TurnConfig.load(str(path)).to_dict()
+
+
+def test_text_output_shows_both_flags(capsys):
+    assert main(["solve", "--config", str(ROOT / "examples" / "always.toml")]) == 0
+    text = capsys.readouterr().out
+    assert "observed" in text and "unobserved" in text and "certified: true" in text and "[U]" in text
+
+
+def test_generic_npz_solves_and_matches_hand_computation(tmp_path, capsys):
+    # Two states; action 1 in state 0 pays 10 and moves to 1; state 1 pays 0 forever.
+    P = np.array([[[1.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [0.0, 1.0]]])
+    R = np.array([[1.0, 0.0], [10.0, 0.0]]).T.copy()  # R[s, a]
+    path = tmp_path / "m.npz"
+    np.savez(path, P=P, R=R)
+    assert main(["solve", "--mdp", str(path), "--discount", "1/2", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["certified"] and doc["objective"] == "maximise-reward"
+    assert doc["states"][0]["value"] == "10" and doc["states"][0]["optimal_actions"] == ["a1"]
+    assert doc["states"][0]["gap"] == "4"  # staying: Q = 1 + 1/2 * V*(0) = 6, so the gap is 10 - 6
+    assert main(["solve", "--mdp", str(path), "--horizon", "3", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["states"][0]["value"] == "12" and doc["horizon"] == 3  # stay twice (1 + 1), then take 10
+
+
+def _write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def _npz(tmp_path, **arrays):
+    path = tmp_path / "bad.npz"
+    np.savez(path, **arrays)
+    return str(path)
+
+
+GOOD_P = np.array([[[1.0, 0.0], [0.0, 1.0]]])
+GOOD_R = np.zeros((2, 1))
+
+BAD = {
+    "toml-syntax": lambda t: ["--config", _write(t, "c.toml", "[grid\nx=1")],
+    "unknown-regime": lambda t: ["--config", _write(t, "c.toml", '[supervision]\nregime = "sometimes"\n')],
+    "unknown-action": lambda t: ["--config", _write(t, "c.toml", '[grid]\nactions = ["up", "jump"]\n')],
+    "gamma-1-no-horizon": lambda t: ["--config", _write(t, "c.toml", '[objective]\nhorizon = "none"\ndiscount = 1\n')],
+    "negative-weight": lambda t: ["--config", _write(t, "c.toml", "[loss]\na = -1\n")],
+    "nan-weight": lambda t: ["--config", _write(t, "c.toml", "[loss]\nb = nan\n")],
+    "start-off-grid": lambda t: ["--config", _write(t, "c.toml", "[grid]\nx = [0, 3]\nstart = { x = 9, y = 0 }\n")],
+    "unknown-section": lambda t: ["--config", _write(t, "c.toml", "[weather]\nrain = 1\n")],
+    "unknown-key": lambda t: ["--config", _write(t, "c.toml", "[loss]\nc = 1\n")],
+    "zero-horizon": lambda t: ["--config", _write(t, "c.toml", "[objective]\nhorizon = 0\n")],
+    "probability-above-1": lambda t: ["--config", _write(t, "c.toml", '[supervision]\nregime = "switching"\np = 2\n')],
+    "rational-unparsable": lambda t: ["--config", _write(t, "c.toml", '[loss]\na = "1/x"\n')],
+    "grid-too-large": lambda t: ["--config", _write(t, "c.toml", "[grid]\nx = [0, 9999]\ny = [0, 9999]\n")],
+    "table-too-large": lambda t: ["--config", _write(t, "c.toml", "[grid]\nx = [0, 999]\ny = [0, 999]\n"
+                                                                      "[objective]\nhorizon = 100000\n")],
+    "missing-config-file": lambda t: ["--config", str(t / "nope.toml")],
+    "rows-not-summing": lambda t: ["--mdp", _npz(t, P=np.array([[[0.5, 0.2], [0.0, 1.0]]]), R=GOOD_R), "--horizon", "2"],
+    "negative-probability": lambda t: ["--mdp", _npz(t, P=np.array([[[1.5, -0.5], [0.0, 1.0]]]), R=GOOD_R),
+                                       "--horizon", "2"],
+    "shape-mismatch": lambda t: ["--mdp", _npz(t, P=GOOD_P, R=np.zeros((3, 1))), "--horizon", "2"],
+    "nan-reward": lambda t: ["--mdp", _npz(t, P=GOOD_P, R=np.array([[np.nan], [0.0]])), "--horizon", "2"],
+    "missing-R": lambda t: ["--mdp", _npz(t, P=GOOD_P), "--horizon", "2"],
+    "not-npz": lambda t: ["--mdp", _write(t, "x.npz", "hello"), "--horizon", "2"],
+    "pickled-object": lambda t: ["--mdp", _npz(t, P=np.array([{"a": 1}], dtype=object), R=GOOD_R), "--horizon", "2"],
+    "no-discount-no-horizon": lambda t: ["--mdp", _npz(t, P=GOOD_P, R=GOOD_R)],
+    "discount-unparsable": lambda t: ["--mdp", _npz(t, P=GOOD_P, R=GOOD_R), "--discount", "abc"],
+    "discount-too-big": lambda t: ["--mdp", _npz(t, P=GOOD_P, R=GOOD_R), "--discount", "3/2", "--horizon", "2"],
+    "negative-horizon": lambda t: ["--mdp", _npz(t, P=GOOD_P, R=GOOD_R), "--horizon", "-3"],
+    "config-and-discount": lambda t: ["--config", str(EXAMPLES[0]), "--discount", "1/2"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_input_gives_one_line_exit_2_and_no_file(name, tmp_path, capsys):
+    out = tmp_path / "out.json"
+    code = main(["solve", *BAD[name](tmp_path), "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 2
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tabturn: error: ")
+    assert "Traceback" not in captured.err and captured.out == ""
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".out.json")]
+
+
+@pytest.mark.parametrize("argv", [[], ["solve"], ["solve", "--config", "a", "--mdp", "b"], ["frobnicate"]])
+def test_bad_arguments(argv, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("tabturn: error: ")
+
+
+def test_real_process_refuses_without_traceback(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    bad = _write(tmp_path, "c.toml", "[loss]\na = -1\n")
+    proc = subprocess.run([sys.executable, "-m", "tabturn", "solve", "--config", bad], capture_output=True,
+                          text=True, env=env)
+    assert proc.returncode == 2
+    assert proc.stderr == "tabturn: error: a: must be >= 0, not -1\n"
+    proc = subprocess.run([sys.executable, "-m", "tabturn", "--version"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0 and proc.stdout.startswith("tabturn ")
