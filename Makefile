@@ -1,0 +1,32 @@
+# make test   : create .venv if missing, install tabturn with the test extra, run the tests
+# make report : same setup, regenerate reports/ from the analysis scripts
+# make bench  : same setup plus the bench extra (pymdptoolbox, stormpy), run the benchmarks
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP_QUIET ?= -q
+
+.PHONY: test test-slow report bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install $(PIP_QUIET) --upgrade pip
+
+$(VENV)/.installed-%: pyproject.toml | $(PY)
+	$(PY) -m pip install $(PIP_QUIET) -e '.[$*]'
+	touch $@
+
+test: $(VENV)/.installed-test
+	$(PY) -m pytest -q
+
+test-slow: $(VENV)/.installed-test
+	$(PY) -m pytest -q -m slow
+
+report: $(VENV)/.installed-test
+	$(PY) analysis/exact_optimum.py
+
+bench: $(VENV)/.installed-bench
+	$(PY) benchmarks/exact.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
