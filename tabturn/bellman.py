@@ -117,9 +117,19 @@ def minimum_and_mask(Q: list[np.ndarray], mask_dtype) -> tuple[np.ndarray, np.nd
     for q in Q[1:]:
         np.minimum(V, q, out=V)
     mask = np.zeros(V.shape, dtype=mask_dtype)
+    if V.dtype == object:
+        for a, q in enumerate(Q):
+            mask |= np.asarray(q == V, dtype=bool).astype(mask_dtype) << mask_dtype(a)
+        return V, mask
+    hit = np.empty(V.shape, dtype=bool)
+    bits = np.empty(V.shape, dtype=mask_dtype)
     for a, q in enumerate(Q):
-        hit = (q == V) if V.dtype == object else np.equal(q, V)
-        mask |= hit.astype(mask_dtype) << mask_dtype(a)
+        np.equal(q, V, out=hit)
+        if mask_dtype == np.uint8:
+            np.left_shift(hit.view(np.uint8), a, out=bits)
+        else:
+            np.left_shift(hit, a, out=bits, dtype=mask_dtype, casting="unsafe")
+        np.bitwise_or(mask, bits, out=mask)
     return V, mask
 
 

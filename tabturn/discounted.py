@@ -11,7 +11,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from scipy.optimize import linprog
 
-from tabturn.bellman import ExactBackup, gaps_to_second, minimum_and_mask, shifted_views
+from tabturn.bellman import ExactBackup, gaps_to_second, max_abs, minimum_and_mask, shifted_views
 from tabturn.errors import InputError
 from tabturn.mdp import TabularMDP
 from tabturn.rational import format_rational, parse_rational
@@ -136,22 +136,33 @@ def evaluate_policy_exact(mdp: TabularMDP, policy, discount) -> list[Fraction]:
     then the paths into it). Otherwise: strongly connected components in reverse topological order,
     each solved by exact Gaussian elimination over Fractions.
     """
+    return policy_values(mdp, policy, discount).to_fractions()
+
+
+def policy_values(mdp: TabularMDP, policy, discount) -> ExactVector:
+    """Like evaluate_policy_exact, as an ExactVector (common denominator)."""
     gamma = _check_discount(discount)
-    policy = [int(a) for a in policy]
+    policy = [int(a) for a in np.asarray(policy).ravel()]
     if len(policy) != mdp.n_states or any(not 0 <= a < mdp.n_actions for a in policy):
         raise InputError("policy", f"must give one action index in [0, {mdp.n_actions}) per state")
-    cost = [mdp.sign * mdp.cost(s, a) for s, a in enumerate(policy)]
     if mdp.is_deterministic():
         succ = mdp.successors()[np.arange(mdp.n_states), policy].tolist()
-        values = _functional_graph_values(succ, cost, gamma)
-    else:
-        values = _scc_values(mdp, policy, cost, gamma)
-    return [mdp.sign * v for v in values]
+        cost = [mdp.sign * int(c) for c in np.asarray(mdp.cost_numerators)[np.arange(mdp.n_states), policy]]
+        nums, dens = _functional_graph_values(succ, cost, mdp.cost_denominator, gamma)
+        common = math.lcm(*set(dens))
+        values = np.array([mdp.sign * n * (common // d) for n, d in zip(nums, dens)], dtype=object)
+        if max_abs(values) < 2**62:
+            values = values.astype(np.int64)
+        return ExactVector(values, common)
+    cost = [mdp.sign * mdp.cost(s, a) for s, a in enumerate(policy)]
+    return ExactVector.from_fractions([mdp.sign * v for v in _scc_values(mdp, policy, cost, gamma)])
 
 
-def _functional_graph_values(succ: list[int], cost: list[Fraction], gamma: Fraction) -> list[Fraction]:
+def _functional_graph_values(succ: list[int], cost: list[int], cden: int, gamma: Fraction):
+    """Values N[s] / D[s] of V = c + gamma V(succ) with c = cost / cden, in unreduced Python integers."""
+    g, h = gamma.numerator, gamma.denominator
     S = len(succ)
-    value: list[Fraction | None] = [None] * S
+    num, den = [0] * S, [1] * S
     status = [0] * S  # 0 new, 1 on the current path, 2 solved
     for origin in range(S):
         path, s = [], origin
@@ -159,25 +170,25 @@ def _functional_graph_values(succ: list[int], cost: list[Fraction], gamma: Fract
             status[s] = 1
             path.append(s)
             s = succ[s]
-        if status[s] == 1:  # closed a new cycle starting at s
+        if status[s] == 1:  # closed a new cycle starting at s: V(s) = sum_j gamma^j c_j / (1 - gamma^k)
             at = len(path) - 1
             while path[at] != s:
                 at -= 1
             cycle = path[at:]
             total, power = Fraction(0), Fraction(1)
             for t in cycle:
-                total += power * cost[t]
+                total += power * Fraction(cost[t], cden)
                 power *= gamma
-            value[cycle[0]] = total / (1 - power)
-            for t in reversed(cycle[1:]):
-                value[t] = cost[t] + gamma * value[succ[t]]
-            for t in cycle:
-                status[t] = 2
-            path = path[:at]
-        for t in reversed(path):
-            value[t] = cost[t] + gamma * value[succ[t]]
+            head = total / (1 - power)
+            num[cycle[0]], den[cycle[0]] = head.numerator, head.denominator
+            status[cycle[0]] = 2
+            path = path[:at] + cycle[1:]
+        for t in reversed(path):  # V(t) = c/cden + (g/h) N'/D' = (c h D' + cden g N') / (cden h D')
+            nxt = succ[t]
+            num[t] = cost[t] * h * den[nxt] + cden * g * num[nxt]
+            den[t] = cden * h * den[nxt]
             status[t] = 2
-    return value  # type: ignore[return-value]
+    return num, den
 
 
 def _scc_values(mdp: TabularMDP, policy: list[int], cost: list[Fraction], gamma: Fraction) -> list[Fraction]:
@@ -245,7 +256,7 @@ def certify(mdp: TabularMDP, policy, discount) -> Certificate:
     """Evaluate ``policy`` exactly and check exactly that no action improves any state."""
     gamma = _check_discount(discount)
     policy = np.asarray(policy, dtype=np.int64)
-    exact = ExactVector.from_fractions(evaluate_policy_exact(mdp, policy, gamma))
+    exact = policy_values(mdp, policy, gamma)
     backup = ExactBackup(mdp, gamma)
     N = (mdp.sign * exact.numerators).reshape(backup.state_shape)
     Q, den, _ = backup.q_values(N, exact.denominator)

@@ -112,3 +112,32 @@ def test_huge_horizon_discount_denominators_stay_exact():
     g = Fraction(999, 1000)
     expected = sum(-g**t * min(t + 1, 2) for t in range(80))
     assert sol.start_value() == expected
+
+
+def _tree_search(mdp, s, steps, gamma):
+    """Generic closed-loop optimum (reward maximisation) by plain recursion over TabularMDP accessors."""
+    if steps == 0:
+        return mdp.final_cost(s), set()
+    q = [mdp.cost(s, a) + gamma * sum(p * _tree_search(mdp, t, steps - 1, gamma)[0] for t, p in mdp.next_states(s, a))
+         for a in range(mdp.n_actions)]
+    best = max(q)
+    return best, {a for a, v in enumerate(q) if v == best}
+
+
+def test_generic_many_action_mdp_equals_tree_search():
+    import numpy as np
+
+    from tabturn.arrays import mdp_from_arrays
+
+    rng = np.random.default_rng(7)
+    A, S = 10, 3  # more than 8 actions: exercises the uint16 action masks
+    P = rng.integers(0, 3, size=(A, S, S)).astype(float)
+    P[:, :, 0] += 1
+    P /= P.sum(axis=2, keepdims=True)
+    R = rng.integers(-3, 4, size=(S, A)).astype(float)
+    mdp = mdp_from_arrays(P, R)
+    sol = backward_induction(mdp, 3, "3/4")
+    assert sol.action_masks.dtype.itemsize == 2
+    for s in range(S):
+        value, best = _tree_search(mdp, s, 3, Fraction(3, 4))
+        assert sol.value(s) == value and set(sol.optimal_actions(s)) == best
