@@ -1,0 +1,275 @@
+"""Batched tabular learners (Q-learning, SARSA, expected SARSA, double Q-learning) on any TabularMDP.
+
+Every learner minimises ``sign * cost`` (the loss for the turn family; minus the reward for reward
+MDPs): Q estimates the expected discounted future loss and the greedy action is an argmin. Returned
+Q-tables are in the MDP's objective units (loss for MIN, reward for MAX).
+
+Many seeds run at once on a batch axis. Seed s draws from its own stream
+``Generator(PCG64(SeedSequence([base_seed, s])))`` and consumes exactly ``DRAWS_PER_STEP`` uniforms
+per step whatever happens, and every update is elementwise along the batch axis, so seed s gives a
+bit-identical Q-table alone, in any batch, or split across workers. Results are floating point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tabturn.errors import InputError
+from tabturn.mdp import TabularMDP
+
+ALGORITHMS = ("q", "sarsa", "expected-sarsa", "double-q")
+TIE_BREAKS = ("first", "last", "random")
+EXPLORATIONS = ("epsilon", "softmax")
+SCHEDULES = ("constant", "linear", "exponential")
+DRAWS_PER_STEP = 5  # explore, action, next state, tie-break, double-Q coin
+EPISODE_CHUNK = 32
+
+
+@dataclass(frozen=True)
+class LearnerSettings:
+    """Training settings of one tabular learner.
+
+    Attributes:
+      algorithm: one of ALGORITHMS.
+      episodes: training episodes; each starts from the MDP's start distribution and lasts ``horizon`` steps.
+      horizon: steps per episode.
+      truncation: what the last step of an episode bootstraps from: "terminal" (the step cost alone, as
+        if the episode ended the task) or "bootstrap" (the usual target, right for infinite horizons).
+      discount: gamma used in the targets.
+      step_size: alpha for "constant"; for "1/n" alpha = 1/n(s,a)^omega (omega = 1 gives 1/n).
+      step_schedule: "constant" or "1/n".
+      omega: exponent of the 1/n(s,a)^omega step size, in (1/2, 1].
+      exploration: "epsilon" (epsilon-greedy) or "softmax" (Boltzmann with ``temperature``).
+      epsilon, epsilon_final, epsilon_schedule: epsilon decays from epsilon to epsilon_final over the
+        episodes ("linear", "exponential") or stays ("constant").
+      temperature: softmax temperature (> 0), in loss units.
+      tie_break: greedy choice among equal Q-values: "first" or "last" index, or "random".
+      initial_value: initial Q-value (objective units) of every (state, action).
+      action_order: the learner's view of the actions as a permutation of the MDP's action indices
+        (learner index i is MDP action action_order[i]); ties broken "first" then favour earlier entries.
+    """
+
+    algorithm: str = "q"
+    episodes: int = 500
+    horizon: int = 16
+    truncation: str = "terminal"
+    discount: float = 1.0
+    step_size: float = 0.1
+    step_schedule: str = "constant"
+    omega: float = 1.0
+    exploration: str = "epsilon"
+    epsilon: float = 0.1
+    epsilon_final: float = 0.1
+    epsilon_schedule: str = "constant"
+    temperature: float = 1.0
+    tie_break: str = "first"
+    initial_value: float = 0.0
+    action_order: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        for name, allowed in (("algorithm", ALGORITHMS), ("tie_break", TIE_BREAKS), ("exploration", EXPLORATIONS),
+                              ("epsilon_schedule", SCHEDULES), ("step_schedule", ("constant", "1/n")),
+                              ("truncation", ("terminal", "bootstrap"))):
+            if getattr(self, name) not in allowed:
+                raise InputError(name, f"must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
+        for name in ("episodes", "horizon"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InputError(name, f"must be an integer >= 1, not {value!r}")
+        checks = {"discount": (0, 1), "step_size": (0, 1), "epsilon": (0, 1), "epsilon_final": (0, 1),
+                  "omega": (0.5, 1)}
+        for name, (low, high) in checks.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+                raise InputError(name, f"must be a number in [{low}, {high}], not {value!r}")
+        if self.step_size == 0 or self.omega == 0.5:
+            raise InputError("step_size" if self.step_size == 0 else "omega", "must be > 0 (and omega > 1/2)")
+        if not isinstance(self.temperature, (int, float)) or not self.temperature > 0 or self.temperature == float("inf"):
+            raise InputError("temperature", f"must be a positive finite number, not {self.temperature!r}")
+        if not isinstance(self.initial_value, (int, float)) or not np.isfinite(self.initial_value):
+            raise InputError("initial_value", f"must be a finite number, not {self.initial_value!r}")
+
+    def epsilon_at(self, episode: int) -> float:
+        """Exploration rate of ``episode`` (0-based)."""
+        if self.epsilon_schedule == "constant" or self.episodes == 1:
+            return self.epsilon
+        frac = episode / (self.episodes - 1)
+        if self.epsilon_schedule == "linear":
+            return self.epsilon + frac * (self.epsilon_final - self.epsilon)
+        if self.epsilon == 0:
+            return 0.0
+        return self.epsilon * (max(self.epsilon_final, 1e-12) / self.epsilon) ** frac
+
+
+@dataclass(frozen=True, eq=False)
+class LearnResult:
+    """Q-tables (objective units) of a batch of seeds: q has shape (len(seeds), S, A) in MDP action order."""
+
+    seeds: tuple[int, ...]
+    base_seed: int
+    settings: LearnerSettings
+    q: np.ndarray
+    visits: np.ndarray
+
+    def greedy(self, tie_break: str | None = None) -> np.ndarray:
+        """(B, S) greedy MDP action per seed and state, ties broken as the learner did (random -> first)."""
+        return greedy_actions(self.q, self.sign, self.settings.action_order, tie_break or self.settings.tie_break)
+
+    @property
+    def sign(self) -> int:
+        return self._sign  # type: ignore[attr-defined]
+
+
+def seed_generator(base_seed: int, seed: int) -> np.random.Generator:
+    """The independent random stream of ``seed``."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([base_seed, seed])))
+
+
+def _order(settings: LearnerSettings, n_actions: int) -> np.ndarray:
+    order = settings.action_order if settings.action_order is not None else tuple(range(n_actions))
+    if sorted(order) != list(range(n_actions)):
+        raise InputError("action_order", f"must be a permutation of 0..{n_actions - 1}, not {list(order)}")
+    return np.asarray(order, dtype=np.int64)
+
+
+def greedy_actions(q: np.ndarray, sign: int, action_order, tie_break: str = "first") -> np.ndarray:
+    """Greedy MDP actions (B, S) of objective-unit Q-tables, in the learner's action order."""
+    order = np.asarray(action_order if action_order is not None else range(q.shape[-1]))
+    cost = sign * q[..., order]
+    if tie_break == "last":
+        return order[cost.shape[-1] - 1 - np.argmin(cost[..., ::-1], axis=-1)]
+    return order[np.argmin(cost, axis=-1)]
+
+
+def _transition_tables(mdp: TabularMDP) -> tuple[np.ndarray, np.ndarray]:
+    """Padded successors (S, A, K) and cumulative probabilities (S, A, K) for inverse-CDF sampling."""
+    K = max(int(np.diff(m.indptr).max()) for m in mdp.transition_numerators)
+    S, A = mdp.n_states, mdp.n_actions
+    nexts = np.zeros((S, A, K), dtype=np.int64)
+    cum = np.ones((S, A, K), dtype=np.float64)
+    for a, m in enumerate(mdp.transition_numerators):
+        for s in range(S):
+            lo, hi = m.indptr[s], m.indptr[s + 1]
+            nexts[s, a, :hi - lo] = m.indices[lo:hi]
+            nexts[s, a, hi - lo:] = m.indices[hi - 1]
+            cum[s, a, :hi - lo] = np.cumsum(m.data[lo:hi]) / mdp.prob_denominator
+    cum[..., -1] = 1.0
+    return nexts, cum
+
+
+def learn(mdp: TabularMDP, settings: LearnerSettings, seeds, base_seed: int = 0) -> LearnResult:
+    """Train one learner per seed (batched) and return their Q-tables."""
+    seeds = tuple(int(s) for s in seeds)
+    if not seeds:
+        raise InputError("seeds", "must name at least one seed")
+    order = _order(settings, mdp.n_actions)
+    B, S, A, H = len(seeds), mdp.n_states, mdp.n_actions, settings.horizon
+    nexts, cum = _transition_tables(mdp)
+    nexts, cum = nexts[:, order], cum[:, order]  # learner action i = MDP action order[i]
+    cost = (mdp.sign * mdp.costs_float())[:, order]
+    terminal = mdp.terminal
+    start_states = np.array([s for s, _ in mdp.start])
+    start_cum = np.cumsum([float(p) for _, p in mdp.start])
+    start_cum[-1] = 1.0
+    q = np.full((B, S, A), mdp.sign * settings.initial_value, dtype=np.float64)
+    q2 = q.copy() if settings.algorithm == "double-q" else None
+    visits = np.zeros((B, S, A), dtype=np.int64)
+    generators = [seed_generator(base_seed, s) for s in seeds]
+    rows = np.arange(B)
+    g = float(settings.discount)
+    for first in range(0, settings.episodes, EPISODE_CHUNK):
+        count = min(EPISODE_CHUNK, settings.episodes - first)
+        draws = np.stack([gen.random((count, H + 1, DRAWS_PER_STEP)) for gen in generators], axis=1)
+        for e in range(count):
+            eps = settings.epsilon_at(first + e)
+            u = draws[e]  # (B, H + 1, DRAWS)
+            s = start_states[np.minimum((u[:, 0, 0][:, None] > start_cum[None, :]).sum(1), len(start_cum) - 1)]
+            table = q if q2 is None else q + q2
+            a = _behaviour(table[rows, s], u[:, 0], eps, settings)
+            alive = ~terminal[s]
+            for t in range(H):
+                k = (u[:, t + 1, 2][:, None] > cum[s, a]).sum(1)
+                s_next = nexts[s, a, np.minimum(k, nexts.shape[2] - 1)]
+                c = cost[s, a]
+                last = t == H - 1 and settings.truncation == "terminal"
+                table = q if q2 is None else q + q2
+                a_next = _behaviour(table[rows, s_next], u[:, t + 1], eps, settings)
+                done = terminal[s_next] | last
+                if settings.algorithm == "double-q":
+                    coin = u[:, t + 1, 4] < 0.5
+                    upd, other = np.where(coin[:, None, None], q, q2), np.where(coin[:, None, None], q2, q)
+                    best = _greedy(upd[rows, s_next], u[:, t + 1, 3], settings.tie_break)
+                    boot = other[rows, s_next, best]
+                    target = c + g * np.where(done, 0.0, boot)
+                    _update(q, visits, rows, s, a, target, alive & coin, settings, count_visit=False)
+                    _update(q2, visits, rows, s, a, target, alive & ~coin, settings, count_visit=False)
+                    visits[rows, s, a] += alive
+                else:
+                    if settings.algorithm == "q":
+                        boot = q[rows, s_next].min(axis=1)
+                    elif settings.algorithm == "sarsa":
+                        boot = q[rows, s_next, a_next]
+                    else:
+                        boot = (_policy_probs(q[rows, s_next], eps, settings, u[:, t + 1, 3]) * q[rows, s_next]).sum(1)
+                    target = c + g * np.where(done, 0.0, boot)
+                    _update(q, visits, rows, s, a, target, alive, settings)
+                alive = alive & ~terminal[s_next]
+                s, a = s_next, a_next
+    final = q if q2 is None else (q + q2) / 2
+    out = np.empty_like(final)
+    out[..., order] = mdp.sign * final
+    vis = np.empty_like(visits)
+    vis[..., order] = visits
+    result = LearnResult(seeds, int(base_seed), settings, out, vis)
+    object.__setattr__(result, "_sign", mdp.sign)
+    return result
+
+
+def _update(q, visits, rows, s, a, target, active, settings, count_visit: bool = True) -> None:
+    if count_visit:
+        visits[rows, s, a] += active
+    if settings.step_schedule == "constant":
+        alpha = np.full(len(rows), settings.step_size)
+    else:
+        alpha = 1.0 / np.maximum(visits[rows, s, a] + (0 if count_visit else 1), 1) ** settings.omega
+    current = q[rows, s, a]
+    q[rows, s, a] = np.where(active, current + alpha * (target - current), current)
+
+
+def _greedy(qs: np.ndarray, u_tie: np.ndarray, tie_break: str) -> np.ndarray:
+    """Greedy (argmin) learner action per row of (B, A) costs, with the tie-break rule."""
+    if tie_break == "first":
+        return np.argmin(qs, axis=1)
+    if tie_break == "last":
+        return qs.shape[1] - 1 - np.argmin(qs[:, ::-1], axis=1)
+    ties = qs == qs.min(axis=1, keepdims=True)
+    pick = np.minimum((u_tie * ties.sum(1)).astype(np.int64), ties.sum(1) - 1)
+    return np.argmax(np.cumsum(ties, axis=1) > pick[:, None], axis=1)
+
+
+def _softmax(qs: np.ndarray, temperature: float) -> np.ndarray:
+    z = np.exp(-(qs - qs.min(axis=1, keepdims=True)) / temperature)
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def _policy_probs(qs: np.ndarray, eps: float, settings: LearnerSettings, u_tie: np.ndarray) -> np.ndarray:
+    """Behaviour-policy probabilities (B, A) at states with Q rows ``qs``."""
+    if settings.exploration == "softmax":
+        return _softmax(qs, settings.temperature)
+    A = qs.shape[1]
+    probs = np.full(qs.shape, eps / A)
+    probs[np.arange(len(qs)), _greedy(qs, u_tie, settings.tie_break)] += 1 - eps
+    return probs
+
+
+def _behaviour(qs: np.ndarray, u: np.ndarray, eps: float, settings: LearnerSettings) -> np.ndarray:
+    """Sample behaviour actions (B,) from Q rows (B, A) with one step's uniforms u (B, DRAWS)."""
+    A = qs.shape[1]
+    if settings.exploration == "softmax":
+        cdf = np.cumsum(_softmax(qs, settings.temperature), axis=1)
+        return np.minimum((u[:, 1][:, None] > cdf).sum(1), A - 1)
+    greedy = _greedy(qs, u[:, 3], settings.tie_break)
+    random_action = np.minimum((u[:, 1] * A).astype(np.int64), A - 1)
+    return np.where(u[:, 0] < eps, random_action, greedy)

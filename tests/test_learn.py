@@ -1,0 +1,73 @@
+"""Batched tabular learners: per-seed reproducibility, the sign convention, convergence on tiny MDPs."""
+
+import numpy as np
+import pytest
+
+from tabturn.arrays import mdp_from_arrays
+from tabturn.config import TurnConfig
+from tabturn.errors import InputError
+from tabturn.learn import ALGORITHMS, LearnerSettings, learn
+from tabturn.solve import solve_config
+from tabturn.turn import turn_mdp
+
+SMALL = TurnConfig(x_bounds=(0, 2), y_bounds=(0, 2), regime="switching", p="1/3", q="1/2", horizon=5)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("extra", [{}, {"tie_break": "random"}, {"exploration": "softmax", "temperature": 0.5},
+                                   {"step_schedule": "1/n", "omega": 0.8, "epsilon_schedule": "exponential",
+                                    "epsilon": 0.5, "epsilon_final": 0.01}])
+def test_seed_is_bit_identical_alone_and_in_any_batch(algorithm, extra):
+    mdp = turn_mdp(SMALL)
+    settings = LearnerSettings(algorithm=algorithm, episodes=40, horizon=5, **extra)
+    batch = learn(mdp, settings, [11, 4, 7, 4000], base_seed=3)
+    alone = learn(mdp, settings, [7], base_seed=3)
+    other = learn(mdp, settings, [7, 2], base_seed=3)
+    assert np.array_equal(batch.q[2], alone.q[0]) and np.array_equal(other.q[0], alone.q[0])
+    assert np.array_equal(batch.visits[2], alone.visits[0])
+    assert not np.array_equal(batch.q[0], batch.q[1])  # different seeds, different streams
+
+
+def test_reward_mdp_sign_convention():
+    # State 0: action 0 pays 1 and stays; action 1 pays 10 and moves to the absorbing, zero-reward state 1.
+    P = np.array([[[1.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [0.0, 1.0]]])
+    R = np.array([[1.0, 10.0], [0.0, 0.0]])
+    mdp = mdp_from_arrays(P, R)
+    result = learn(mdp, LearnerSettings(episodes=300, horizon=3, discount=0.5, epsilon=0.5), range(4))
+    assert (result.greedy()[:, 0] == 1).all()
+    assert (result.q[:, 0, 1] > result.q[:, 0, 0]).all()  # rewards: larger is better
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_learners_reach_the_exact_optimal_sets_on_a_column(algorithm):
+    # One column, actions stay/up, loss -y, discounted: up is strictly optimal below the top.
+    cfg = TurnConfig(x_bounds=(0, 0), y_bounds=(0, 3), actions=("stay", "up"), a=0, b=1, horizon=None,
+                     discount="4/5")
+    mdp, sol = turn_mdp(cfg), solve_config(cfg)
+    settings = LearnerSettings(algorithm=algorithm, episodes=400, horizon=10, discount=0.8, epsilon=0.5,
+                               step_size=0.2, truncation="bootstrap")
+    greedy = learn(mdp, settings, range(6)).greedy()
+    checked = 0
+    for s in range(mdp.n_states):
+        if mdp.state_labels[s][2] and sol.has_gap[s]:
+            assert set(greedy[:, s]) <= set(sol.optimal_actions(s))
+            checked += 1
+    assert checked == 3
+
+
+@pytest.mark.parametrize("changes, field", [({"algorithm": "td"}, "algorithm"), ({"episodes": 0}, "episodes"),
+                                            ({"epsilon": 1.5}, "epsilon"), ({"temperature": 0}, "temperature"),
+                                            ({"tie_break": "middle"}, "tie_break"), ({"step_size": 0}, "step_size")])
+def test_invalid_settings_name_their_field(changes, field):
+    with pytest.raises(InputError) as err:
+        LearnerSettings(**changes)
+    assert err.value.field == field
+
+
+def test_action_order_permutation_is_validated_and_used():
+    mdp = turn_mdp(SMALL)
+    with pytest.raises(InputError):
+        learn(mdp, LearnerSettings(action_order=(0, 0, 1, 2)), [0])
+    flipped = learn(mdp, LearnerSettings(episodes=1, horizon=1, action_order=(3, 2, 1, 0), epsilon=0), [0])
+    # With all-zero initial values and epsilon 0, the first greedy action is the first in learner order (MDP 3).
+    assert flipped.visits[0][mdp.start[0][0]].tolist() == [0, 0, 0, 1]
