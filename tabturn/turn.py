@@ -57,17 +57,16 @@ def turn_mdp(config: TurnConfig) -> TabularMDP:
     coef = alignment_coefficient(config)
     charged_from = {fl: alignment_charge(config, fl) for fl in (UNOBSERVED, OBSERVED)}
     L = math.lcm(config.b.denominator, coef.denominator, *(Fraction(coef * c).denominator for c in charged_from.values()))
-    bound = abs(coef * L) * (nx + ny) ** 2 + abs(config.b * L) * (abs(config.y_bounds[0]) + abs(config.y_bounds[1]))
+    (x_lo, x_hi), (y_lo, y_hi) = config.x_bounds, config.y_bounds
+    max_offset = max(abs(y_hi - x_lo), abs(y_lo - x_hi))
+    bound = abs(coef * L) * max_offset**2 + abs(config.b * L) * max(abs(y_lo), abs(y_hi))
     dtype = np.int64 if bound < 2**62 else object
-    sq = (ys - xs).astype(dtype) ** 2
-    y_obj = ys.astype(dtype)
-
-    def arrival_numerators(charge: np.ndarray) -> np.ndarray:
-        """Loss numerators over L at every arrival cell, with per-from-flag alignment charge."""
-        return np.asarray(charge * sq - int(config.b * L) * y_obj, dtype=dtype)
-
+    offsets = np.array([[y - x for x in range(x_lo, x_hi + 1)] for y in range(y_lo, y_hi + 1)], dtype=dtype) \
+        if dtype is object else (ys[0] - xs[0]).astype(np.int64)
+    y_cells = np.array([[y] * nx for y in range(y_lo, y_hi + 1)], dtype=dtype) if dtype is object else ys[0]
     charge_by_from = np.array([int(coef * charged_from[fl] * L) for fl in range(nf)], dtype=dtype)[:, None, None]
-    per_from = arrival_numerators(charge_by_from)  # cost of arriving at cell (y, x) coming from flag f
+    # Loss numerators (over L) of arriving at cell (y, x) when coming from flag f.
+    per_from = np.asarray(charge_by_from * offsets**2 - int(config.b * L) * y_cells, dtype=dtype)
 
     mats, costs, shifts = [], [], []
     rows_all = np.arange(n)
@@ -86,8 +85,7 @@ def turn_mdp(config: TurnConfig) -> TabularMDP:
     cost = np.stack(costs, axis=1)
     final = np.zeros(n, dtype=object)
     if config.timing == "terminal":
-        final = np.array([turn_loss(config, x, y, obs) * L for x, y, obs in labels], dtype=object)
-        final = np.array([int(v) for v in final], dtype=object)
+        final = np.array([int(turn_loss(config, x, y, obs) * L) for x, y, obs in labels], dtype=object)
         cost = np.zeros_like(cost)
     grid = None
     if config.regime != "switching":

@@ -69,3 +69,14 @@ def test_switching_has_no_grid_hint_and_common_denominator():
     mdp = turn_mdp(CONFIGS[2])
     assert mdp.grid is None
     assert mdp.prob_denominator % 21 == 0
+
+
+def test_far_offset_grid_switches_to_exact_python_integers():
+    big = 10**12
+    cfg = TurnConfig(x_bounds=(0, 1), y_bounds=(big, big + 1), start=(0, big, True), a=7, b=3, horizon=2)
+    mdp = turn_mdp(cfg)
+    assert mdp.cost_numerators.dtype == object  # 7 * (10^12)^2 does not fit int64 safely
+    for s, (x, y, obs) in enumerate(mdp.state_labels):
+        for a, name in enumerate(cfg.actions):
+            nx_, ny_ = reference_move(cfg, x, y, name)
+            assert mdp.cost(s, a) == reference_loss(cfg, nx_, ny_, obs)
