@@ -155,16 +155,3 @@ def reduce_fraction(N: np.ndarray, den: int) -> tuple[np.ndarray, int]:
     if g <= 1:
         return N, den
     return (N // g if N.dtype != object else np.array([int(v) // g for v in N.ravel()], dtype=object)), den // g
-
-
-def to_objective(N: np.ndarray, den: int, sign: int) -> tuple[np.ndarray, int]:
-    """Convert internal minimisation numerators back to the objective's units."""
-    return (N if sign == 1 else -N), den
-
-
-def scaled(value: Fraction, den: int) -> int:
-    """Numerator of ``value`` over ``den`` (``den`` must be a multiple of its denominator)."""
-    out = value * den
-    if out.denominator != 1:
-        raise ArithmeticError("denominator is not a common multiple")
-    return out.numerator

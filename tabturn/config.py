@@ -27,9 +27,8 @@ TOML layout (every key optional; defaults as in TurnConfig)::
 from __future__ import annotations
 
 import dataclasses
-import math
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 

@@ -43,7 +43,7 @@ def optimal_trajectory(solution: Solution, start: int | None = None, max_steps: 
     succ = mdp.successors()
     s = mdp.start[0][0] if start is None else start
     steps = solution.horizon if solution.horizon is not None else (max_steps or mdp.n_states + 1)
-    states, actions, seen, cycle = [s], [], {(s, None)}, None
+    states, actions, cycle = [s], [], None
     for t in range(steps):
         a = first_optimal_action(solution, s, t)
         actions.append(a)

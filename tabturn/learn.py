@@ -105,21 +105,21 @@ class LearnerSettings:
 
 @dataclass(frozen=True, eq=False)
 class LearnResult:
-    """Q-tables (objective units) of a batch of seeds: q has shape (len(seeds), S, A) in MDP action order."""
+    """Q-tables (objective units) of a batch of seeds: q has shape (len(seeds), S, A) in MDP action order.
+
+    ``sign`` is +1 when Q holds losses (greedy = argmin), -1 when it holds rewards (greedy = argmax).
+    """
 
     seeds: tuple[int, ...]
     base_seed: int
     settings: LearnerSettings
     q: np.ndarray
     visits: np.ndarray
+    sign: int
 
     def greedy(self, tie_break: str | None = None) -> np.ndarray:
         """(B, S) greedy MDP action per seed and state, ties broken as the learner did (random -> first)."""
         return greedy_actions(self.q, self.sign, self.settings.action_order, tie_break or self.settings.tie_break)
-
-    @property
-    def sign(self) -> int:
-        return self._sign  # type: ignore[attr-defined]
 
 
 def seed_generator(base_seed: int, seed: int) -> np.random.Generator:
@@ -222,9 +222,7 @@ def learn(mdp: TabularMDP, settings: LearnerSettings, seeds, base_seed: int = 0)
     out[..., order] = mdp.sign * final
     vis = np.empty_like(visits)
     vis[..., order] = visits
-    result = LearnResult(seeds, int(base_seed), settings, out, vis)
-    object.__setattr__(result, "_sign", mdp.sign)
-    return result
+    return LearnResult(seeds, int(base_seed), settings, out, vis, mdp.sign)
 
 
 def _update(q, visits, rows, s, a, target, active, settings, count_visit: bool = True) -> None:

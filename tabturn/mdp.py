@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Hashable, Sequence
@@ -195,17 +194,3 @@ def exact_csr(rows: Sequence[int], cols: Sequence[int], numerators: Sequence[int
     mat.sort_indices()
     mat.eliminate_zeros()
     return mat
-
-
-def common_denominator(values: Sequence[Fraction]) -> int:
-    """Least common multiple of the denominators of ``values`` (1 when empty)."""
-    return math.lcm(1, *{Fraction(v).denominator for v in values})
-
-
-def scaled_numerators(values: np.ndarray, denominator: int) -> np.ndarray:
-    """Integer numerators of Fractions ``values`` over ``denominator`` (int64 when it fits, else object)."""
-    flat = [int(Fraction(v) * denominator) for v in np.asarray(values, dtype=object).ravel()]
-    out = np.array(flat, dtype=object).reshape(np.shape(values))
-    if not flat or max(abs(v) for v in flat) < 2**62:
-        return out.astype(np.int64)
-    return out

@@ -1,6 +1,5 @@
 """Discounted solvers: VI, PI and LP agree; the rational certificate accepts optima and rejects others."""
 
-import dataclasses
 import itertools
 from fractions import Fraction
 
