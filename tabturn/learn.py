@@ -118,8 +118,20 @@ class LearnResult:
     sign: int
 
     def greedy(self, tie_break: str | None = None) -> np.ndarray:
-        """(B, S) greedy MDP action per seed and state, ties broken as the learner did (random -> first)."""
-        return greedy_actions(self.q, self.sign, self.settings.action_order, tie_break or self.settings.tie_break)
+        """(B, S) greedy MDP action per seed and state, ties broken as the learner does.
+
+        With "random", each seed draws its deployment tie-breaks from its own stream
+        SeedSequence([base_seed, seed, 1]), so the result is reproducible per seed.
+        """
+        rule = tie_break or self.settings.tie_break
+        if rule != "random":
+            return greedy_actions(self.q, self.sign, self.settings.action_order, rule)
+        order = np.asarray(self.settings.action_order if self.settings.action_order is not None
+                           else range(self.q.shape[-1]))
+        cost = self.sign * self.q[..., order]
+        u = np.stack([np.random.Generator(np.random.PCG64(np.random.SeedSequence([self.base_seed, s, 1])))
+                      .random(self.q.shape[1]) for s in self.seeds])
+        return order[np.stack([_greedy(cost[b], u[b], "random") for b in range(len(self.seeds))])]
 
 
 def seed_generator(base_seed: int, seed: int) -> np.random.Generator:
@@ -159,8 +171,13 @@ def _transition_tables(mdp: TabularMDP) -> tuple[np.ndarray, np.ndarray]:
     return nexts, cum
 
 
-def learn(mdp: TabularMDP, settings: LearnerSettings, seeds, base_seed: int = 0) -> LearnResult:
-    """Train one learner per seed (batched) and return their Q-tables."""
+def learn(mdp: TabularMDP, settings: LearnerSettings, seeds, base_seed: int = 0, start=None,
+          progress=None) -> LearnResult:
+    """Train one learner per seed (batched) and return their Q-tables.
+
+    ``start`` overrides the MDP's start distribution for training episodes (pairs (state, probability));
+    ``progress``, if given, is called with the number of episodes finished after each chunk.
+    """
     seeds = tuple(int(s) for s in seeds)
     if not seeds:
         raise InputError("seeds", "must name at least one seed")
@@ -170,8 +187,9 @@ def learn(mdp: TabularMDP, settings: LearnerSettings, seeds, base_seed: int = 0)
     nexts, cum = nexts[:, order], cum[:, order]  # learner action i = MDP action order[i]
     cost = (mdp.sign * mdp.costs_float())[:, order]
     terminal = mdp.terminal
-    start_states = np.array([s for s, _ in mdp.start])
-    start_cum = np.cumsum([float(p) for _, p in mdp.start])
+    start = tuple(mdp.start if start is None else start)
+    start_states = np.array([s for s, _ in start])
+    start_cum = np.cumsum([float(p) for _, p in start])
     start_cum[-1] = 1.0
     q = np.full((B, S, A), mdp.sign * settings.initial_value, dtype=np.float64)
     q2 = q.copy() if settings.algorithm == "double-q" else None
@@ -217,6 +235,8 @@ def learn(mdp: TabularMDP, settings: LearnerSettings, seeds, base_seed: int = 0)
                     _update(q, visits, rows, s, a, target, alive, settings)
                 alive = alive & ~terminal[s_next]
                 s, a = s_next, a_next
+        if progress is not None:
+            progress(first + count)
     final = q if q2 is None else (q + q2) / 2
     out = np.empty_like(final)
     out[..., order] = mdp.sign * final

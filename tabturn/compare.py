@@ -1,0 +1,112 @@
+"""Learned greedy policies against the exact optimum, seed by seed: agreement, exact regret, class."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from tabturn.evaluate import policy_value
+from tabturn.graph import optimal_trajectory, policy_graph
+from tabturn.solution import Solution
+
+CLASSES = ("optimal", "always-up", "other")
+
+
+def worlds(solution: Solution) -> dict[str, int]:
+    """Start states to report on: for the turn family the start cell observed and unobserved, else the start."""
+    mdp = solution.mdp
+    start = mdp.start[0][0]
+    label = mdp.state_labels[start]
+    if isinstance(label, tuple) and len(label) == 3:
+        x, y, _ = label
+        return {"observed": mdp.index_of((x, y, True)), "unobserved": mdp.index_of((x, y, False))}
+    return {"start": start}
+
+
+def greedy_path(solution: Solution, policy: np.ndarray, start: int, steps: int) -> list[int]:
+    """Actions of ``policy`` along its most probable successors from ``start`` (ties: lowest index)."""
+    mdp = solution.mdp
+    actions, s = [], start
+    for _ in range(steps):
+        a = int(policy[s])
+        actions.append(a)
+        row = mdp.next_states(s, a)
+        s = max(row, key=lambda tp: (tp[1], -tp[0]))[0]
+    return actions
+
+
+def optimal_path_steps(solution: Solution) -> list[tuple[int, int]]:
+    """(step, state) pairs visited by the first-index optimal policy from the start."""
+    mdp = solution.mdp
+    if mdp.is_deterministic() and len(mdp.start) == 1:
+        traj = optimal_trajectory(solution)
+        states = [mdp.index_of(lab) for lab in traj["states"][:-1]]
+        return list(enumerate(states))
+    return [(0, s) for s in sorted(policy_graph(solution).nodes)]
+
+
+def is_always_up(solution: Solution, actions: list[int]) -> bool:
+    """True when every action of the path is named "up"."""
+    names = solution.mdp.action_names
+    return bool(actions) and all(names[a] == "up" for a in actions)
+
+
+@dataclass(frozen=True, eq=False)
+class Comparison:
+    """Per-seed comparison of greedy policies with the exact optimum.
+
+    Attributes:
+      agreement_all: (B,) fraction of states where the greedy action is in the step-0 optimal set.
+      agreement_path: (B,) the same over the states (and steps) of the optimal trajectory from the start.
+      regret: {world: [Fraction] * B} exact regret at the world's start state (>= 0, objective units).
+      always_up: {world: (B,) bool} whether the greedy path from the world's start goes up at every step.
+      classes: {world: [str] * B}: "optimal" (zero regret), "always-up", or "other".
+      exact_always_up_optimal: {world: bool} whether going up forever is itself optimal from that start.
+    """
+
+    agreement_all: np.ndarray
+    agreement_path: np.ndarray
+    regret: dict[str, list[Fraction]]
+    always_up: dict[str, np.ndarray]
+    classes: dict[str, list[str]]
+    exact_always_up_optimal: dict[str, bool]
+
+
+def compare(solution: Solution, greedy: np.ndarray) -> Comparison:
+    """Compare greedy policies (B, S) of MDP action indices with ``solution``."""
+    mdp = solution.mdp
+    greedy = np.atleast_2d(np.asarray(greedy, dtype=np.int64))
+    steps = solution.horizon if solution.horizon is not None else mdp.n_states
+    masks = solution.action_masks.astype(np.uint64)
+    in_set = (masks[0][None, :] >> greedy.astype(np.uint64)) & np.uint64(1)
+    path = optimal_path_steps(solution)
+    path_hits = np.stack([(masks[min(t, len(masks) - 1), s] >> greedy[:, s].astype(np.uint64)) & np.uint64(1)
+                          for t, s in path], axis=1)
+    cache: dict[bytes, object] = {}
+    regret, always_up, classes = {}, {}, {}
+    starts = worlds(solution)
+    for world, start in starts.items():
+        optimum = solution.value(start)
+        regret[world], always_up[world], classes[world] = [], np.zeros(len(greedy), dtype=bool), []
+        for b, policy in enumerate(greedy):
+            key = policy.tobytes()
+            if key not in cache:
+                cache[key] = policy_value(mdp, policy, solution.horizon, solution.discount)
+            r = mdp.sign * (cache[key][start] - optimum)
+            up = is_always_up(solution, greedy_path(solution, policy, start, steps))
+            regret[world].append(r)
+            always_up[world][b] = up
+            classes[world].append("optimal" if r == 0 else "always-up" if up else "other")
+    exact_up = {}
+    if "up" in mdp.action_names:
+        up_policy = np.full(mdp.n_states, mdp.action_names.index("up"))
+        up_values = policy_value(mdp, up_policy, solution.horizon, solution.discount)
+        exact_up = {w: up_values[s] == solution.value(s) for w, s in starts.items()}
+    return Comparison(in_set.mean(axis=1), path_hits.mean(axis=1), regret, always_up, classes, exact_up)
+
+
+def class_counts(classes: list[str]) -> dict[str, int]:
+    """How many seeds fall in each class."""
+    return {c: sum(1 for x in classes if x == c) for c in CLASSES}

@@ -1,0 +1,41 @@
+"""Exact value of a given stationary deterministic policy, finite-horizon or discounted."""
+
+from __future__ import annotations
+
+import dataclasses
+from fractions import Fraction
+
+import numpy as np
+import scipy.sparse as sp
+
+from tabturn.discounted import policy_values
+from tabturn.errors import InputError
+from tabturn.finite import backward_induction
+from tabturn.mdp import TabularMDP
+from tabturn.solution import ExactVector
+
+
+def restrict(mdp: TabularMDP, policy) -> TabularMDP:
+    """The one-action MDP that always plays ``policy[s]`` (a Markov chain with costs)."""
+    policy = np.asarray(policy, dtype=np.int64).ravel()
+    S = mdp.n_states
+    if policy.shape != (S,) or policy.min() < 0 or policy.max() >= mdp.n_actions:
+        raise InputError("policy", f"must give one action index in [0, {mdp.n_actions}) per state")
+    stacked = sp.vstack(mdp.transition_numerators, format="csr")
+    chain = stacked[policy * S + np.arange(S)].tocsr()
+    cost = np.asarray(mdp.cost_numerators)[np.arange(S), policy][:, None]
+    return dataclasses.replace(mdp, action_names=("policy",), transition_numerators=(chain,),
+                               cost_numerators=cost, grid=None)
+
+
+def policy_value(mdp: TabularMDP, policy, horizon: int | None, discount) -> ExactVector:
+    """Exact value (objective units) of ``policy`` at step 0: H steps of backward evaluation, or the
+    infinite discounted value when ``horizon`` is None."""
+    if horizon is None:
+        return policy_values(mdp, policy, discount)
+    return backward_induction(restrict(mdp, policy), horizon, discount).values
+
+
+def start_value(mdp: TabularMDP, values: ExactVector) -> Fraction:
+    """Expected value under the MDP's start distribution."""
+    return sum((p * values[s] for s, p in mdp.start), Fraction(0))

@@ -1,0 +1,35 @@
+"""A minimal progress line on stderr: done/total, rate and time left; silent off a terminal or when quiet."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+class Progress:
+    """Call ``update(done)``; prints only when stderr is a terminal and ``quiet`` is False."""
+
+    def __init__(self, total: int, label: str, quiet: bool = False, stream=None):
+        self.total, self.label = max(int(total), 1), label
+        self.stream = stream or sys.stderr
+        self.enabled = not quiet and hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.started = time.perf_counter()
+        self.done = 0
+
+    def update(self, done: int) -> None:
+        self.done = done
+        if not self.enabled:
+            return
+        elapsed = time.perf_counter() - self.started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        left = (self.total - done) / rate if rate > 0 else float("nan")
+        self.stream.write(f"\r{self.label}: {done}/{self.total} ({rate:.1f}/s, {left:.0f}s left)   ")
+        self.stream.flush()
+
+    def advance(self, step: int = 1) -> None:
+        self.update(self.done + step)
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()

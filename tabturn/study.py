@@ -1,0 +1,73 @@
+"""Train learners on a turn config over many seeds and summarise them against the exact optimum."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from fractions import Fraction
+
+import numpy as np
+
+from tabturn.compare import CLASSES, Comparison, compare
+from tabturn.config import TurnConfig
+from tabturn.learn import LearnerSettings, learn
+from tabturn.mdp import TabularMDP
+from tabturn.solution import Solution
+from tabturn.turn import state_index
+
+
+def default_settings(config: TurnConfig, **overrides) -> LearnerSettings:
+    """Learner settings matching ``config``: its horizon (or 4 x (width + height) steps with bootstrapped
+    truncation for an infinite horizon) and its discount; other fields from LearnerSettings or ``overrides``."""
+    _, ny, nx = config.shape
+    base = {"horizon": config.horizon or 4 * (nx + ny), "discount": float(config.discount),
+            "truncation": "terminal" if config.horizon else "bootstrap"}
+    base.update(overrides)
+    return LearnerSettings(**base)
+
+
+def training_start(config: TurnConfig) -> tuple[tuple[int, Fraction], ...]:
+    """Where training episodes start: the observed copy of the start cell under
+    train-observed-deploy-unobserved, else the config's start."""
+    x, y, observed = config.start
+    if config.regime == "train-observed-deploy-unobserved":
+        observed = True
+    return ((state_index(config, x, y, observed), Fraction(1)),)
+
+
+def run_study(config: TurnConfig, mdp: TabularMDP, solution: Solution, settings: LearnerSettings, seeds,
+              base_seed: int = 0, progress=None) -> Comparison:
+    """Train one learner per seed and compare each greedy policy with the exact optimum."""
+    result = learn(mdp, settings, seeds, base_seed=base_seed, start=training_start(config), progress=progress)
+    return compare(solution, result.greedy())
+
+
+def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """95% Wilson score interval for k successes out of n."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def summarise(comparison: Comparison) -> dict:
+    """Class fractions (with Wilson intervals), always-up fractions, regret and agreement summaries."""
+    out: dict = {"agreement_all_mean": float(np.mean(comparison.agreement_all)),
+                 "agreement_path_mean": float(np.mean(comparison.agreement_path)), "worlds": {}}
+    for world, classes in comparison.classes.items():
+        n = len(classes)
+        regrets = comparison.regret[world]
+        up = int(comparison.always_up[world].sum())
+        out["worlds"][world] = {
+            "seeds": n,
+            "classes": {c: {"count": sum(x == c for x in classes), "fraction": sum(x == c for x in classes) / n,
+                            "wilson95": wilson(sum(x == c for x in classes), n)} for c in CLASSES},
+            "always_up": {"count": up, "fraction": up / n, "wilson95": wilson(up, n)},
+            "exact_always_up_optimal": comparison.exact_always_up_optimal.get(world),
+            "regret_mean": sum(regrets, Fraction(0)) / n,
+            "regret_max": max(regrets),
+            "regret_zero_fraction": sum(r == 0 for r in regrets) / n,
+        }
+    return out
