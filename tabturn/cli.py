@@ -28,7 +28,36 @@ def _parser() -> argparse.ArgumentParser:
     solve.add_argument("--horizon", help="finite horizon H for --mdp (omit for the infinite horizon)")
     solve.add_argument("--json", action="store_true", help="print the JSON document instead of text")
     solve.add_argument("--out", help="also write the JSON document to this file (atomically)")
+    learn = sub.add_parser("learn", help="train tabular learners over many seeds and compare with the exact optimum")
+    _learner_args(learn)
+    learn.add_argument("--epsilon", type=_float_arg("--epsilon"), default=0.1, help="exploration rate (default 0.1)")
+    learn.add_argument("--step-size", type=_float_arg("--step-size"), default=0.1, help="constant step size")
+    learn.add_argument("--tie-break", default="first", help="first | last | random (default first)")
+    learn.add_argument("--initial-value", type=_float_arg("--initial-value"), default=0.0, help="initial Q-value")
+    attribute = sub.add_parser("attribute", help="one-factor-at-a-time attribution of learned behaviour")
+    _learner_args(attribute)
     return parser
+
+
+def _float_arg(name: str):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, not {text!r}") from None
+        return value
+    return parse
+
+
+def _learner_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", required=True, help="turn-family TOML config")
+    parser.add_argument("--learner", default="q", help="q | sarsa | expected-sarsa | double-q (default q)")
+    parser.add_argument("--seeds", type=int, default=100, help="number of seeds 0..N-1 (default 100)")
+    parser.add_argument("--base-seed", type=int, default=0, help="root of every seed's stream (default 0)")
+    parser.add_argument("--episodes", type=int, default=500, help="training episodes per seed (default 500)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument("--out", help="also write the JSON document to this file (atomically)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _horizon(text: str | None) -> int | None:
@@ -75,13 +104,112 @@ def _cmd_solve(args) -> int:
     return 0
 
 
+def _jsonable(value):
+    from fractions import Fraction
+
+    from tabturn.rational import format_rational
+
+    if isinstance(value, Fraction):
+        return format_rational(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def _emit(args, document: dict, text: str) -> None:
+    from tabturn.io import dumps, write_atomic
+
+    if args.out:
+        write_atomic(args.out, dumps(document))
+    sys.stdout.write(dumps(document) if args.json else text)
+
+
+def _seeds(args) -> range:
+    if args.seeds < 1:
+        raise InputError("--seeds", f"must be at least 1, not {args.seeds}")
+    if args.base_seed < 0:
+        raise InputError("--base-seed", f"must be >= 0, not {args.base_seed}")
+    return range(args.seeds)
+
+
+def _cmd_learn(args) -> int:
+    import dataclasses
+
+    from tabturn.config import TurnConfig
+    from tabturn.io import provenance
+    from tabturn.progress import Progress
+    from tabturn.solve import solve
+    from tabturn.study import default_settings, run_study, summarise
+    from tabturn.turn import turn_mdp
+
+    config = TurnConfig.load(args.config)
+    seeds = _seeds(args)
+    settings = default_settings(config, algorithm=args.learner, episodes=args.episodes, epsilon=args.epsilon,
+                                epsilon_final=args.epsilon, step_size=args.step_size, tie_break=args.tie_break,
+                                initial_value=args.initial_value)
+    mdp = turn_mdp(config)
+    solution = solve(mdp, config.horizon, config.discount)
+    bar = Progress(settings.episodes, f"training {len(seeds)} seeds", quiet=args.quiet)
+    comparison = run_study(config, mdp, solution, settings, seeds, args.base_seed, progress=bar.update)
+    bar.close()
+    summary = summarise(comparison)
+    document = _jsonable({"command": "learn", "settings": dataclasses.asdict(settings), "seeds": len(seeds),
+                          "base_seed": args.base_seed, "summary": summary,
+                          "provenance": provenance(command="learn", config=config.to_dict())})
+    lines = [f"learner {settings.algorithm}, {len(seeds)} seeds, {settings.episodes} episodes of {settings.horizon} "
+             f"steps; greedy agreement with the exact optimal sets: {summary['agreement_all_mean']:.3f} of states, "
+             f"{summary['agreement_path_mean']:.3f} along the optimal trajectory"]
+    for world, w in summary["worlds"].items():
+        parts = [f"{c} {v['fraction']:.3f} [{v['wilson95'][0]:.3f}, {v['wilson95'][1]:.3f}]" for c, v in w["classes"].items()]
+        lines.append(f"{world}: " + "; ".join(parts))
+        lines.append(f"  always-up {w['always_up']['fraction']:.3f} (exact optimum goes up forever: "
+                     f"{w['exact_always_up_optimal']}); exact regret mean {float(w['regret_mean']):.4g}, "
+                     f"max {float(w['regret_max']):.4g}")
+    _emit(args, document, "\n".join(lines) + "\n")
+    return 0
+
+
+def _cmd_attribute(args) -> int:
+    from tabturn.attribute import attribute, factor_levels
+    from tabturn.config import TurnConfig
+    from tabturn.io import provenance
+    from tabturn.learn import LearnerSettings
+    from tabturn.progress import Progress
+
+    config = TurnConfig.load(args.config)
+    seeds = _seeds(args)
+    LearnerSettings(algorithm=args.learner, episodes=args.episodes)  # validate before the long run
+    bar = Progress(20, "attribution experiments", quiet=args.quiet)
+    result = attribute(config, len(seeds), learner=args.learner, episodes=args.episodes, progress=bar.advance)
+    bar.close()
+    document = _jsonable({"command": "attribute", "learner": args.learner, "episodes": args.episodes,
+                          "seeds": len(seeds), "rows": result.rows, "verdicts": result.verdicts,
+                          "provenance": provenance(command="attribute", config=config.to_dict())})
+    lines = ["factor | kind | level | world | optimal [95%] | always-up [95%] | mean regret"]
+    for r in result.rows:
+        lo, hi = r["optimal_wilson95"]
+        ulo, uhi = r["always_up_wilson95"]
+        lines.append(f"{r['factor']} | {r['kind']} | {r['level']} | {r['world']} | {r['optimal'] / r['seeds']:.3f} "
+                     f"[{lo:.3f}, {hi:.3f}] | {r['always_up'] / r['seeds']:.3f} [{ulo:.3f}, {uhi:.3f}] | "
+                     f"{r['regret_mean']:.4g}")
+    lines.append("")
+    for v in result.verdicts:
+        lines.append(f"{v['world']} {v['behaviour']}: {v['verdict']} ({v['seeds_showing']} of {v['runs']} runs)")
+    _emit(args, document, "\n".join(lines) + "\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; user errors print one line on stderr and return 2."""
     try:
         args = _parser().parse_args(argv)
         if args.command is None:
             raise InputError("command", "missing; allowed: solve (see tabturn --help)")
-        return {"solve": _cmd_solve}[args.command](args)
+        return {"solve": _cmd_solve, "learn": _cmd_learn, "attribute": _cmd_attribute}[args.command](args)
     except InputError as exc:
         print(f"tabturn: error: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,89 @@
+"""Comparison of learned policies with the exact optimum, and attribution of behaviours."""
+
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tabturn.attribute import attribute
+from tabturn.cli import main
+from tabturn.compare import compare
+from tabturn.config import TurnConfig
+from tabturn.solve import solve_config
+from tabturn.study import wilson
+from tests.helpers import reference_loss, reference_move
+
+
+def test_exact_optimal_policy_has_zero_regret_and_full_agreement():
+    cfg = TurnConfig(x_bounds=(0, 4), y_bounds=(0, 4), horizon=None, discount="9/10", regime="absent-supervisor")
+    sol = solve_config(cfg)
+    policy = np.array([sol.optimal_actions(s)[0] for s in range(sol.mdp.n_states)])
+    comp = compare(sol, policy[None, :])
+    assert comp.agreement_all[0] == 1 and comp.agreement_path[0] == 1
+    assert comp.regret == {"observed": [0], "unobserved": [0]}
+    assert comp.classes == {"observed": ["optimal"], "unobserved": ["optimal"]}
+    # Unobserved, only -b*y is charged: going up forever is optimal; observed it is not.
+    assert comp.exact_always_up_optimal == {"observed": False, "unobserved": True}
+
+
+def test_regret_of_a_fixed_policy_equals_the_hand_summed_loss():
+    cfg = TurnConfig(x_bounds=(0, 3), y_bounds=(0, 3), horizon=5, a=2, b=1)
+    sol = solve_config(cfg)
+    up = cfg.actions.index("up")
+    comp = compare(sol, np.full((1, sol.mdp.n_states), up))
+    for world, observed in (("observed", True), ("unobserved", False)):
+        x, y, total = 0, 0, Fraction(0)
+        for _ in range(5):
+            x, y = reference_move(cfg, x, y, "up")
+            total += reference_loss(cfg, x, y, observed)
+        start = sol.mdp.index_of((0, 0, observed))
+        assert comp.regret[world][0] == total - sol.value(start) > 0
+        assert comp.always_up[world][0] and comp.classes[world] == ["always-up"]
+
+
+def test_wilson_interval_matches_textbook_values():
+    lo, hi = wilson(5, 10)
+    assert abs(lo - 0.2366) < 1e-4 and abs(hi - 0.7634) < 1e-4
+    lo, hi = wilson(0, 10)
+    assert lo == 0 and abs(hi - 0.2775) < 1e-4
+
+
+def test_attribution_finds_the_tie_break_turn():
+    # Trained only while observed, the unobserved copy is never visited: its Q-values stay at their initial
+    # value and the greedy choice is the tie-break, "up" when up comes first. That is a training artifact.
+    cfg = TurnConfig(x_bounds=(0, 3), y_bounds=(0, 3), horizon=6, regime="train-observed-deploy-unobserved")
+    result = attribute(cfg, seeds=12, episodes=40)
+    verdict = {(v["world"], v["behaviour"]): v for v in result.verdicts}
+    up = verdict[("unobserved", "always-up")]
+    assert up["verdict"].startswith("training artifact")
+    assert up["p_values"]["action_order"] < 0.01 and up["p_values"]["tie_break"] < 0.01
+    rows = {(r["factor"], r["level"], r["world"]): r for r in result.rows}
+    assert rows[("action_order", "up first", "unobserved")]["always_up"] == 12
+    assert rows[("action_order", "up last", "unobserved")]["always_up"] == 0
+
+
+def test_learn_cli_json_is_reproducible(tmp_path, capsys):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[grid]\nx = [0, 3]\ny = [0, 3]\n[objective]\nhorizon = 6\n')
+    argv = ["learn", "--config", str(cfg), "--seeds", "6", "--episodes", "30", "--json", "--quiet"]
+    assert main(argv) == 0
+    first = capsys.readouterr().out
+    assert main(argv) == 0
+    assert capsys.readouterr().out == first
+    doc = json.loads(first)
+    classes = doc["summary"]["worlds"]["observed"]["classes"]
+    assert sum(v["count"] for v in classes.values()) == 6
+    assert doc["settings"]["algorithm"] == "q" and doc["provenance"]["config"]["objective"]["horizon"] == 6
+
+
+@pytest.mark.parametrize("extra", [["--seeds", "0"], ["--learner", "td"], ["--epsilon", "x"], ["--epsilon", "2"],
+                                   ["--tie-break", "middle"], ["--episodes", "0"], ["--base-seed", "-1"]])
+def test_learn_cli_refuses_bad_settings(extra, tmp_path, capsys):
+    out = tmp_path / "o.json"
+    example = Path(__file__).resolve().parents[1] / "examples" / "always.toml"
+    code = main(["learn", "--config", str(example), *extra, "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith("tabturn: error: ")
+    assert not out.exists()
