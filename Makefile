@@ -1,4 +1,4 @@
-# make test   : create .venv if missing, install tabturn with the test extra, run the tests
+# make test   : create .venv if missing, install tabturn with the test and fast extras, run the tests
 # make report : same setup, regenerate reports/ from the analysis scripts
 # make bench  : same setup plus the bench extra (pymdptoolbox, stormpy), run the benchmarks
 PYTHON ?= python3
@@ -16,17 +16,18 @@ $(VENV)/.installed-%: pyproject.toml | $(PY)
 	$(PY) -m pip install $(PIP_QUIET) -e '.[$*]'
 	touch $@
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test,fast
 	$(PY) -m pytest -q
 
-test-slow: $(VENV)/.installed-test
+test-slow: $(VENV)/.installed-test,fast
 	$(PY) -m pytest -q -m slow
 
-report: $(VENV)/.installed-test
+report: $(VENV)/.installed-test,fast
 	$(PY) analysis/exact_optimum.py
 
 bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/exact.py
+	$(PY) benchmarks/learn.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -64,7 +64,8 @@ def _moves(table: list[list[int]]) -> float:
     return float(chi2_contingency(arr).pvalue)
 
 
-def attribute(config: TurnConfig, seeds: int, learner: str = "q", episodes: int = 500, progress=None) -> Attribution:
+def attribute(config: TurnConfig, seeds: int, learner: str = "q", episodes: int = 500, progress=None,
+              engine: str = "numpy") -> Attribution:
     """Run every factor level with ``seeds`` seeds and attribute each behaviour."""
     mdp = turn_mdp(config)
     from tabturn.solve import solve
@@ -73,7 +74,7 @@ def attribute(config: TurnConfig, seeds: int, learner: str = "q", episodes: int 
     rows = []
     for factor, kind, label, overrides, base_seed in factor_levels(config, solution, episodes):
         settings = default_settings(config, **{"algorithm": learner, "episodes": episodes, **overrides})
-        comp = run_study(config, mdp, solution, settings, range(seeds), base_seed=base_seed)
+        comp = run_study(config, mdp, solution, settings, range(seeds), base_seed=base_seed, engine=engine)
         for world, classes in comp.classes.items():
             n = len(classes)
             opt = sum(c == "optimal" for c in classes)

@@ -58,6 +58,8 @@ def _learner_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument("--out", help="also write the JSON document to this file (atomically)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--engine", default="numpy",
+                        help="numpy | numba (extra 'fast'; bit-identical results, epsilon-greedy only)")
 
 
 def _horizon(text: str | None) -> int | None:
@@ -154,10 +156,12 @@ def _cmd_learn(args) -> int:
     mdp = turn_mdp(config)
     solution = solve(mdp, config.horizon, config.discount)
     bar = Progress(settings.episodes, f"training {len(seeds)} seeds", quiet=args.quiet)
-    comparison = run_study(config, mdp, solution, settings, seeds, args.base_seed, progress=bar.update)
+    comparison = run_study(config, mdp, solution, settings, seeds, args.base_seed, progress=bar.update,
+                           engine=args.engine)
     bar.close()
     summary = summarise(comparison)
     document = _jsonable({"command": "learn", "settings": dataclasses.asdict(settings), "seeds": len(seeds),
+                          "engine": args.engine,
                           "base_seed": args.base_seed, "summary": summary,
                           "provenance": provenance(command="learn", config=config.to_dict())})
     lines = [f"learner {settings.algorithm}, {len(seeds)} seeds, {settings.episodes} episodes of {settings.horizon} "
@@ -183,8 +187,11 @@ def _cmd_attribute(args) -> int:
     config = TurnConfig.load(args.config)
     seeds = _seeds(args)
     LearnerSettings(algorithm=args.learner, episodes=args.episodes)  # validate before the long run
+    if args.engine not in ("numpy", "numba"):
+        raise InputError("--engine", f"must be numpy or numba, not {args.engine!r}")
     bar = Progress(20, "attribution experiments", quiet=args.quiet)
-    result = attribute(config, len(seeds), learner=args.learner, episodes=args.episodes, progress=bar.advance)
+    result = attribute(config, len(seeds), learner=args.learner, episodes=args.episodes, progress=bar.advance,
+                       engine=args.engine)
     bar.close()
     document = _jsonable({"command": "attribute", "learner": args.learner, "episodes": args.episodes,
                           "seeds": len(seeds), "rows": result.rows, "verdicts": result.verdicts,

@@ -5,9 +5,10 @@ MDPs): Q estimates the expected discounted future loss and the greedy action is 
 Q-tables are in the MDP's objective units (loss for MIN, reward for MAX).
 
 Many seeds run at once on a batch axis. Seed s draws from its own stream
-``Generator(PCG64(SeedSequence([base_seed, s])))`` and consumes exactly ``DRAWS_PER_STEP`` uniforms
-per step whatever happens, and every update is elementwise along the batch axis, so seed s gives a
-bit-identical Q-table alone, in any batch, or split across workers. Results are floating point.
+``Generator(PCG64(SeedSequence([base_seed, s])))`` and consumes a fixed number of uniforms per step
+(``draw_columns``: it depends on the settings only, never on states or history), and every update is
+elementwise along the batch axis, so seed s gives a bit-identical Q-table alone, in any batch, or split
+across workers. Results are floating point.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ ALGORITHMS = ("q", "sarsa", "expected-sarsa", "double-q")
 TIE_BREAKS = ("first", "last", "random")
 EXPLORATIONS = ("epsilon", "softmax")
 SCHEDULES = ("constant", "linear", "exponential")
-DRAWS_PER_STEP = 5  # explore, action, next state, tie-break, double-Q coin
 EPISODE_CHUNK = 32
 
 
@@ -134,6 +134,17 @@ class LearnResult:
         return order[np.stack([_greedy(cost[b], u[b], "random") for b in range(len(self.seeds))])]
 
 
+def draw_columns(settings: LearnerSettings, stochastic: bool, multi_start: bool) -> dict[str, int]:
+    """Which uniform of each step serves what: "action" always; "explore" for epsilon-greedy; "next" to
+    sample transitions (and, in row 0, the start state); "tie" for random tie-breaks; "coin" for double Q."""
+    names = ["action"]
+    names += ["explore"] if settings.exploration == "epsilon" else []
+    names += ["next"] if stochastic or multi_start else []
+    names += ["tie"] if settings.tie_break == "random" else []
+    names += ["coin"] if settings.algorithm == "double-q" else []
+    return {name: i for i, name in enumerate(names)}
+
+
 def seed_generator(base_seed: int, seed: int) -> np.random.Generator:
     """The independent random stream of ``seed``."""
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence([base_seed, seed])))
@@ -171,19 +182,34 @@ def _transition_tables(mdp: TabularMDP) -> tuple[np.ndarray, np.ndarray]:
     return nexts, cum
 
 
+ENGINES = ("numpy", "numba")
+
+
 def learn(mdp: TabularMDP, settings: LearnerSettings, seeds, base_seed: int = 0, start=None,
-          progress=None) -> LearnResult:
+          progress=None, engine: str = "numpy") -> LearnResult:
     """Train one learner per seed (batched) and return their Q-tables.
 
     ``start`` overrides the MDP's start distribution for training episodes (pairs (state, probability));
     ``progress``, if given, is called with the number of episodes finished after each chunk.
+    ``engine`` "numba" (extra ``fast``) runs a compiled loop with bit-identical results (epsilon-greedy
+    exploration only: softmax uses exp, whose last bit may differ between numpy and libm).
     """
     seeds = tuple(int(s) for s in seeds)
     if not seeds:
         raise InputError("seeds", "must name at least one seed")
+    if engine not in ENGINES:
+        raise InputError("engine", f"must be one of {', '.join(ENGINES)}; got {engine!r}")
+    if engine == "numba":
+        from tabturn import learn_numba
+
+        if not learn_numba.available():
+            raise InputError("engine", "numba is not installed; install the 'fast' extra (pip install tabturn[fast])")
+        if settings.exploration == "softmax":
+            raise InputError("engine", "the numba engine supports epsilon-greedy exploration only")
     order = _order(settings, mdp.n_actions)
     B, S, A, H = len(seeds), mdp.n_states, mdp.n_actions, settings.horizon
     nexts, cum = _transition_tables(mdp)
+    deterministic = nexts.shape[2] == 1
     nexts, cum = nexts[:, order], cum[:, order]  # learner action i = MDP action order[i]
     cost = (mdp.sign * mdp.costs_float())[:, order]
     terminal = mdp.terminal
@@ -194,54 +220,78 @@ def learn(mdp: TabularMDP, settings: LearnerSettings, seeds, base_seed: int = 0,
     q = np.full((B, S, A), mdp.sign * settings.initial_value, dtype=np.float64)
     q2 = q.copy() if settings.algorithm == "double-q" else None
     visits = np.zeros((B, S, A), dtype=np.int64)
+    cols = draw_columns(settings, not deterministic, len(start) > 1)
     generators = [seed_generator(base_seed, s) for s in seeds]
     rows = np.arange(B)
     g = float(settings.discount)
     for first in range(0, settings.episodes, EPISODE_CHUNK):
         count = min(EPISODE_CHUNK, settings.episodes - first)
-        draws = np.stack([gen.random((count, H + 1, DRAWS_PER_STEP)) for gen in generators], axis=1)
+        draws = np.empty((B, count, H + 1, len(cols)))
+        for b, gen in enumerate(generators):
+            gen.random(out=draws[b])
+        if engine == "numba":
+            learn_numba.run_chunk(
+                q, q if q2 is None else q2, visits, draws,
+                np.array([settings.epsilon_at(first + e) for e in range(count)]), nexts, cum, deterministic, cost,
+                terminal, start_states, start_cum, learn_numba.ALGORITHM_CODES[settings.algorithm],
+                learn_numba.TIE_CODES[settings.tie_break], False, float(settings.temperature),
+                settings.step_schedule == "constant", float(settings.step_size), float(settings.omega), g,
+                settings.truncation == "terminal", *(cols.get(n, -1) for n in ("explore", "action", "next", "tie",
+                                                                               "coin")))
+            if progress is not None:
+                progress(first + count)
+            continue
         for e in range(count):
             eps = settings.epsilon_at(first + e)
-            u = draws[e]  # (B, H + 1, DRAWS)
-            s = start_states[np.minimum((u[:, 0, 0][:, None] > start_cum[None, :]).sum(1), len(start_cum) - 1)]
-            table = q if q2 is None else q + q2
-            a = _behaviour(table[rows, s], u[:, 0], eps, settings)
+            u = draws[:, e]  # (B, H + 1, DRAWS)
+            s = start_states[0] + np.zeros(B, dtype=np.int64)
+            if len(start_cum) > 1:
+                pick = (u[:, 0, cols["next"]][:, None] > start_cum[None, :]).sum(1)
+                s = start_states[np.minimum(pick, len(start_cum) - 1)]
+            a = _behaviour(q[rows, s] if q2 is None else q[rows, s] + q2[rows, s], u[:, 0], eps, settings, cols)
             alive = ~terminal[s]
             for t in range(H):
-                k = (u[:, t + 1, 2][:, None] > cum[s, a]).sum(1)
-                s_next = nexts[s, a, np.minimum(k, nexts.shape[2] - 1)]
+                ut = u[:, t + 1]
+                if deterministic:
+                    s_next = nexts[s, a, 0]
+                else:
+                    k = (ut[:, cols["next"]][:, None] > cum[s, a]).sum(1)
+                    s_next = nexts[s, a, np.minimum(k, nexts.shape[2] - 1)]
                 c = cost[s, a]
-                last = t == H - 1 and settings.truncation == "terminal"
-                table = q if q2 is None else q + q2
-                a_next = _behaviour(table[rows, s_next], u[:, t + 1], eps, settings)
-                done = terminal[s_next] | last
-                if settings.algorithm == "double-q":
-                    coin = u[:, t + 1, 4] < 0.5
-                    upd, other = np.where(coin[:, None, None], q, q2), np.where(coin[:, None, None], q2, q)
-                    best = _greedy(upd[rows, s_next], u[:, t + 1, 3], settings.tie_break)
-                    boot = other[rows, s_next, best]
+                done = terminal[s_next] | (t == H - 1 and settings.truncation == "terminal")
+                qn = q[rows, s_next]
+                if q2 is None:
+                    a_next = _behaviour(qn, ut, eps, settings, cols)
+                    if settings.algorithm == "q":
+                        boot = qn.min(axis=1)
+                    elif settings.algorithm == "sarsa":
+                        boot = qn[rows, a_next]
+                    else:
+                        boot = (_policy_probs(qn, eps, settings, _column(ut, cols, "tie")) * qn).sum(1)
+                    target = c + g * np.where(done, 0.0, boot)
+                    _update(q, visits, rows, s, a, target, alive, settings)
+                else:
+                    qn2 = q2[rows, s_next]
+                    a_next = _behaviour(qn + qn2, ut, eps, settings, cols)
+                    coin = ut[:, cols["coin"]] < 0.5
+                    chosen = np.where(coin[:, None], qn, qn2)
+                    other = np.where(coin[:, None], qn2, qn)
+                    boot = other[rows, _greedy(chosen, _column(ut, cols, "tie"), settings.tie_break)]
                     target = c + g * np.where(done, 0.0, boot)
                     _update(q, visits, rows, s, a, target, alive & coin, settings, count_visit=False)
                     _update(q2, visits, rows, s, a, target, alive & ~coin, settings, count_visit=False)
                     visits[rows, s, a] += alive
-                else:
-                    if settings.algorithm == "q":
-                        boot = q[rows, s_next].min(axis=1)
-                    elif settings.algorithm == "sarsa":
-                        boot = q[rows, s_next, a_next]
-                    else:
-                        boot = (_policy_probs(q[rows, s_next], eps, settings, u[:, t + 1, 3]) * q[rows, s_next]).sum(1)
-                    target = c + g * np.where(done, 0.0, boot)
-                    _update(q, visits, rows, s, a, target, alive, settings)
                 alive = alive & ~terminal[s_next]
                 s, a = s_next, a_next
         if progress is not None:
             progress(first + count)
     final = q if q2 is None else (q + q2) / 2
-    out = np.empty_like(final)
-    out[..., order] = mdp.sign * final
-    vis = np.empty_like(visits)
-    vis[..., order] = visits
+    if mdp.sign != 1:
+        final = mdp.sign * final
+    if np.array_equal(order, np.arange(A)):
+        return LearnResult(seeds, int(base_seed), settings, final, visits, mdp.sign)
+    out, vis = np.empty_like(final), np.empty_like(visits)
+    out[..., order], vis[..., order] = final, visits
     return LearnResult(seeds, int(base_seed), settings, out, vis, mdp.sign)
 
 
@@ -249,7 +299,7 @@ def _update(q, visits, rows, s, a, target, active, settings, count_visit: bool =
     if count_visit:
         visits[rows, s, a] += active
     if settings.step_schedule == "constant":
-        alpha = np.full(len(rows), settings.step_size)
+        alpha = settings.step_size
     else:
         alpha = 1.0 / np.maximum(visits[rows, s, a] + (0 if count_visit else 1), 1) ** settings.omega
     current = q[rows, s, a]
@@ -282,12 +332,16 @@ def _policy_probs(qs: np.ndarray, eps: float, settings: LearnerSettings, u_tie: 
     return probs
 
 
-def _behaviour(qs: np.ndarray, u: np.ndarray, eps: float, settings: LearnerSettings) -> np.ndarray:
-    """Sample behaviour actions (B,) from Q rows (B, A) with one step's uniforms u (B, DRAWS)."""
+def _column(u: np.ndarray, cols: dict[str, int], name: str) -> np.ndarray | None:
+    return u[:, cols[name]] if name in cols else None
+
+
+def _behaviour(qs: np.ndarray, u: np.ndarray, eps: float, settings: LearnerSettings, cols: dict) -> np.ndarray:
+    """Sample behaviour actions (B,) from Q rows (B, A) with one step's uniforms u (B, columns)."""
     A = qs.shape[1]
     if settings.exploration == "softmax":
         cdf = np.cumsum(_softmax(qs, settings.temperature), axis=1)
-        return np.minimum((u[:, 1][:, None] > cdf).sum(1), A - 1)
-    greedy = _greedy(qs, u[:, 3], settings.tie_break)
-    random_action = np.minimum((u[:, 1] * A).astype(np.int64), A - 1)
-    return np.where(u[:, 0] < eps, random_action, greedy)
+        return np.minimum((u[:, cols["action"]][:, None] > cdf).sum(1), A - 1)
+    greedy = _greedy(qs, _column(u, cols, "tie"), settings.tie_break)
+    random_action = np.minimum((u[:, cols["action"]] * A).astype(np.int64), A - 1)
+    return np.where(u[:, cols["explore"]] < eps, random_action, greedy)

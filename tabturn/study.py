@@ -36,9 +36,10 @@ def training_start(config: TurnConfig) -> tuple[tuple[int, Fraction], ...]:
 
 
 def run_study(config: TurnConfig, mdp: TabularMDP, solution: Solution, settings: LearnerSettings, seeds,
-              base_seed: int = 0, progress=None) -> Comparison:
+              base_seed: int = 0, progress=None, engine: str = "numpy") -> Comparison:
     """Train one learner per seed and compare each greedy policy with the exact optimum."""
-    result = learn(mdp, settings, seeds, base_seed=base_seed, start=training_start(config), progress=progress)
+    result = learn(mdp, settings, seeds, base_seed=base_seed, start=training_start(config), progress=progress,
+                   engine=engine)
     return compare(solution, result.greedy())
 
 

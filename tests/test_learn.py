@@ -1,5 +1,7 @@
 """Batched tabular learners: per-seed reproducibility, the sign convention, convergence on tiny MDPs."""
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
@@ -71,3 +73,43 @@ def test_action_order_permutation_is_validated_and_used():
     flipped = learn(mdp, LearnerSettings(episodes=1, horizon=1, action_order=(3, 2, 1, 0), epsilon=0), [0])
     # With all-zero initial values and epsilon 0, the first greedy action is the first in learner order (MDP 3).
     assert flipped.visits[0][mdp.start[0][0]].tolist() == [0, 0, 0, 1]
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("extra", [{}, {"tie_break": "random"}, {"tie_break": "last", "step_schedule": "1/n",
+                                                                  "omega": 0.8, "epsilon_schedule": "linear",
+                                                                  "epsilon": 0.6, "epsilon_final": 0.0}])
+@pytest.mark.parametrize("regime", ["switching", "always"])
+def test_numba_engine_is_bit_identical_to_numpy(algorithm, extra, regime):
+    pytest.importorskip("numba")
+    cfg = SMALL if regime == "switching" else TurnConfig(x_bounds=(0, 2), y_bounds=(0, 3), horizon=5)
+    mdp = turn_mdp(cfg)
+    settings = LearnerSettings(algorithm=algorithm, episodes=45, horizon=5, **extra)
+    two_starts = ((0, Fraction(1, 3)), (5, Fraction(2, 3)))
+    for start in (None, two_starts):
+        ref = learn(mdp, settings, [0, 9, 33], base_seed=2, start=start, engine="numpy")
+        fast = learn(mdp, settings, [0, 9, 33], base_seed=2, start=start, engine="numba")
+        assert np.array_equal(ref.q, fast.q) and np.array_equal(ref.visits, fast.visits)
+
+
+def test_numba_engine_refuses_softmax():
+    pytest.importorskip("numba")
+    with pytest.raises(InputError) as err:
+        learn(turn_mdp(SMALL), LearnerSettings(exploration="softmax"), [0], engine="numba")
+    assert err.value.field == "engine"
+
+
+def test_split_across_worker_processes_is_bit_identical():
+    from concurrent.futures import ProcessPoolExecutor
+
+    mdp = turn_mdp(SMALL)
+    settings = LearnerSettings(algorithm="expected-sarsa", episodes=30, horizon=5, tie_break="random")
+    whole = learn(mdp, settings, range(6), base_seed=5).q
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        parts = list(pool.map(_learn_part, [(mdp, settings, range(0, 3)), (mdp, settings, range(3, 6))]))
+    assert np.array_equal(np.concatenate(parts), whole)
+
+
+def _learn_part(args):
+    mdp, settings, seeds = args
+    return learn(mdp, settings, seeds, base_seed=5).q
