@@ -13,6 +13,8 @@ across workers. Results are floating point.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -224,67 +226,71 @@ def learn(mdp: TabularMDP, settings: LearnerSettings, seeds, base_seed: int = 0,
     generators = [seed_generator(base_seed, s) for s in seeds]
     rows = np.arange(B)
     g = float(settings.discount)
-    for first in range(0, settings.episodes, EPISODE_CHUNK):
-        count = min(EPISODE_CHUNK, settings.episodes - first)
-        draws = np.empty((B, count, H + 1, len(cols)))
-        for b, gen in enumerate(generators):
-            gen.random(out=draws[b])
-        if engine == "numba":
-            learn_numba.run_chunk(
-                q, q if q2 is None else q2, visits, draws,
-                np.array([settings.epsilon_at(first + e) for e in range(count)]), nexts, cum, deterministic, cost,
-                terminal, start_states, start_cum, learn_numba.ALGORITHM_CODES[settings.algorithm],
-                learn_numba.TIE_CODES[settings.tie_break], False, float(settings.temperature),
-                settings.step_schedule == "constant", float(settings.step_size), float(settings.omega), g,
-                settings.truncation == "terminal", *(cols.get(n, -1) for n in ("explore", "action", "next", "tie",
-                                                                               "coin")))
+    workers = min(os.cpu_count() or 1, 8)
+    pool = ThreadPoolExecutor(max_workers=workers) if B >= 64 and workers > 1 else None
+    try:
+        for first in range(0, settings.episodes, EPISODE_CHUNK):
+            count = min(EPISODE_CHUNK, settings.episodes - first)
+            draws = _draw(generators, (count, H + 1, len(cols)), pool, workers)
+            if engine == "numba":
+                learn_numba.run_chunk(
+                    q, q if q2 is None else q2, visits, draws,
+                    np.array([settings.epsilon_at(first + e) for e in range(count)]), nexts, cum, deterministic, cost,
+                    terminal, start_states, start_cum, learn_numba.ALGORITHM_CODES[settings.algorithm],
+                    learn_numba.TIE_CODES[settings.tie_break], False, float(settings.temperature),
+                    settings.step_schedule == "constant", float(settings.step_size), float(settings.omega), g,
+                    settings.truncation == "terminal", *(cols.get(n, -1) for n in ("explore", "action", "next", "tie",
+                                                                                   "coin")))
+                if progress is not None:
+                    progress(first + count)
+                continue
+            for e in range(count):
+                eps = settings.epsilon_at(first + e)
+                u = draws[:, e]  # (B, H + 1, DRAWS)
+                s = start_states[0] + np.zeros(B, dtype=np.int64)
+                if len(start_cum) > 1:
+                    pick = (u[:, 0, cols["next"]][:, None] > start_cum[None, :]).sum(1)
+                    s = start_states[np.minimum(pick, len(start_cum) - 1)]
+                a = _behaviour(q[rows, s] if q2 is None else q[rows, s] + q2[rows, s], u[:, 0], eps, settings, cols)
+                alive = ~terminal[s]
+                for t in range(H):
+                    ut = u[:, t + 1]
+                    if deterministic:
+                        s_next = nexts[s, a, 0]
+                    else:
+                        k = (ut[:, cols["next"]][:, None] > cum[s, a]).sum(1)
+                        s_next = nexts[s, a, np.minimum(k, nexts.shape[2] - 1)]
+                    c = cost[s, a]
+                    done = terminal[s_next] | (t == H - 1 and settings.truncation == "terminal")
+                    qn = q[rows, s_next]
+                    if q2 is None:
+                        a_next = _behaviour(qn, ut, eps, settings, cols)
+                        if settings.algorithm == "q":
+                            boot = qn.min(axis=1)
+                        elif settings.algorithm == "sarsa":
+                            boot = qn[rows, a_next]
+                        else:
+                            boot = (_policy_probs(qn, eps, settings, _column(ut, cols, "tie")) * qn).sum(1)
+                        target = c + g * np.where(done, 0.0, boot)
+                        _update(q, visits, rows, s, a, target, alive, settings)
+                    else:
+                        qn2 = q2[rows, s_next]
+                        a_next = _behaviour(qn + qn2, ut, eps, settings, cols)
+                        coin = ut[:, cols["coin"]] < 0.5
+                        chosen = np.where(coin[:, None], qn, qn2)
+                        other = np.where(coin[:, None], qn2, qn)
+                        boot = other[rows, _greedy(chosen, _column(ut, cols, "tie"), settings.tie_break)]
+                        target = c + g * np.where(done, 0.0, boot)
+                        _update(q, visits, rows, s, a, target, alive & coin, settings, count_visit=False)
+                        _update(q2, visits, rows, s, a, target, alive & ~coin, settings, count_visit=False)
+                        visits[rows, s, a] += alive
+                    alive = alive & ~terminal[s_next]
+                    s, a = s_next, a_next
             if progress is not None:
                 progress(first + count)
-            continue
-        for e in range(count):
-            eps = settings.epsilon_at(first + e)
-            u = draws[:, e]  # (B, H + 1, DRAWS)
-            s = start_states[0] + np.zeros(B, dtype=np.int64)
-            if len(start_cum) > 1:
-                pick = (u[:, 0, cols["next"]][:, None] > start_cum[None, :]).sum(1)
-                s = start_states[np.minimum(pick, len(start_cum) - 1)]
-            a = _behaviour(q[rows, s] if q2 is None else q[rows, s] + q2[rows, s], u[:, 0], eps, settings, cols)
-            alive = ~terminal[s]
-            for t in range(H):
-                ut = u[:, t + 1]
-                if deterministic:
-                    s_next = nexts[s, a, 0]
-                else:
-                    k = (ut[:, cols["next"]][:, None] > cum[s, a]).sum(1)
-                    s_next = nexts[s, a, np.minimum(k, nexts.shape[2] - 1)]
-                c = cost[s, a]
-                done = terminal[s_next] | (t == H - 1 and settings.truncation == "terminal")
-                qn = q[rows, s_next]
-                if q2 is None:
-                    a_next = _behaviour(qn, ut, eps, settings, cols)
-                    if settings.algorithm == "q":
-                        boot = qn.min(axis=1)
-                    elif settings.algorithm == "sarsa":
-                        boot = qn[rows, a_next]
-                    else:
-                        boot = (_policy_probs(qn, eps, settings, _column(ut, cols, "tie")) * qn).sum(1)
-                    target = c + g * np.where(done, 0.0, boot)
-                    _update(q, visits, rows, s, a, target, alive, settings)
-                else:
-                    qn2 = q2[rows, s_next]
-                    a_next = _behaviour(qn + qn2, ut, eps, settings, cols)
-                    coin = ut[:, cols["coin"]] < 0.5
-                    chosen = np.where(coin[:, None], qn, qn2)
-                    other = np.where(coin[:, None], qn2, qn)
-                    boot = other[rows, _greedy(chosen, _column(ut, cols, "tie"), settings.tie_break)]
-                    target = c + g * np.where(done, 0.0, boot)
-                    _update(q, visits, rows, s, a, target, alive & coin, settings, count_visit=False)
-                    _update(q2, visits, rows, s, a, target, alive & ~coin, settings, count_visit=False)
-                    visits[rows, s, a] += alive
-                alive = alive & ~terminal[s_next]
-                s, a = s_next, a_next
-        if progress is not None:
-            progress(first + count)
+    finally:
+        if pool is not None:
+            pool.shutdown()
     final = q if q2 is None else (q + q2) / 2
     if mdp.sign != 1:
         final = mdp.sign * final
@@ -293,6 +299,22 @@ def learn(mdp: TabularMDP, settings: LearnerSettings, seeds, base_seed: int = 0,
     out, vis = np.empty_like(final), np.empty_like(visits)
     out[..., order], vis[..., order] = final, visits
     return LearnResult(seeds, int(base_seed), settings, out, vis, mdp.sign)
+
+
+def _draw(generators, shape: tuple, pool, workers: int) -> np.ndarray:
+    """(B, *shape) uniforms, seed b's from its own generator (threads never share a generator)."""
+    draws = np.empty((len(generators), *shape))
+
+    def fill(block: range) -> None:
+        for b in block:
+            generators[b].random(out=draws[b])
+
+    if pool is None:
+        fill(range(len(generators)))
+    else:
+        step = -(-len(generators) // workers)
+        list(pool.map(fill, [range(i, min(i + step, len(generators))) for i in range(0, len(generators), step)]))
+    return draws
 
 
 def _update(q, visits, rows, s, a, target, active, settings, count_visit: bool = True) -> None:

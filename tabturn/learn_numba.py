@@ -24,7 +24,7 @@ def available() -> bool:
 
 
 if numba is not None:
-    _jit = numba.njit(cache=True, fastmath=False, nogil=True)
+    _jit = numba.njit(cache=True, fastmath=False, nogil=True, parallel=True)
     _inline = numba.njit(cache=True, fastmath=False, inline="always")
 
     @_inline
@@ -101,10 +101,10 @@ if numba is not None:
         H = H1 - 1
         A = q.shape[2]
         K = nexts.shape[2]
-        scratch = np.empty(A)
-        row = np.empty(A)
-        row2 = np.empty(A)
-        for b in range(B):
+        for b in numba.prange(B):  # seeds are independent: threads cannot change any seed's result
+            scratch = np.empty(A)
+            row = np.empty(A)
+            row2 = np.empty(A)
             for e in range(count):
                 eps = eps_arr[e]
                 u = draws[b, e]

@@ -113,3 +113,11 @@ def test_split_across_worker_processes_is_bit_identical():
 def _learn_part(args):
     mdp, settings, seeds = args
     return learn(mdp, settings, seeds, base_seed=5).q
+
+
+def test_large_batches_with_threaded_draws_match_single_seeds():
+    mdp = turn_mdp(SMALL)
+    settings = LearnerSettings(episodes=40, horizon=5, tie_break="random")
+    big = learn(mdp, settings, range(100, 170), base_seed=1)  # >= 64 seeds: draws filled by a thread pool
+    for i in (0, 33, 69):
+        assert np.array_equal(big.q[i], learn(mdp, settings, [100 + i], base_seed=1).q[0])
