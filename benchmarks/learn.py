@@ -50,7 +50,7 @@ def main(argv=None) -> None:
     ours = seeds * episodes * 64 / (time.perf_counter() - start)
     fast = None
     try:
-        fast_episodes = episodes * 16
+        fast_episodes = episodes * 32
         learn(mdp, LearnerSettings(episodes=2, horizon=64), range(seeds), engine="numba")  # compile, start threads
         start = time.perf_counter()
         learn(mdp, LearnerSettings(episodes=fast_episodes, horizon=64), range(seeds), engine="numba")

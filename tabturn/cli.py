@@ -178,7 +178,7 @@ def _cmd_learn(args) -> int:
 
 
 def _cmd_attribute(args) -> int:
-    from tabturn.attribute import attribute, factor_levels
+    from tabturn.attribute import attribute
     from tabturn.config import TurnConfig
     from tabturn.io import provenance
     from tabturn.learn import LearnerSettings
