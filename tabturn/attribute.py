@@ -102,11 +102,16 @@ def _verdicts(rows: list[dict]) -> list[dict]:
             neutral = {f: p for f, (k, p) in tests.items() if k == NEUTRAL}
             moved = sorted((p, f) for f, p in neutral.items() if p < ALPHA)
             allowed = True if behaviour == "optimal" else bool(mine[0]["exact_always_up_optimal"])
-            reasons = [] if allowed else ["the exact optimum does not go up forever (regret > 0)"]
-            reasons += [f"moves with {f} (p = {p:.2g})" for p, f in moved]
-            if total == 0:
+            moved_text = [f"moves with {f} (p = {p:.2g})" for p, f in moved]
+            runs = sum(r["seeds"] for r in mine)
+            if behaviour == "optimal":
+                verdict = ("every run reached the exact optimum" if total == runs else
+                           f"{runs - total} of {runs} runs miss the exact optimum: the objective is fixed, so every "
+                           "miss is a training effect" + (" (" + "; ".join(moved_text) + ")" if moved_text else ""))
+            elif total == 0:
                 verdict = "absent"
-            elif reasons:
+            elif not allowed or moved_text:
+                reasons = ([] if allowed else ["the exact optimum does not go up forever (regret > 0)"]) + moved_text
                 verdict = "training artifact: " + "; ".join(reasons)
             else:
                 verdict = "real optimum effect (allowed by the optimum, stable under optimum-neutral factors)"
