@@ -17,7 +17,7 @@ from scipy.stats import chi2_contingency
 
 from tabturn.config import TurnConfig
 from tabturn.solution import Solution
-from tabturn.study import default_settings, run_study, wilson
+from tabturn.study import default_settings, resolve_initial_value, run_study, wilson
 from tabturn.turn import turn_mdp
 
 ALPHA = 0.01
@@ -27,8 +27,6 @@ NEUTRAL, TRAINING = "optimum-neutral", "training-only"
 def factor_levels(config: TurnConfig, solution: Solution, episodes: int) -> list[tuple[str, str, str, dict, int]]:
     """(factor, kind, level label, settings overrides, base seed) for every experiment."""
     actions = list(config.actions)
-    values = solution.values.to_float()
-    span = float(values.max() - values.min()) or 1.0
     levels = [("tie_break", NEUTRAL, t, {"tie_break": t}, 0) for t in ("first", "last", "random")]
     if "up" in actions and len(actions) > 1:
         rest = [i for i, a in enumerate(actions) if a != "up"]
@@ -36,8 +34,9 @@ def factor_levels(config: TurnConfig, solution: Solution, episodes: int) -> list
         levels += [("action_order", NEUTRAL, "up first", {"action_order": tuple([up] + rest)}, 0),
                    ("action_order", NEUTRAL, "up last", {"action_order": tuple(rest + [up])}, 0)]
     levels += [("initial_value", NEUTRAL, "0", {"initial_value": 0.0}, 0),
-               ("initial_value", NEUTRAL, "optimistic", {"initial_value": float(values.min() - span)}, 0),
-               ("initial_value", NEUTRAL, "pessimistic", {"initial_value": float(values.max() + span)}, 0)]
+               ("initial_value", NEUTRAL, "optimistic", {"initial_value": resolve_initial_value("optimistic", solution)}, 0),
+               ("initial_value", NEUTRAL, "pessimistic",
+                {"initial_value": resolve_initial_value("pessimistic", solution)}, 0)]
     levels += [("base_seed", NEUTRAL, str(b), {}, b) for b in (0, 1, 2)]
     levels += [("epsilon", TRAINING, str(e), {"epsilon": e, "epsilon_final": e}, 0) for e in (0.02, 0.1, 0.3)]
     levels += [("step_size", TRAINING, str(a), {"step_size": a}, 0) for a in (0.05, 0.1, 0.5)]

@@ -31,9 +31,17 @@ def _parser() -> argparse.ArgumentParser:
     learn = sub.add_parser("learn", help="train tabular learners over many seeds and compare with the exact optimum")
     _learner_args(learn)
     learn.add_argument("--epsilon", type=_float_arg("--epsilon"), default=0.1, help="exploration rate (default 0.1)")
+    learn.add_argument("--epsilon-final", type=_float_arg("--epsilon-final"), help="final epsilon (default: --epsilon)")
+    learn.add_argument("--epsilon-schedule", default="constant", help="constant | linear | exponential")
+    learn.add_argument("--exploration", default="epsilon", help="epsilon | softmax (default epsilon)")
+    learn.add_argument("--temperature", type=_float_arg("--temperature"), default=1.0, help="softmax temperature")
     learn.add_argument("--step-size", type=_float_arg("--step-size"), default=0.1, help="constant step size")
+    learn.add_argument("--step-schedule", default="constant", help="constant | 1/n (alpha = 1/n(s,a)^omega)")
+    learn.add_argument("--omega", type=_float_arg("--omega"), default=1.0, help="exponent of 1/n^omega, in (1/2, 1]")
     learn.add_argument("--tie-break", default="first", help="first | last | random (default first)")
-    learn.add_argument("--initial-value", type=_float_arg("--initial-value"), default=0.0, help="initial Q-value")
+    learn.add_argument("--initial-value", default="0",
+                       help="initial Q-value: a number, or optimistic / pessimistic (beyond the exact value range)")
+    learn.add_argument("--action-order", help="the learner's action order, e.g. right,up,down,left (default: config)")
     attribute = sub.add_parser("attribute", help="one-factor-at-a-time attribution of learned behaviour")
     _learner_args(attribute)
     return parser
@@ -130,6 +138,15 @@ def _emit(args, document: dict, text: str) -> None:
     sys.stdout.write(dumps(document) if args.json else text)
 
 
+def _action_order(text: str | None, actions: tuple[str, ...]) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    names = [n.strip() for n in text.split(",")]
+    if sorted(names) != sorted(actions):
+        raise InputError("--action-order", f"must list each of the config's actions once: {','.join(actions)}")
+    return tuple(actions.index(n) for n in names)
+
+
 def _seeds(args) -> range:
     if args.seeds < 1:
         raise InputError("--seeds", f"must be at least 1, not {args.seeds}")
@@ -145,16 +162,20 @@ def _cmd_learn(args) -> int:
     from tabturn.io import provenance
     from tabturn.progress import Progress
     from tabturn.solve import solve
-    from tabturn.study import default_settings, run_study, summarise
+    from tabturn.study import default_settings, resolve_initial_value, run_study, summarise
     from tabturn.turn import turn_mdp
 
     config = TurnConfig.load(args.config)
     seeds = _seeds(args)
-    settings = default_settings(config, algorithm=args.learner, episodes=args.episodes, epsilon=args.epsilon,
-                                epsilon_final=args.epsilon, step_size=args.step_size, tie_break=args.tie_break,
-                                initial_value=args.initial_value)
     mdp = turn_mdp(config)
     solution = solve(mdp, config.horizon, config.discount)
+    settings = default_settings(
+        config, algorithm=args.learner, episodes=args.episodes, epsilon=args.epsilon,
+        epsilon_final=args.epsilon if args.epsilon_final is None else args.epsilon_final,
+        epsilon_schedule=args.epsilon_schedule, exploration=args.exploration, temperature=args.temperature,
+        step_size=args.step_size, step_schedule=args.step_schedule, omega=args.omega, tie_break=args.tie_break,
+        initial_value=resolve_initial_value(args.initial_value, solution),
+        action_order=_action_order(args.action_order, config.actions))
     bar = Progress(settings.episodes, f"training {len(seeds)} seeds", quiet=args.quiet)
     comparison = run_study(config, mdp, solution, settings, seeds, args.base_seed, progress=bar.update,
                            engine=args.engine)

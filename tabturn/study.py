@@ -25,6 +25,27 @@ def default_settings(config: TurnConfig, **overrides) -> LearnerSettings:
     return LearnerSettings(**base)
 
 
+def resolve_initial_value(value, solution: Solution) -> float:
+    """A number, or "optimistic" / "pessimistic": one span beyond the best / worst exact optimal value
+    (objective units; for losses optimistic means lower)."""
+    from tabturn.errors import InputError
+
+    values = solution.values.to_float()
+    best, worst = (values.min(), values.max()) if solution.mdp.sign == 1 else (values.max(), values.min())
+    span = float(abs(worst - best)) or 1.0
+    if value == "optimistic":
+        return float(best - solution.mdp.sign * span)
+    if value == "pessimistic":
+        return float(worst + solution.mdp.sign * span)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError("initial_value", f"must be a number, optimistic or pessimistic, not {value!r}") from None
+    if not math.isfinite(number):
+        raise InputError("initial_value", f"must be finite, not {value!r}")
+    return number
+
+
 def training_start(config: TurnConfig) -> tuple[tuple[int, Fraction], ...]:
     """Where training episodes start: the observed copy of the start cell under
     train-observed-deploy-unobserved, else the config's start."""

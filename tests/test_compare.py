@@ -87,3 +87,21 @@ def test_learn_cli_refuses_bad_settings(extra, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and err[0].startswith("tabturn: error: ")
     assert not out.exists()
+
+
+def test_learn_cli_options_reach_the_learner(tmp_path, capsys):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[grid]\nx = [0, 2]\ny = [0, 2]\n[objective]\nhorizon = 4\n')
+    base = ["learn", "--config", str(cfg), "--seeds", "3", "--episodes", "5", "--json", "--quiet"]
+    assert main(base + ["--action-order", "right,left,down,up", "--initial-value", "optimistic",
+                        "--step-schedule", "1/n", "--omega", "0.7", "--exploration", "softmax",
+                        "--temperature", "2", "--epsilon-schedule", "linear", "--epsilon-final", "0"]) == 0
+    settings = json.loads(capsys.readouterr().out)["settings"]
+    assert settings["action_order"] == [3, 2, 1, 0] and settings["exploration"] == "softmax"
+    assert settings["step_schedule"] == "1/n" and settings["omega"] == 0.7 and settings["epsilon_final"] == 0
+    sol = solve_config(TurnConfig.load(str(cfg)))
+    values = sol.values.to_float()
+    assert settings["initial_value"] == values.min() - (values.max() - values.min())
+    for bad in (["--action-order", "up,up,down,left"], ["--initial-value", "hopeful"], ["--omega", "0.2"]):
+        assert main(base + bad) == 2
+        assert capsys.readouterr().err.startswith("tabturn: error: ")
