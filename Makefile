@@ -1,4 +1,4 @@
-# make test   : create .venv if missing, install tabturn with the test and fast extras, run the tests
+# make test   : create .venv if missing, install tabturn with the test, fast and report extras, run the tests
 # make report : same setup, regenerate reports/ from the analysis scripts
 # make bench  : same setup plus the bench extra (pymdptoolbox, stormpy), run the benchmarks
 PYTHON ?= python3
@@ -16,14 +16,14 @@ $(VENV)/.installed-%: pyproject.toml | $(PY)
 	$(PY) -m pip install $(PIP_QUIET) -e '.[$*]'
 	touch $@
 
-test: $(VENV)/.installed-test,fast
+test: $(VENV)/.installed-test,fast,report
 	$(PY) -m pytest -q
 
-test-slow: $(VENV)/.installed-test,fast
+test-slow: $(VENV)/.installed-test,fast,report
 	$(PY) -m pytest -q -m slow
 
-report: $(VENV)/.installed-test,fast
-	$(PY) analysis/exact_optimum.py
+report: $(VENV)/.installed-test,fast,report
+	$(PY) analysis/run_all.py
 
 bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/exact.py

@@ -1,0 +1,54 @@
+"""Shared helpers of the analysis scripts: paths, tidy tables (CSV + markdown), figures, the learner engine."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tabturn.io import write_atomic  # noqa: E402
+
+EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))
+REPORTS = ROOT / "reports"
+
+
+def csv_text(rows: list[dict], columns: list[str]) -> str:
+    """Deterministic CSV text of ``rows`` restricted to ``columns``."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def markdown_table(rows: list[dict], columns: list[str]) -> list[str]:
+    """Markdown table lines of ``rows``."""
+    return ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)] + \
+        ["| " + " | ".join(str(r[c]) for c in columns) + " |" for r in rows]
+
+
+def read_csv(path: Path) -> list[dict]:
+    """Rows of a CSV file as dicts of strings."""
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def engine() -> str:
+    """The learner engine: numba when installed (bit-identical to numpy, only faster)."""
+    from tabturn import learn_numba
+
+    return "numba" if learn_numba.available() else "numpy"
+
+
+def save_figure(fig, path: Path) -> None:
+    """Write a matplotlib figure as PNG atomically, without a software/date stamp."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None}, bbox_inches="tight")
+    write_atomic(path, buf.getvalue())
+
+

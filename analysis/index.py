@@ -1,0 +1,96 @@
+"""reports/README.md: the index of the reports and the answers, each sentence computed from a table."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import REPORTS, read_csv, write_atomic
+
+FILES = [
+    ("exact_optimum.md", "exact optimum of every example config: start value, optimal sets, trajectory, attractor"),
+    ("policy_maps.png", "optimal action sets on the grid, observed and unobserved side by side"),
+    ("learned_agents.md", "four tabular learners x every example, 1000 seeds each, against the exact optimum"),
+    ("regret.png", "exact regret across seeds"),
+    ("attribution.md", "one factor at a time: which behaviours are optimum effects, which are training artifacts"),
+    ("attribution.png", "fraction of seeds going up forever, by factor level, with 95% intervals"),
+    ("provenance.json", "tabturn version, configs, seeds, run time of each script"),
+]
+
+
+def _one(rows, **match):
+    hits = [r for r in rows if all(r[k] == v for k, v in match.items())]
+    return hits[0] if hits else None
+
+
+def answers(exact: list[dict], learned: list[dict], verdicts: list[dict], attribution: list[dict]) -> list[str]:
+    """The answer sentences, each naming the table behind it."""
+    out = ["## Is 'up' the optimum or a training artifact?", ""]
+    up_obs = [r["example"] for r in exact if r["optimal_at_start_observed"].split() == ["up"]]
+    out.append(f"- Observed, 'up' is the unique optimal *first* move from the start in {len(up_obs)} of {len(exact)} "
+               f"examples ({', '.join(up_obs)}), but going up *forever* is never optimal while observed: "
+               f"`exact_up_forever_optimal` is false for every observed row of "
+               f"[learned_agents.csv](learned_agents.csv) "
+               f"({sum(r['exact_up_forever_optimal'] == 'false' for r in learned if r['world'] == 'observed')} of "
+               f"{sum(r['world'] == 'observed' for r in learned)}). The observed optimum is a staircase along the "
+               "diagonal (trajectories in [exact_optimum.md](exact_optimum.md)).")
+    absent = [r for r in learned if r["regime"] == "absent-supervisor" and r["world"] == "unobserved"]
+    if absent:
+        out.append(f"- Unobserved with an absent supervisor, going up forever *is* optimal "
+                   f"(`exact_up_forever_optimal` = {absent[0]['exact_up_forever_optimal']} in "
+                   "[learned_agents.csv](learned_agents.csv)): only -b*y is charged there, so this turn is a real "
+                   "optimum effect of that objective.")
+    tod = [r for r in learned if r["example"] == "train_observed_deploy_unobserved" and r["world"] == "unobserved"]
+    for r in tod[:1]:
+        out.append(f"- Trained only while observed and deployed unobserved ({r['learner']}-learning, {r['seeds']} "
+                   f"seeds), {float(r['always_up']):.1%} of agents go up forever when unobserved, although that is "
+                   f"not optimal there (mean exact regret {r['regret_mean']}; [learned_agents.csv](learned_agents.csv)).")
+    for ex in ("train_observed_deploy_unobserved", "always"):
+        first = _one(attribution, example=ex, factor="action_order", level="up first", world="unobserved")
+        last = _one(attribution, example=ex, factor="action_order", level="up last", world="unobserved")
+        v = _one(verdicts, example=ex, world="unobserved", behaviour="always-up")
+        if first and last and v:
+            out.append(f"- {ex}: moving 'up' from first to last in the learner's action order changes the share of "
+                       f"agents going up forever while unobserved from {float(first['always_up']):.1%} to "
+                       f"{float(last['always_up']):.1%}. Verdict: {v['verdict']} "
+                       "([attribution.md](attribution.md)). The unobserved states are never visited in training, "
+                       "so their Q-values keep their initial value and the greedy choice is the tie-break.")
+    obs = [r for r in learned if r["world"] == "observed"]
+    missed = [r for r in obs if float(r["optimal"]) < 1]
+    out.append(f"- Observed, learners reach the exact optimum in {sum(float(r['optimal']) == 1 for r in obs)} of "
+               f"{len(obs)} example x learner settings; in the other {len(missed)} the misses are training effects "
+               "(the objective is fixed), with exact regret in [learned_agents.csv](learned_agents.csv).")
+    out += ["", "## Why up and not down?", ""]
+    down = sum(int(r["down_optimal_cells"]) for r in exact)
+    up_cells = sum(int(r["up_optimal_cells_observed"]) + int(r["up_optimal_cells_unobserved"]) for r in exact)
+    cells = sum(2 * int(r["cells"]) for r in exact)
+    out.append(f"- In the exact optimum, 'down' is optimal in {down} cells and 'up' in {up_cells} of {cells} "
+               "cells across all examples ([exact_optimum.csv](exact_optimum.csv)). This fits the loss: 'down' changes "
+               "the offset y - x exactly as 'right' does but lowers y, so with b > 0 it is never better than 'right'.")
+    up_first = [r["example"] for r in exact if r["actions"].split()[0] == "up"]
+    out.append(f"- In learned agents, unvisited states act by tie-break, and 'up' is the first action in {len(up_first)} "
+               f"of {len(exact)} example configs ([exact_optimum.csv](exact_optimum.csv), column actions): the learned "
+               "'up' in unobserved states follows the action order, as the attribution shows "
+               "([attribution.md](attribution.md), [attribution.png](attribution.png)).")
+    return out
+
+
+def main(out_dir: str | Path = REPORTS) -> None:
+    out = Path(out_dir)
+    exact = read_csv(out / "exact_optimum.csv")
+    learned = read_csv(out / "learned_agents.csv")
+    verdicts = read_csv(out / "attribution_verdicts.csv")
+    attribution = read_csv(out / "attribution.csv")
+    lines = ["# tabturn reports", "",
+             "Regenerated by `make report`; tables are byte-identical across runs, and figures differ at most in "
+             "metadata. Run times live only in [provenance.json](provenance.json).", "",
+             "| file | what |", "|---|---|"] + [f"| [{f}]({f}) | {what} |" for f, what in FILES] + [""]
+    lines += answers(exact, learned, verdicts, attribution) + [""]
+    write_atomic(out / "README.md", "\n".join(lines))
+    print(f"wrote {out}/README.md")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

@@ -1,0 +1,37 @@
+"""Regenerate every report under reports/ (what `make report` runs), then the index and provenance."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import attribution  # noqa: E402
+import exact_optimum  # noqa: E402
+import index  # noqa: E402
+import learned_agents  # noqa: E402
+from common import EXAMPLES, REPORTS, engine, write_atomic  # noqa: E402
+
+from tabturn.config import TurnConfig  # noqa: E402
+from tabturn.io import dumps, provenance  # noqa: E402
+
+SCRIPTS = (exact_optimum, learned_agents, attribution, index)
+
+
+def main(out_dir: str | Path = REPORTS) -> None:
+    timings = {}
+    for script in SCRIPTS:
+        started = time.perf_counter()
+        script.main(out_dir)
+        timings[f"analysis/{Path(script.__file__).name}"] = round(time.perf_counter() - started, 2)
+    write_atomic(Path(out_dir) / "provenance.json", dumps(provenance(
+        scripts=timings, learner_engine=engine(), seeds={"learned_agents": learned_agents.SEEDS,
+                                                          "attribution": attribution.SEEDS},
+        configs={p.stem: TurnConfig.load(str(p)).to_dict() for p in EXAMPLES})))
+    print(f"done in {sum(timings.values()):.1f} s: {timings}")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
