@@ -12,12 +12,13 @@ import attribution  # noqa: E402
 import exact_optimum  # noqa: E402
 import index  # noqa: E402
 import learned_agents  # noqa: E402
+import variant_robustness  # noqa: E402
 from common import EXAMPLES, REPORTS, engine, write_atomic  # noqa: E402
 
 from tabturn.config import TurnConfig  # noqa: E402
 from tabturn.io import dumps, provenance  # noqa: E402
 
-SCRIPTS = (exact_optimum, learned_agents, attribution, index)
+SCRIPTS = (exact_optimum, learned_agents, attribution, variant_robustness, index)
 
 
 def main(out_dir: str | Path = REPORTS) -> None:
@@ -28,7 +29,8 @@ def main(out_dir: str | Path = REPORTS) -> None:
         timings[f"analysis/{Path(script.__file__).name}"] = round(time.perf_counter() - started, 2)
     write_atomic(Path(out_dir) / "provenance.json", dumps(provenance(
         scripts=timings, learner_engine=engine(), seeds={"learned_agents": learned_agents.SEEDS,
-                                                          "attribution": attribution.SEEDS},
+                                                          "attribution": attribution.SEEDS,
+                                                          "variant_robustness": variant_robustness.SEEDS},
         configs={p.stem: TurnConfig.load(str(p)).to_dict() for p in EXAMPLES})))
     print(f"done in {sum(timings.values()):.1f} s: {timings}")
 

@@ -22,7 +22,8 @@ def test_committed_exact_optimum_tables_are_reproduced():
 
 
 def test_index_is_reproduced_from_the_committed_tables(tmp_path):
-    for name in ("exact_optimum.csv", "learned_agents.csv", "attribution.csv", "attribution_verdicts.csv"):
+    for name in ("exact_optimum.csv", "learned_agents.csv", "attribution.csv", "attribution_verdicts.csv",
+                 "variant_robustness.csv"):
         (tmp_path / name).write_text((REPORTS / name).read_text())
     _module("index").main(tmp_path)
     assert (tmp_path / "README.md").read_text() == (REPORTS / "README.md").read_text()
@@ -72,3 +73,19 @@ def test_readme_python_example_prints_what_it_says(capsys):
     first = capsys.readouterr().out.splitlines()[0]
     promised = code.splitlines()[3].split("#")[1].split("(")[0].split()
     assert first.split() == promised
+
+
+def test_variant_rows_reproduce_their_exact_columns():
+    vr = _module("variant_robustness")
+    committed = _module("common").read_csv(REPORTS / "variant_robustness.csv")
+    assert len(committed) == len(vr.DISTANCES) * len(vr.ACTION_SETS) * len(vr.OBJECTIVES) * len(vr.REGIMES)
+    from tabturn.config import TurnConfig
+    from tabturn.solve import solve_config
+
+    for r in committed[::17]:
+        regime = dict(vr.REGIMES)[r["regime"]]
+        cfg = TurnConfig(**vr.GRID, actions=tuple(r["actions"].split()), distance=r["distance"], timing=r["timing"],
+                         horizon=None if r["horizon"] == "none" else int(r["horizon"]), discount=r["discount"],
+                         regime=r["regime"], **regime)
+        exact = vr.exact_columns(solve_config(cfg))
+        assert {k: r[k] for k in exact} == exact
