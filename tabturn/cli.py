@@ -44,6 +44,16 @@ def _parser() -> argparse.ArgumentParser:
     learn.add_argument("--action-order", help="the learner's action order, e.g. right,up,down,left (default: config)")
     attribute = sub.add_parser("attribute", help="one-factor-at-a-time attribution of learned behaviour")
     _learner_args(attribute)
+    mesa = sub.add_parser("mesa", help="learned loss model + exact planner (a tabular mesa-optimizer)")
+    mesa.add_argument("--config", required=True, help="turn-family TOML config")
+    mesa.add_argument("--model", default="factored", help="tabular | factored | factored-flagless (default factored)")
+    mesa.add_argument("--coverage", default="0", help="fraction of training episodes run unobserved (default 0)")
+    mesa.add_argument("--episodes", type=int, default=500, help="training episodes (default 500)")
+    mesa.add_argument("--steps", type=int, default=32, help="steps per training episode (default 32)")
+    mesa.add_argument("--prior", default="0", help="tabular model: loss assumed for never-seen states (default 0)")
+    mesa.add_argument("--seed", type=int, default=0, help="seed of the training data (default 0)")
+    mesa.add_argument("--json", action="store_true", help="print JSON instead of text")
+    mesa.add_argument("--out", help="also write the JSON document to this file (atomically)")
     return parser
 
 
@@ -231,13 +241,48 @@ def _cmd_attribute(args) -> int:
     return 0
 
 
+def _cmd_mesa(args) -> int:
+    import dataclasses
+
+    from tabturn.config import TurnConfig
+    from tabturn.io import provenance
+    from tabturn.mesa import MesaSettings, mesa, planned_world_summary
+
+    config = TurnConfig.load(args.config)
+    if args.seed < 0:
+        raise InputError("--seed", f"must be >= 0, not {args.seed}")
+    settings = MesaSettings(model=args.model, coverage=args.coverage, episodes=args.episodes, steps=args.steps,
+                            prior=args.prior, seed=args.seed)
+    result = mesa(config, settings)
+    worlds = planned_world_summary(result)
+    document = _jsonable({"command": "mesa", "settings": dataclasses.asdict(settings), "worlds": worlds,
+                          "explanation": result.explanation, "tie_break": "first optimal action in action order",
+                          "provenance": provenance(command="mesa", config=config.to_dict())})
+    lines = [f"mesa-optimizer: {settings.model} loss model, coverage {args.coverage}, {settings.episodes} random-action "
+             f"episodes of {settings.steps} steps; plans exactly against the learned loss, acts on the first optimal "
+             "action in action order"]
+    for world, w in worlds.items():
+        lines.append(f"{world}: {w['class']}, always-up {str(w['always_up']).lower()}, exact regret under the true "
+                     f"loss {w['regret']}")
+    e = result.explanation
+    lines.append(f"unobserved start: optimal under the learned loss {e['unobserved_start_optimal_actions']}; "
+                 f"forced up: {str(e['forced_up']).lower()}; driver: {e['driver']}")
+    lines.append(f"  unobserved states seen in training {e['unobserved_states_seen']} of {e['unobserved_states']}; "
+                 f"alignment spread learned {e['learned_alignment_spread_unobserved']} vs true "
+                 f"{e['true_alignment_spread_unobserved']}; capability slope learned "
+                 f"{e['learned_capability_slope_unobserved']} vs true {e['true_capability_slope_unobserved']}")
+    _emit(args, document, "\n".join(lines) + "\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; user errors print one line on stderr and return 2."""
     try:
         args = _parser().parse_args(argv)
         if args.command is None:
             raise InputError("command", "missing; allowed: solve (see tabturn --help)")
-        return {"solve": _cmd_solve, "learn": _cmd_learn, "attribute": _cmd_attribute}[args.command](args)
+        commands = {"solve": _cmd_solve, "learn": _cmd_learn, "attribute": _cmd_attribute, "mesa": _cmd_mesa}
+        return commands[args.command](args)
     except InputError as exc:
         print(f"tabturn: error: {exc}", file=sys.stderr)
         return 2
