@@ -1,17 +1,15 @@
 """The tabular mesa-optimizer: learned loss model + exact planner."""
 
 import json
-from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from tabturn.cli import main
 from tabturn.config import TurnConfig
 from tabturn.errors import InputError
 from tabturn.mesa import MesaSettings, mesa, planned_world_summary, with_arrival_losses
-from tabturn.solve import solve, solve_config
+from tabturn.solve import solve_config
 from tabturn.turn import turn_loss, turn_mdp
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -23,7 +23,7 @@ def test_committed_exact_optimum_tables_are_reproduced():
 
 def test_index_is_reproduced_from_the_committed_tables(tmp_path):
     for name in ("exact_optimum.csv", "learned_agents.csv", "attribution.csv", "attribution_verdicts.csv",
-                 "variant_robustness.csv"):
+                 "variant_robustness.csv", "mesa.csv"):
         (tmp_path / name).write_text((REPORTS / name).read_text())
     _module("index").main(tmp_path)
     assert (tmp_path / "README.md").read_text() == (REPORTS / "README.md").read_text()
@@ -89,3 +89,15 @@ def test_variant_rows_reproduce_their_exact_columns():
                          regime=r["regime"], **regime)
         exact = vr.exact_columns(solve_config(cfg))
         assert {k: r[k] for k in exact} == exact
+
+
+def test_committed_mesa_rows_are_reproduced():
+    module = _module("mesa")
+    committed = _module("common").read_csv(REPORTS / "mesa.csv")
+    import itertools
+
+    combos = [(module.ACTION_ORDERS[0], *c) for c in itertools.product(module.REGIMES, module.DISTANCES,
+                                                                     module.MODELS, module.COVERAGES)]
+    assert len(committed) == len(combos) + len(module.REGIMES) * len(module.MODELS)
+    for i in range(0, len(combos), 11):
+        assert module.row(*combos[i]) == committed[i]
