@@ -13,13 +13,14 @@ import exact_optimum  # noqa: E402
 import index  # noqa: E402
 import learned_agents  # noqa: E402
 import mesa  # noqa: E402
+import symbolic  # noqa: E402
 import variant_robustness  # noqa: E402
 from common import EXAMPLES, REPORTS, engine, write_atomic  # noqa: E402
 
 from tabturn.config import TurnConfig  # noqa: E402
 from tabturn.io import dumps, provenance  # noqa: E402
 
-SCRIPTS = (exact_optimum, learned_agents, attribution, variant_robustness, mesa, index)
+SCRIPTS = (exact_optimum, symbolic, learned_agents, attribution, variant_robustness, mesa, index)
 
 
 def main(out_dir: str | Path = REPORTS) -> None:

@@ -44,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     learn.add_argument("--action-order", help="the learner's action order, e.g. right,up,down,left (default: config)")
     attribute = sub.add_parser("attribute", help="one-factor-at-a-time attribution of learned behaviour")
     _learner_args(attribute)
+    symbolic = sub.add_parser("symbolic", help="symbolic claims (sympy) with their exact verification")
+    symbolic.add_argument("--instances", type=int, default=200, help="random rational instances per claim (default 200)")
+    symbolic.add_argument("--latex", action="store_true", help="print the claims as LaTeX")
+    symbolic.add_argument("--json", action="store_true", help="print JSON instead of text")
+    symbolic.add_argument("--out", help="also write the JSON document to this file (atomically)")
     mesa = sub.add_parser("mesa", help="learned loss model + exact planner (a tabular mesa-optimizer)")
     mesa.add_argument("--config", required=True, help="turn-family TOML config")
     mesa.add_argument("--model", default="factored", help="tabular | factored | factored-flagless (default factored)")
@@ -241,6 +246,25 @@ def _cmd_attribute(args) -> int:
     return 0
 
 
+def _cmd_symbolic(args) -> int:
+    from tabturn.io import provenance
+    from tabturn.symbolic import claims_document
+
+    if args.instances < 1:
+        raise InputError("--instances", f"must be at least 1, not {args.instances}")
+    rows = claims_document(args.instances)
+    document = {"claims": rows, "provenance": provenance(command="symbolic", instances=args.instances)}
+    if args.latex:
+        text = "\n".join(f"% {r['claim']}: {r['statement']}\n{r['latex']}" for r in rows) + "\n"
+    else:
+        lines = ["claim | symbolic statement | sympy verified | instances checked | interior states | disagreements"]
+        lines += [f"{r['claim']} | {r['statement']} | {str(r['symbolic_verified']).lower()} | {r['instances']} | "
+                  f"{r['states']} | {r['disagreements']}" for r in rows]
+        text = "\n".join(lines) + "\n"
+    _emit(args, document, text)
+    return 0
+
+
 def _cmd_mesa(args) -> int:
     import dataclasses
 
@@ -281,7 +305,8 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.command is None:
             raise InputError("command", "missing; allowed: solve (see tabturn --help)")
-        commands = {"solve": _cmd_solve, "learn": _cmd_learn, "attribute": _cmd_attribute, "mesa": _cmd_mesa}
+        commands = {"solve": _cmd_solve, "learn": _cmd_learn, "attribute": _cmd_attribute, "mesa": _cmd_mesa,
+                    "symbolic": _cmd_symbolic}
         return commands[args.command](args)
     except InputError as exc:
         print(f"tabturn: error: {exc}", file=sys.stderr)
