@@ -128,6 +128,14 @@ def answers(exact: list[dict], learned: list[dict], verdicts: list[dict], attrib
                    f"{dom['disagreements']} disagreements with the exact solver over {dom['instances']} instances and "
                    f"{dom['states']} interior states). So for b > 0 'down' is never optimal away from the edges "
                    f"({never['disagreements']} disagreements).")
+    thr = _one(symbolic, claim="diagonal-threshold")
+    last = _one(symbolic, claim="last-step")
+    if thr and last:
+        out.append(f"- When does the optimum leave the diagonal? Always observed with up, right and stay, it stays on the "
+                   f"diagonal iff b < a*c*(1 - gamma) and climbs the staircase iff b > a*c*(1 - gamma) (tie at equality; "
+                   f"{thr['disagreements']} disagreements in {thr['states']} certified checks). Near the end of a "
+                   f"finite horizon 'up' wins once b > 4*a*c*w*d (w = chance the alignment term is charged; "
+                   f"{last['disagreements']} disagreements over {last['states']} states): the final steps go up.")
     out.append(f"- In learned agents, unvisited states act by tie-break, and 'up' is the first action in {len(up_first)} "
                f"of {len(exact)} example configs ([exact_optimum.csv](exact_optimum.csv), column actions): the learned "
                "'up' in unobserved states follows the action order, as the attribution shows "

@@ -12,6 +12,15 @@ Claims:
               U_n(d, f) = min_a [ -b*dy_a*G_n + E_f'[ a*c*(d + delta_a)^2*chi(f') + gamma*U_{n-1}(d + delta_a, f') ] ].
   dominance   Q_n(s, left) - Q_n(s, up) = Q_n(s, down) - Q_n(s, right) = b*G_n  (every regime, a, gamma).
   never-down  for b > 0, left and down are never optimal in the interior (up, right, stay suffice).
+  last-step   with one step left, Q_1(s, a) = a*c*w(f)*(d + delta_a)^2 - b*(y + dy_a), w(f) = E[chi(f') | f]:
+              so up beats right iff b > 4*a*c*w*d and beats stay iff b > a*c*w*(2d + 1) (ties at equality).
+  cycle-values  (always observed, infinite discounted horizon, unbounded grid, B = b/(1 - gamma)) the staircase
+              cycle entered at offset k (up at k, right at k+1) has U = (a*c*(k+1)^2 - B + gamma*a*c*k^2)/(1 - gamma^2);
+              staying at offset k has U = a*c*k^2/(1 - gamma).
+  diagonal-threshold  with actions up, right, stay: on the diagonal the optimal set is {stay} if b < a*c*(1 - gamma),
+              {up} if b > a*c*(1 - gamma), and {up, stay} at equality: the optimum leaves the diagonal exactly when
+              b/a exceeds c*(1 - gamma). sympy derives the threshold between the two cycles; that no other policy
+              does better is checked (not proven) by the certified solver on the reduced 1-D model.
 """
 
 from __future__ import annotations
@@ -89,7 +98,111 @@ def claims() -> list[Claim]:
         "never-down", "for b > 0: left and down are strictly worse than up and right (gap b*G_n >= b > 0), so they "
         "are never optimal in the interior", sympy.StrictGreaterThan(bp * (1 + gn * Gp), 0),
         "b > 0, gamma in [0, 1], every regime, interior states", bool((bp * (1 + gn * Gp)).is_positive)))
-    return out
+    return out + closed_form_claims()
+
+
+def closed_form_claims() -> list[Claim]:
+    """The last-step, cycle-value and diagonal-threshold claims, derived with sympy."""
+    w, k = sympy.symbols("w k", real=True)
+    q1 = {name: a * c * w * (d + dy - dx) ** 2 - b * (y + dy) for name, (dx, dy) in MOVES.items()}
+    up_right = sympy.expand(q1["right"] - q1["up"])
+    up_stay = sympy.expand(q1["stay"] - q1["up"])
+    last_ok = sympy.simplify(up_right - (b - 4 * a * c * w * d)) == 0 and sympy.simplify(
+        up_stay - (b - a * c * w * (2 * d + 1))) == 0
+    Uk, Uk1 = sympy.symbols("U_k U_k1")
+    B = b / (1 - gamma)
+    sol = sympy.solve([sympy.Eq(Uk, a * c * (k + 1) ** 2 - B + gamma * Uk1), sympy.Eq(Uk1, a * c * k**2 + gamma * Uk)],
+                      [Uk, Uk1], dict=True)[0]
+    stair = sympy.simplify(sol[Uk])
+    stair_ok = sympy.simplify(stair - (a * c * (k + 1) ** 2 - B + gamma * a * c * k**2) / (1 - gamma**2)) == 0
+    Us = sympy.Symbol("U_s")
+    stay = sympy.solve(sympy.Eq(Us, a * c * k**2 + gamma * Us), Us)[0]
+    stay_ok = sympy.simplify(stay - a * c * k**2 / (1 - gamma)) == 0
+    # On the diagonal (k = 0): staircase minus staying = (a c - B) / (1 - gamma^2); its sign is that of a c (1 - gamma) - b.
+    ap, bp, cp = sympy.symbols("a b c", positive=True)
+    gp = sympy.Symbol("gamma", nonnegative=True)
+    diff = (stair.subs(k, 0) - stay.subs(k, 0)).subs({a: ap, b: bp, c: cp, gamma: gp})
+    factor = sympy.simplify(diff * (1 - gp**2) * (1 - gp) - (ap * cp * (1 - gp) - bp))
+    return [
+        Claim("last-step", "with one step left: Q_1(right) - Q_1(up) = b - 4*a*c*w*d and Q_1(stay) - Q_1(up) = "
+              "b - a*c*w*(2d + 1), w = probability that the arrival is charged the alignment term",
+              sympy.Eq(sympy.Symbol("Q_right") - sympy.Symbol("Q_up"), b - 4 * a * c * w * d),
+              "all a, b, gamma, both distances, every regime, states one cell from the edges", bool(last_ok)),
+        Claim("cycle-values", "staircase entered at offset k: U = (a*c*(k+1)^2 - b/(1-gamma) + gamma*a*c*k^2)/(1-gamma^2); "
+              "staying at offset k: U = a*c*k^2/(1-gamma)", sympy.Eq(sympy.Symbol("U_stair"), stair),
+              "always observed, 0 <= gamma < 1, unbounded grid (reduced 1-D model)", bool(stair_ok and stay_ok)),
+        Claim("diagonal-threshold", "on the diagonal, with up, right and stay: optimal set {stay} if b < a*c*(1-gamma), "
+              "{up} if b > a*c*(1-gamma), {up, stay} if equal",
+              sympy.Eq(sympy.Symbol("b^*"), a * c * (1 - gamma)),
+              "always observed, a > 0, 0 <= gamma < 1, unbounded grid (reduced 1-D model)", factor == 0),
+    ]
+
+
+def reduced_mdp(a_value: Fraction, b_value: Fraction, gamma_value: Fraction, c_value: Fraction, K: int = 24):
+    """The reduced 1-D model (always observed, infinite horizon): offsets -K..K (clamped), actions up/right/stay,
+    cost a*c*d'^2 - b*dy/(1 - gamma); start at d = 0. The clamp at +-K stands in for the unbounded grid
+    (a clamp that mattered near d = 0 would show up as a disagreement of the certified checks)."""
+    import math
+
+    from tabturn.mdp import MIN, TabularMDP, exact_csr
+
+    offsets = list(range(-K, K + 1))
+    S = len(offsets)
+    B = b_value / (1 - gamma_value)
+    moves = (("up", 1, 1), ("right", -1, 0), ("stay", 0, 0))
+    mats, costs = [], []
+    for _, delta, dy in moves:
+        nxt = [min(max(o + delta, -K), K) for o in offsets]
+        mats.append(exact_csr(range(S), [t + K for t in nxt], [1] * S, S))
+        costs.append([a_value * c_value * t * t - B * dy for t in nxt])
+    L = math.lcm(*(v.denominator for col in costs for v in col))
+    nums = np.array([[int(costs[j][i] * L) for j in range(3)] for i in range(S)], dtype=object)
+    return TabularMDP(tuple(offsets), tuple(m[0] for m in moves), tuple(mats), 1, nums, np.zeros(S, dtype=object),
+                      L, np.zeros(S, dtype=bool), ((K, Fraction(1)),), MIN)
+
+
+def check_closed_forms(config: TurnConfig) -> dict[str, int]:
+    """Disagreements of the last-step claim on one 2-D instance (solver's step H-1 sets at every state one cell
+    from the edges) and of the cycle-value and diagonal-threshold claims on the matching reduced 1-D model."""
+    from tabturn.discounted import policy_values, solve_discounted
+
+    mdp = turn_mdp(config)
+    sol = backward_induction(mdp, config.horizon, config.discount)
+    coef = alignment_coefficient(config)
+    probs = flag_probabilities(config)
+    lo, hi = config.x_bounds
+    bad = {"last-step": 0, "cycle-values": 0, "diagonal-threshold": 0}
+    for s, (x, yy, obs) in enumerate(mdp.state_labels):
+        if not (lo < x < hi and lo < yy < hi):
+            continue
+        charged = lambda f2: 1 if config.regime in ("always", "train-observed-deploy-unobserved") else f2  # noqa: E731
+        w = sum((p * charged(f2) for f2, p in probs[int(obs)].items()), Fraction(0))
+        q = {n: coef * w * (yy - x + dy - dx) ** 2 - config.b * (yy + dy) for n, (dx, dy) in MOVES.items()}
+        best = min(q.values())
+        if set(sol.optimal_action_names(s, config.horizon - 1)) != {n for n, v in q.items() if v == best}:
+            bad["last-step"] += 1
+    gam = config.discount if config.discount < 1 else Fraction(9, 10)
+    a_value = config.a if config.a > 0 else Fraction(1)
+    c_value = Fraction(1, 2) if config.distance == "perpendicular" else Fraction(1)
+    reduced = reduced_mdp(a_value, config.b, gam, c_value)
+    B = config.b / (1 - gam)
+    for k in (-2, -1, 0, 1, 2):
+        up, right, stay = 0, 1, 2
+        stair = [stay] * reduced.n_states
+        start = k + 24
+        stair[start], stair[start + 1] = up, right
+        value = policy_values(reduced, stair, gam)[start]
+        if value != (a_value * c_value * (k + 1) ** 2 - B + gam * a_value * c_value * k * k) / (1 - gam**2):
+            bad["cycle-values"] += 1
+        if policy_values(reduced, [stay] * reduced.n_states, gam)[start] != a_value * c_value * k * k / (1 - gam):
+            bad["cycle-values"] += 1
+    threshold = a_value * c_value * (1 - gam)
+    for b_value in (threshold, threshold + Fraction(1, 7), max(threshold - Fraction(1, 7), Fraction(0)), config.b):
+        expected = {"stay"} if b_value < threshold else {"up"} if b_value > threshold else {"up", "stay"}
+        certified = solve_discounted(reduced_mdp(a_value, b_value, gam, c_value), gam)
+        if not certified.certified or set(certified.optimal_action_names(24)) != expected:
+            bad["diagonal-threshold"] += 1
+    return bad
 
 
 # ---------------------------------------------------------------- exact verification against the solver
@@ -184,14 +297,22 @@ def check_instance(config: TurnConfig) -> dict[str, int]:
     return bad
 
 
+CLAIM_NAMES = ("reduction", "dominance", "never-down", "last-step", "cycle-values", "diagonal-threshold")
+
+
 def verify(count: int = 200, seed: int = 0) -> dict[str, dict]:
-    """Check every claim on ``count`` instances: {claim: {"instances", "states", "disagreements"}}."""
-    table = {name: {"instances": 0, "states": 0, "disagreements": 0} for name in ("reduction", "dominance", "never-down")}
+    """Check every claim on ``count`` instances: {claim: {"instances", "states", "disagreements"}}.
+
+    ``states`` counts the states (2-D interior states, or reduced-model checks) compared per claim.
+    """
+    table = {name: {"instances": 0, "states": 0, "disagreements": 0} for name in CLAIM_NAMES}
     for config in instance_configs(count, seed):
-        bad = check_instance(config)
+        bad = {**check_instance(config), **check_closed_forms(config)}
+        checked = {"last-step": (config.x_bounds[1] - config.x_bounds[0] - 1) ** 2 * 2, "cycle-values": 10,
+                   "diagonal-threshold": 4}
         for name in table:
             table[name]["instances"] += 1
-            table[name]["states"] += bad["interior_states"]
+            table[name]["states"] += checked.get(name, bad["interior_states"])
             table[name]["disagreements"] += bad[name]
     return table
 

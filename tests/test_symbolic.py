@@ -10,7 +10,8 @@ from tabturn.cli import main
 
 def test_every_claim_is_verified_by_sympy():
     names = {cl.name: cl.symbolic_verified for cl in symbolic.claims()}
-    assert names == {"reduction": True, "dominance": True, "never-down": True}
+    assert names == {"reduction": True, "dominance": True, "never-down": True, "last-step": True,
+                     "cycle-values": True, "diagonal-threshold": True}
 
 
 def test_claims_hold_on_a_handful_of_instances_in_every_regime():
@@ -21,6 +22,25 @@ def test_claims_hold_on_a_handful_of_instances_in_every_regime():
         bad = symbolic.check_instance(config)
         assert bad["interior_states"] > 0
         assert (bad["reduction"], bad["dominance"], bad["never-down"]) == (0, 0, 0)
+
+
+def test_closed_forms_hold_on_a_handful_of_instances():
+    for config in symbolic.instance_configs(6, seed=9):
+        assert symbolic.check_closed_forms(config) == {"last-step": 0, "cycle-values": 0, "diagonal-threshold": 0}
+
+
+def test_threshold_is_where_the_certified_optimum_leaves_the_diagonal():
+    from fractions import Fraction
+
+    from tabturn.discounted import solve_discounted
+
+    a, c, g = Fraction(2), Fraction(1, 2), Fraction(3, 4)
+    threshold = a * c * (1 - g)  # 1/4
+    sets = {}
+    for b in (threshold - Fraction(1, 100), threshold, threshold + Fraction(1, 100)):
+        sol = solve_discounted(symbolic.reduced_mdp(a, b, g, c), g)
+        sets[b] = set(sol.optimal_action_names(sol.mdp.index_of(0)))
+    assert list(sets.values()) == [{"stay"}, {"up", "stay"}, {"up"}]
 
 
 def test_the_checker_detects_a_wrong_claim(monkeypatch):
@@ -35,7 +55,7 @@ def test_the_checker_detects_a_wrong_claim(monkeypatch):
 def test_symbolic_cli_json(capsys):
     assert main(["symbolic", "--instances", "8", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert [r["claim"] for r in doc["claims"]] == ["reduction", "dominance", "never-down"]
+    assert [r["claim"] for r in doc["claims"]] == list(symbolic.CLAIM_NAMES)
     assert all(r["instances"] == 8 and r["disagreements"] == 0 and r["symbolic_verified"] for r in doc["claims"])
     assert main(["symbolic", "--instances", "0"]) == 2
 
