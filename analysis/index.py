@@ -19,6 +19,9 @@ FILES = [
     ("attribution.png", "fraction of seeds going up forever, by factor level, with 95% intervals"),
     ("variant_robustness.md", "every plausible reading of the lost setup: exact optimum, learners, verdict"),
     ("mesa.md", "a learned-loss-model + exact-planner agent: when the turn appears, forced or by tie"),
+    ("phase_diagram.png", "on the diagonal: stay vs staircase over b/a and gamma (certified), with b/a = c(1 - gamma)"),
+    ("agreement_heatmap.png", "share of Q-learning seeds whose greedy action is exactly optimal, state by state"),
+    ("learning_curves.png", "exact regret vs training episodes, median and 10-90% band across seeds"),
     ("provenance.json", "tabturn version, configs, seeds, run time of each script"),
 ]
 

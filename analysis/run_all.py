@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import attribution  # noqa: E402
 import exact_optimum  # noqa: E402
+import figures  # noqa: E402
 import index  # noqa: E402
 import learned_agents  # noqa: E402
 import mesa  # noqa: E402
@@ -20,7 +21,7 @@ from common import EXAMPLES, REPORTS, engine, write_atomic  # noqa: E402
 from tabturn.config import TurnConfig  # noqa: E402
 from tabturn.io import dumps, provenance  # noqa: E402
 
-SCRIPTS = (exact_optimum, symbolic, learned_agents, attribution, variant_robustness, mesa, index)
+SCRIPTS = (exact_optimum, symbolic, learned_agents, attribution, variant_robustness, mesa, figures, index)
 
 
 def main(out_dir: str | Path = REPORTS) -> None:

@@ -11,7 +11,8 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from scipy.optimize import linprog
 
-from tabturn.bellman import ExactBackup, gaps_to_second, max_abs, minimum_and_mask, shifted_views
+from tabturn.bellman import (INT64_SAFE, ExactBackup, as_dtype, gaps_to_second, max_abs, minimum_and_mask,
+                              shifted_views)
 from tabturn.errors import InputError
 from tabturn.mdp import TabularMDP
 from tabturn.rational import format_rational, parse_rational
@@ -263,7 +264,11 @@ def certify(mdp: TabularMDP, policy, discount) -> Certificate:
     best, mask = minimum_and_mask(Q, mask_dtype(mdp.n_actions))
     S = mdp.n_states
     own = np.stack([q.ravel() for q in Q])[policy, np.arange(S)]
-    if not np.all(np.asarray(own == N.ravel() * (den // exact.denominator), dtype=bool)):
+    scale = den // exact.denominator
+    values = N.ravel()
+    if values.dtype != object and max_abs(values) * scale >= INT64_SAFE:
+        values = as_dtype(values, object)  # the rescaled values would overflow int64
+    if not np.all(np.asarray(own == values * scale, dtype=bool)):
         raise ArithmeticError("exact policy evaluation does not satisfy its own Bellman equation")
     bad = np.flatnonzero(np.asarray(own != best.ravel(), dtype=bool))
     gap_num, has_gap = gaps_to_second(Q, best)

@@ -133,3 +133,14 @@ def test_loose_value_iteration_is_repaired_by_exact_improvement():
     assert loose.certified
     assert loose.value(0) == Fraction(9, 10) ** k * 1000
     assert loose.optimal_actions(0) == (1,)
+
+
+def test_certificate_rescaling_cannot_overflow_int64():
+    # Regression: exact values near 2^61 rescaled by the backup's denominator once overflowed int64 in the
+    # certificate's self-check. They must switch to Python integers instead.
+    from tabturn.symbolic import reduced_mdp
+
+    mdp = reduced_mdp(Fraction(1), Fraction(1, 2), Fraction(3, 4), Fraction(1))
+    sol = solve_discounted(mdp, Fraction(3, 4))
+    assert sol.certified
+    assert sol.values.numerators.dtype == np.int64 and max(abs(int(v)) for v in sol.values.numerators) > 2**60
