@@ -136,9 +136,10 @@ def answers(exact: list[dict], learned: list[dict], verdicts: list[dict], attrib
     if thr and last:
         out.append(f"- When does the optimum leave the diagonal? Always observed with up, right and stay, it stays on the "
                    f"diagonal iff b < a*c*(1 - gamma) and climbs the staircase iff b > a*c*(1 - gamma) (tie at equality; "
-                   f"{thr['disagreements']} disagreements in {thr['states']} certified checks). Near the end of a "
-                   f"finite horizon 'up' wins once b > 4*a*c*w*d (w = chance the alignment term is charged; "
-                   f"{last['disagreements']} disagreements over {last['states']} states): the final steps go up.")
+                   f"{thr['disagreements']} disagreements in {thr['states']} certified checks). With one step left, 'up' "
+                   f"beats 'right' iff b > 4*a*c*w*d (w = chance the alignment term is charged; "
+                   f"{last['disagreements']} disagreements over {last['states']} states), so on or below the diagonal "
+                   "the last move of a finite horizon is never 'right' when b > 0.")
     out.append(f"- In learned agents, unvisited states act by tie-break, and 'up' is the first action in {len(up_first)} "
                f"of {len(exact)} example configs ([exact_optimum.csv](exact_optimum.csv), column actions): the learned "
                "'up' in unobserved states follows the action order, as the attribution shows "
