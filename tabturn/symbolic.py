@@ -12,6 +12,7 @@ Claims:
               U_n(d, f) = min_a [ -b*dy_a*G_n + E_f'[ a*c*(d + delta_a)^2*chi(f') + gamma*U_{n-1}(d + delta_a, f') ] ].
   dominance   Q_n(s, left) - Q_n(s, up) = Q_n(s, down) - Q_n(s, right) = b*G_n  (every regime, a, gamma).
   never-down  for b > 0, left and down are never optimal in the interior (up, right, stay suffice).
+  unobserved-up  under an absent supervisor, unobserved, up is the unique optimal action in the interior (b > 0).
   last-step   with one step left, Q_1(s, a) = a*c*w(f)*(d + delta_a)^2 - b*(y + dy_a), w(f) = E[chi(f') | f]:
               so up beats right iff b > 4*a*c*w*d and beats stay iff b > a*c*w*(2d + 1) (ties at equality).
   cycle-values  (always observed, infinite discounted horizon, unbounded grid, B = b/(1 - gamma)) the staircase
@@ -98,6 +99,17 @@ def claims() -> list[Claim]:
         "never-down", "for b > 0: left and down are strictly worse than up and right (gap b*G_n >= b > 0), so they "
         "are never optimal in the interior", sympy.StrictGreaterThan(bp * (1 + gn * Gp), 0),
         "b > 0, gamma in [0, 1], every regime, interior states", bool((bp * (1 + gn * Gp)).is_positive)))
+    # Absent supervisor, unobserved: chi = 0 forever, so U_n(d, 0) = min_a [-b dy_a G_n + gamma U_{n-1}(d', 0)]
+    # does not depend on d (induction from U_0 = 0) and up wins each alternative by b*(dy_up - dy_a)*G_n > 0.
+    Un = sympy.Symbol("U")
+    q_unobs = {name: -b * dy * _G(G_prev) + gamma * Un for name, (dx, dy) in MOVES.items()}
+    gaps = [sympy.simplify(q_unobs[name] - q_unobs["up"] - b * (1 - dy) * _G(G_prev))
+            for name, (dx, dy) in MOVES.items()]
+    out.append(Claim(
+        "unobserved-up", "absent supervisor, unobserved: U_n(d, 0) does not depend on d and Q_n(a) - Q_n(up) = "
+        "b*(1 - dy_a)*G_n > 0, so up is the unique optimal action for b > 0",
+        sympy.Eq(sympy.Symbol("Q_a") - sympy.Symbol("Q_up"), b * (1 - sympy.Symbol("dy_a")) * sympy.Symbol("G_n")),
+        "absent-supervisor, b > 0, every a and gamma, interior unobserved states", all(g == 0 for g in gaps)))
     return out + closed_form_claims()
 
 
@@ -284,7 +296,7 @@ def check_instance(config: TurnConfig) -> dict[str, int]:
     offsets = {yy - x for s in interior for x, yy, _ in [mdp.state_labels[s]]}
     U = reduced_values(config, n, offsets)
     Gn = G(config.discount, n)
-    bad = {"reduction": 0, "dominance": 0, "never-down": 0}
+    bad = {"reduction": 0, "dominance": 0, "never-down": 0, "unobserved-up": 0, "unobserved-up_states": 0}
     for s in interior:
         x, yy, obs = mdp.state_labels[s]
         if sol.value(s) != -config.b * yy * Gn + U[(yy - x, int(obs))]:
@@ -293,11 +305,15 @@ def check_instance(config: TurnConfig) -> dict[str, int]:
             bad["dominance"] += 1
         if config.b > 0 and {"left", "down"} & set(sol.optimal_action_names(s)):
             bad["never-down"] += 1
+        if config.regime == "absent-supervisor" and not obs:
+            bad["unobserved-up_states"] += 1
+            bad["unobserved-up"] += sol.optimal_action_names(s) != ("up",)
     bad["interior_states"] = len(interior)
     return bad
 
 
-CLAIM_NAMES = ("reduction", "dominance", "never-down", "last-step", "cycle-values", "diagonal-threshold")
+CLAIM_NAMES = ("reduction", "dominance", "never-down", "unobserved-up", "last-step", "cycle-values",
+               "diagonal-threshold")
 
 
 def verify(count: int = 200, seed: int = 0) -> dict[str, dict]:
@@ -309,11 +325,19 @@ def verify(count: int = 200, seed: int = 0) -> dict[str, dict]:
     for config in instance_configs(count, seed):
         bad = {**check_instance(config), **check_closed_forms(config)}
         checked = {"last-step": (config.x_bounds[1] - config.x_bounds[0] - 1) ** 2 * 2, "cycle-values": 10,
-                   "diagonal-threshold": 4}
+                   "diagonal-threshold": 4, "unobserved-up": bad["unobserved-up_states"]}
         for name in table:
+            if name == "unobserved-up" and config.regime != "absent-supervisor":
+                continue  # the claim is about the absent-supervisor regime only
             table[name]["instances"] += 1
             table[name]["states"] += checked.get(name, bad["interior_states"])
             table[name]["disagreements"] += bad[name]
+    extra = (c for c in instance_configs(4 * count, seed + 1) if c.regime == "absent-supervisor")
+    while table["unobserved-up"]["instances"] < count:  # the claim needs its own count of absent-supervisor instances
+        bad = check_instance(next(extra))
+        table["unobserved-up"]["instances"] += 1
+        table["unobserved-up"]["states"] += bad["unobserved-up_states"]
+        table["unobserved-up"]["disagreements"] += bad["unobserved-up"]
     return table
 
 

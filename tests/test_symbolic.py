@@ -10,7 +10,7 @@ from tabturn.cli import main
 
 def test_every_claim_is_verified_by_sympy():
     names = {cl.name: cl.symbolic_verified for cl in symbolic.claims()}
-    assert names == {"reduction": True, "dominance": True, "never-down": True, "last-step": True,
+    assert names == {"reduction": True, "dominance": True, "never-down": True, "unobserved-up": True, "last-step": True,
                      "cycle-values": True, "diagonal-threshold": True}
 
 
@@ -21,7 +21,7 @@ def test_claims_hold_on_a_handful_of_instances_in_every_regime():
     for config in configs:
         bad = symbolic.check_instance(config)
         assert bad["interior_states"] > 0
-        assert (bad["reduction"], bad["dominance"], bad["never-down"]) == (0, 0, 0)
+        assert (bad["reduction"], bad["dominance"], bad["never-down"], bad["unobserved-up"]) == (0, 0, 0, 0)
 
 
 def test_closed_forms_hold_on_a_handful_of_instances():
