@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from tabturn.evaluate import policy_value
+from tabturn.evaluate import policy_value, step_policy_value
 from tabturn.graph import optimal_trajectory, policy_graph
 from tabturn.solution import Solution
 
@@ -26,11 +26,15 @@ def worlds(solution: Solution) -> dict[str, int]:
 
 
 def greedy_path(solution: Solution, policy: np.ndarray, start: int, steps: int) -> list[int]:
-    """Actions of ``policy`` along its most probable successors from ``start`` (ties: lowest index)."""
+    """Actions of ``policy`` along its most probable successors from ``start`` (ties: lowest index).
+
+    ``policy`` is (S,) for a stationary policy or (T, S) for a time-indexed one (step t uses row t).
+    """
     mdp = solution.mdp
+    policy = np.asarray(policy)
     actions, s = [], start
-    for _ in range(steps):
-        a = int(policy[s])
+    for t in range(steps):
+        a = int(policy[s] if policy.ndim == 1 else policy[min(t, len(policy) - 1), s])
         actions.append(a)
         row = mdp.next_states(s, a)
         s = max(row, key=lambda tp: (tp[1], -tp[0]))[0]
@@ -75,9 +79,15 @@ class Comparison:
 
 
 def compare(solution: Solution, greedy: np.ndarray) -> Comparison:
-    """Compare greedy policies (B, S) of MDP action indices with ``solution``."""
+    """Compare policies with ``solution``: stationary (B, S) arrays of MDP action indices, or time-indexed
+    (B, H, S) arrays for a finite horizon H (regret and paths then follow step t's row; agreement uses step 0)."""
     mdp = solution.mdp
-    greedy = np.atleast_2d(np.asarray(greedy, dtype=np.int64))
+    greedy = np.asarray(greedy, dtype=np.int64)
+    timed = greedy.ndim == 3
+    if timed and (solution.horizon is None or greedy.shape[1] != solution.horizon):
+        raise ValueError("time-indexed policies need a finite-horizon solution with the same horizon")
+    steps_of = greedy
+    greedy = greedy[:, 0, :] if timed else np.atleast_2d(greedy)
     steps = solution.horizon if solution.horizon is not None else mdp.n_states
     masks = solution.action_masks.astype(np.uint64)
     in_set = (masks[0][None, :] >> greedy.astype(np.uint64)) & np.uint64(1)
@@ -90,10 +100,12 @@ def compare(solution: Solution, greedy: np.ndarray) -> Comparison:
     for world, start in starts.items():
         optimum = solution.value(start)
         regret[world], always_up[world], classes[world] = [], np.zeros(len(greedy), dtype=bool), []
-        for b, policy in enumerate(greedy):
+        for b in range(len(greedy)):
+            policy = steps_of[b] if timed else greedy[b]
             key = policy.tobytes()
             if key not in cache:
-                cache[key] = policy_value(mdp, policy, solution.horizon, solution.discount)
+                cache[key] = (step_policy_value(mdp, policy, solution.discount) if timed
+                              else policy_value(mdp, policy, solution.horizon, solution.discount))
             r = mdp.sign * (cache[key][start] - optimum)
             up = is_always_up(solution, greedy_path(solution, policy, start, steps))
             regret[world].append(r)

@@ -8,6 +8,7 @@ from fractions import Fraction
 import numpy as np
 import scipy.sparse as sp
 
+from tabturn.bellman import ExactBackup
 from tabturn.discounted import policy_values
 from tabturn.errors import InputError
 from tabturn.finite import backward_induction
@@ -39,3 +40,18 @@ def policy_value(mdp: TabularMDP, policy, horizon: int | None, discount) -> Exac
 def start_value(mdp: TabularMDP, values: ExactVector) -> Fraction:
     """Expected value under the MDP's start distribution."""
     return sum((p * values[s] for s, p in mdp.start), Fraction(0))
+
+
+def step_policy_value(mdp: TabularMDP, policies, discount) -> ExactVector:
+    """Exact value (objective units) at step 0 of the time-indexed policy ``policies[t][s]`` over H = len(policies)
+    steps (backward evaluation, one restricted backup per step)."""
+    from tabturn.rational import parse_rational
+
+    gamma = parse_rational(discount, "discount")
+    policies = np.asarray(policies, dtype=np.int64)
+    N, den = ExactBackup(mdp, gamma).initial()
+    N = N.ravel()
+    for t in range(len(policies) - 1, -1, -1):
+        Q, den, _ = ExactBackup(restrict(mdp, policies[t]), gamma).q_values(N, den)
+        N = Q[0]
+    return ExactVector(mdp.sign * N, den)

@@ -4,7 +4,7 @@ The agent watches training episodes (uniformly random actions from the start cel
 of them start unobserved), records the loss the supervisor charges on each arrival (under
 absent-supervisor and switching the alignment term appears only in observed states), fits a loss model,
 then plans *exactly* against the learned loss with the exact core and acts on the first optimal action
-(tie-break: action order). Its behaviour is then judged under the true loss.
+(tie-break: action order) of the step's optimal set (time-indexed for a finite horizon). Its behaviour is then judged under the true loss.
 
 Model classes, least to most generalising:
   tabular            one estimate per state (exact mean); never-seen states keep ``prior``;
@@ -183,7 +183,12 @@ def mesa(config: TurnConfig, settings: MesaSettings, true_solution: Solution | N
     learned = with_arrival_losses(mdp, model.predicted, config.timing == "terminal")
     planned = solve(learned, config.horizon, config.discount)
     policy = np.array([planned.optimal_actions(s)[0] for s in range(mdp.n_states)])
-    comparison = compare(true_solution, policy[None, :])
+    if config.horizon is None:
+        comparison = compare(true_solution, policy[None, :])
+    else:  # the planner knows the horizon: it acts on the step-indexed optimal sets of the learned loss
+        steps = np.array([[planned.optimal_actions(s, t)[0] for s in range(mdp.n_states)]
+                          for t in range(config.horizon)])
+        comparison = compare(true_solution, steps[None, :, :])
     return MesaResult(settings, model, planned, policy, comparison, explain(config, mdp, model, planned))
 
 

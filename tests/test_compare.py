@@ -105,3 +105,18 @@ def test_learn_cli_options_reach_the_learner(tmp_path, capsys):
     for bad in (["--action-order", "up,up,down,left"], ["--initial-value", "hopeful"], ["--omega", "0.2"]):
         assert main(base + bad) == 2
         assert capsys.readouterr().err.startswith("tabturn: error: ")
+
+
+def test_time_indexed_optimal_policy_has_zero_regret_where_a_stationary_one_fails():
+    # Terminal timing: at step 0 up and right tie everywhere, so "first optimal action at step 0" used at every
+    # step goes up forever; the step-indexed first optimal actions reach an optimal final state.
+    cfg = TurnConfig(x_bounds=(0, 5), y_bounds=(0, 5), actions=("up", "right"), timing="terminal", horizon=6)
+    sol = solve_config(cfg)
+    S = sol.mdp.n_states
+    stationary = np.array([sol.optimal_actions(s, 0)[0] for s in range(S)])
+    timed = np.array([[sol.optimal_actions(s, t)[0] for s in range(S)] for t in range(6)])
+    assert compare(sol, stationary[None, :]).regret["observed"][0] > 0
+    comp = compare(sol, timed[None, :, :])
+    assert comp.regret == {"observed": [0], "unobserved": [0]}
+    with pytest.raises(ValueError):
+        compare(sol, timed[None, :3, :])
