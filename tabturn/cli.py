@@ -304,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         if args.command is None:
-            raise InputError("command", "missing; allowed: solve (see tabturn --help)")
+            raise InputError("command", "missing; allowed: solve, learn, attribute, symbolic, mesa (see tabturn --help)")
         commands = {"solve": _cmd_solve, "learn": _cmd_learn, "attribute": _cmd_attribute, "mesa": _cmd_mesa,
                     "symbolic": _cmd_symbolic}
         return commands[args.command](args)
