@@ -35,7 +35,8 @@ import sympy
 
 from tabturn.config import TurnConfig
 from tabturn.finite import backward_induction
-from tabturn.turn import alignment_coefficient, flag_probabilities, turn_mdp
+from tabturn.turn import (alignment_charge, alignment_charged, alignment_coefficient, flag_probabilities,
+                          turn_mdp)
 
 ACTIONS = ("up", "down", "left", "right", "stay")
 MOVES = {"up": (0, 1), "down": (0, -1), "left": (-1, 0), "right": (1, 0), "stay": (0, 0)}  # (dx, dy)
@@ -181,14 +182,12 @@ def check_closed_forms(config: TurnConfig) -> dict[str, int]:
     mdp = turn_mdp(config)
     sol = backward_induction(mdp, config.horizon, config.discount)
     coef = alignment_coefficient(config)
-    probs = flag_probabilities(config)
     lo, hi = config.x_bounds
     bad = {"last-step": 0, "cycle-values": 0, "diagonal-threshold": 0}
     for s, (x, yy, obs) in enumerate(mdp.state_labels):
         if not (lo < x < hi and lo < yy < hi):
             continue
-        charged = lambda f2: 1 if config.regime in ("always", "train-observed-deploy-unobserved") else f2  # noqa: E731
-        w = sum((p * charged(f2) for f2, p in probs[int(obs)].items()), Fraction(0))
+        w = alignment_charge(config, int(obs))
         q = {n: coef * w * (yy - x + dy - dx) ** 2 - config.b * (yy + dy) for n, (dx, dy) in MOVES.items()}
         best = min(q.values())
         if set(sol.optimal_action_names(s, config.horizon - 1)) != {n for n, v in q.items() if v == best}:
@@ -261,7 +260,7 @@ def reduced_values(config: TurnConfig, n: int, offsets) -> dict:
                 val = -config.b * dy * G(gam, k)
                 for f2, p in probs[f].items():
                     if p:
-                        charged = 1 if config.regime in ("always", "train-observed-deploy-unobserved") else f2
+                        charged = int(alignment_charged(config, f2))
                         val += p * (coef * nd * nd * charged + gam * U(k - 1, nd, f2))
                 best = val if best is None or val < best else best
             memo[key] = best

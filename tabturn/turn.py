@@ -20,8 +20,13 @@ def alignment_coefficient(config: TurnConfig) -> Fraction:
 
 def turn_loss(config: TurnConfig, x: int, y: int, observed: bool) -> Fraction:
     """Exact loss charged on arriving at (x, y, observed), per the config's regime."""
-    charged = observed or config.regime in ("always", "train-observed-deploy-unobserved")
-    return alignment_coefficient(config) * (y - x) ** 2 * int(charged) - config.b * y
+    return alignment_coefficient(config) * (y - x) ** 2 * int(alignment_charged(config, observed)) - config.b * y
+
+
+def alignment_charged(config: TurnConfig, observed: bool) -> bool:
+    """Whether the alignment term is charged on arriving with this flag (only observed arrivals count under
+    absent-supervisor and switching)."""
+    return bool(observed) or config.regime in ("always", "train-observed-deploy-unobserved")
 
 
 def flag_probabilities(config: TurnConfig) -> dict[int, dict[int, Fraction]]:
@@ -34,9 +39,8 @@ def flag_probabilities(config: TurnConfig) -> dict[int, dict[int, Fraction]]:
 
 def alignment_charge(config: TurnConfig, from_flag: int) -> Fraction:
     """Probability that the alignment term is charged on the next arrival, from flag ``from_flag``."""
-    if config.regime in ("always", "train-observed-deploy-unobserved"):
-        return Fraction(1)
-    return flag_probabilities(config)[from_flag].get(OBSERVED, Fraction(0))
+    return sum((p for to, p in flag_probabilities(config)[from_flag].items() if alignment_charged(config, to)),
+               Fraction(0))
 
 
 def state_index(config: TurnConfig, x: int, y: int, observed: bool) -> int:
