@@ -17,7 +17,7 @@ from common import EXAMPLES, REPORTS, save_figure, write_atomic
 
 from tabturn.config import TurnConfig
 from tabturn.rational import format_rational
-from tabturn.render import LETTERS, attractor_summary, policy_map
+from tabturn.render import LETTERS, attractor_summary, format_state, policy_map
 from tabturn.solve import solve_config
 from tabturn.turn import state_index
 
@@ -28,10 +28,6 @@ COLUMNS = ["example", "regime", "distance", "timing", "horizon", "discount", "ac
            "trajectory_first_8", "attractor", "up_optimal_cells_observed", "up_optimal_cells_unobserved", "down_optimal_cells", "cells"]
 
 
-def _fmt_state(d: dict) -> str:
-    return f"({d['x']},{d['y']},{'obs' if d['observed'] else 'unobs'})"
-
-
 def example_row(name: str, cfg: TurnConfig):
     """One table row (and the solution) for one config."""
     sol = solve_config(cfg)
@@ -40,12 +36,12 @@ def example_row(name: str, cfg: TurnConfig):
     summary = attractor_summary(sol)
     if summary["kind"] == "trajectory":
         traj = " ".join(summary["actions"][:8])
-        attractor = ("cycle " + " -> ".join(_fmt_state(s) for s in summary["cycle"]) if summary["cycle"]
+        attractor = ("cycle " + " -> ".join(format_state(s) for s in summary["cycle"]) if summary["cycle"]
                      else "no repeat within H; offset y-x pattern "
                      + (str(summary["offset_cycle"]) if summary["offset_cycle"] else "none"))
     else:
         traj = "(stochastic: see attractor)"
-        attractor = "; ".join("{" + ", ".join(_fmt_state(s) for s in comp) + "}" for comp in summary["components"])
+        attractor = "; ".join("{" + ", ".join(format_state(s) for s in comp) + "}" for comp in summary["components"])
     up = cfg.actions.index("up") if "up" in cfg.actions else None
     down = cfg.actions.index("down") if "down" in cfg.actions else None
     up_cells, down_cells = {True: 0, False: 0}, 0

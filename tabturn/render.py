@@ -86,12 +86,12 @@ def solution_text(solution: Solution) -> str:
         cyc = summary["cycle"]
         out.append("optimal trajectory actions (first-index tie-break): " + " ".join(summary["actions"][:40])
                    + (" ..." if len(summary["actions"]) > 40 else ""))
-        out.append("attractor cycle: " + (" -> ".join(_fmt_state(s) for s in cyc) if cyc else "none within the horizon"))
+        out.append("attractor cycle: " + (" -> ".join(format_state(s) for s in cyc) if cyc else "none within the horizon"))
         if summary["offset_cycle"]:
             out.append(f"long-run offset y-x pattern: {summary['offset_cycle']}")
     else:
         for comp in summary["components"]:
-            out.append("attracting set: {" + ", ".join(_fmt_state(s) for s in comp) + "}")
+            out.append("attracting set: {" + ", ".join(format_state(s) for s in comp) + "}")
     if mdp.description.get("builder") == "turn":
         for observed in (True, False):
             out.append(f"\noptimal action sets at step 0, {'observed' if observed else 'unobserved'} "
@@ -106,7 +106,8 @@ def solution_text(solution: Solution) -> str:
     return "\n".join(out) + "\n"
 
 
-def _fmt_state(state: dict) -> str:
+def format_state(state: dict) -> str:
+    """Short text of a JSON state: "(x,y,obs)" / "(x,y,unobs)" or the index."""
     if "x" in state:
         return f"({state['x']},{state['y']},{'obs' if state['observed'] else 'unobs'})"
     return str(state["index"])
