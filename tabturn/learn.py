@@ -126,14 +126,14 @@ class LearnResult:
         SeedSequence([base_seed, seed, 1]), so the result is reproducible per seed.
         """
         rule = tie_break or self.settings.tie_break
-        if rule != "random":
-            return greedy_actions(self.q, self.sign, self.settings.action_order, rule)
-        order = np.asarray(self.settings.action_order if self.settings.action_order is not None
-                           else range(self.q.shape[-1]))
-        cost = self.sign * self.q[..., order]
-        u = np.stack([np.random.Generator(np.random.PCG64(np.random.SeedSequence([self.base_seed, s, 1])))
-                      .random(self.q.shape[1]) for s in self.seeds])
-        return order[np.stack([_greedy(cost[b], u[b], "random") for b in range(len(self.seeds))])]
+        B, S, A = self.q.shape
+        order = _order(self.settings, A)
+        cost = (self.sign * self.q[..., order]).reshape(B * S, A)
+        u = None
+        if rule == "random":
+            u = np.concatenate([np.random.Generator(np.random.PCG64(np.random.SeedSequence([self.base_seed, s, 1])))
+                                .random(S) for s in self.seeds])
+        return order[_greedy(cost, u, rule).reshape(B, S)]
 
 
 def draw_columns(settings: LearnerSettings, stochastic: bool, multi_start: bool) -> dict[str, int]:
@@ -157,15 +157,6 @@ def _order(settings: LearnerSettings, n_actions: int) -> np.ndarray:
     if sorted(order) != list(range(n_actions)):
         raise InputError("action_order", f"must be a permutation of 0..{n_actions - 1}, not {list(order)}")
     return np.asarray(order, dtype=np.int64)
-
-
-def greedy_actions(q: np.ndarray, sign: int, action_order, tie_break: str = "first") -> np.ndarray:
-    """Greedy MDP actions (B, S) of objective-unit Q-tables, in the learner's action order."""
-    order = np.asarray(action_order if action_order is not None else range(q.shape[-1]))
-    cost = sign * q[..., order]
-    if tie_break == "last":
-        return order[cost.shape[-1] - 1 - np.argmin(cost[..., ::-1], axis=-1)]
-    return order[np.argmin(cost, axis=-1)]
 
 
 def _transition_tables(mdp: TabularMDP) -> tuple[np.ndarray, np.ndarray]:
