@@ -9,6 +9,7 @@ import numpy as np
 
 from tabturn.compare import CLASSES, Comparison, compare
 from tabturn.config import TurnConfig
+from tabturn.errors import InputError
 from tabturn.learn import LearnerSettings, learn
 from tabturn.mdp import TabularMDP
 from tabturn.solution import Solution
@@ -28,8 +29,6 @@ def default_settings(config: TurnConfig, **overrides) -> LearnerSettings:
 def resolve_initial_value(value, solution: Solution) -> float:
     """A number, or "optimistic" / "pessimistic": one span beyond the best / worst exact optimal value
     (objective units; for losses optimistic means lower)."""
-    from tabturn.errors import InputError
-
     values = solution.values.to_float()
     best, worst = (values.min(), values.max()) if solution.mdp.sign == 1 else (values.max(), values.min())
     span = float(abs(worst - best)) or 1.0
