@@ -19,7 +19,7 @@ from tabturn.discounted import solve_discounted  # noqa: E402
 from tabturn.learn import learn  # noqa: E402
 from tabturn.solve import solve_config  # noqa: E402
 from tabturn.study import default_settings, training_start  # noqa: E402
-from tabturn.symbolic import reduced_mdp  # noqa: E402
+from tabturn.reduced import reduced_mdp  # noqa: E402
 from tabturn.turn import turn_mdp  # noqa: E402
 
 # Settings (data).

@@ -140,6 +140,23 @@ def answers(exact: list[dict], learned: list[dict], verdicts: list[dict], attrib
                    f"beats 'right' iff b > 4*a*c*w*d (w = chance the alignment term is charged; "
                    f"{last['disagreements']} disagreements over {last['states']} states), so on or below the diagonal "
                    "the last move of a finite horizon is never 'right' when b > 0.")
+    more = {name: _one(symbolic, claim=name) for name in ("switching-threshold", "absent-values", "no-stay-offset",
+                                                           "terminal-sequences", "edges")}
+    if all(more.values()):
+        sw, ab, ns, te, ed = more.values()
+        out.append(f"- Does the chance of becoming unobserved change what is optimal while observed? Yes, above a "
+                   f"threshold: with switching probability p (and no way back), the observed agent on the diagonal "
+                   f"leaves it iff b > a*c*(1 - p)*(1 - gamma), so p matters exactly when b < a*c*(1 - gamma), from "
+                   f"p > 1 - b/(a*c*(1 - gamma)) on ({sw['disagreements']} disagreements in {sw['states']} certified "
+                   f"checks). Under an absent supervisor the unobserved value is -b*(y*G_n + H_n) and the observed "
+                   f"optimum is exactly the always-observed one ({ab['disagreements']} disagreements over "
+                   f"{ab['states']} states).")
+        out.append(f"- Without 'stay' ({{up, right}}), the long-run offset alternates between floor(b/(4*a*c)) and one "
+                   f"more, whatever gamma ({ns['disagreements']} disagreements). With terminal loss only the number of "
+                   f"ups matters, not their order, so the optimal sequences are all orderings of the optimal up-counts "
+                   f"({te['disagreements']} disagreements over {te['states']} state-steps). At the grid's edges, 'left' "
+                   f"and 'down' can be optimal, but only where up or right is blocked ({ed['disagreements']} "
+                   f"disagreements over {ed['states']} state-steps).")
     out.append(f"- In learned agents, unvisited states act by tie-break, and 'up' is the first action in {len(up_first)} "
                f"of {len(exact)} example configs ([exact_optimum.csv](exact_optimum.csv), column actions): the learned "
                "'up' in unobserved states follows the action order, as the attribution shows "

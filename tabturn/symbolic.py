@@ -22,12 +22,14 @@ Claims:
               {up} if b > a*c*(1 - gamma), and {up, stay} at equality: the optimum leaves the diagonal exactly when
               b/a exceeds c*(1 - gamma). sympy derives the threshold between the two cycles; that no other policy
               does better is checked (not proven) by the certified solver on the reduced 1-D model.
+
+Further claims (terminal loss, no stay, switching, absent supervisor, grid edges): ``symbolic_regimes.py``.
 """
 
 from __future__ import annotations
 
+import math
 import random
-from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
@@ -35,11 +37,11 @@ import sympy
 
 from tabturn.config import TurnConfig
 from tabturn.finite import backward_induction
+from tabturn import symbolic_regimes
+from tabturn.reduced import ACTIONS, MOVES, Claim, G, reduced_mdp
 from tabturn.turn import (alignment_charge, alignment_charged, alignment_coefficient, flag_probabilities,
                           turn_mdp)
 
-ACTIONS = ("up", "down", "left", "right", "stay")
-MOVES = {"up": (0, 1), "down": (0, -1), "left": (-1, 0), "right": (1, 0), "stay": (0, 0)}  # (dx, dy)
 
 a, b, gamma, c, y, d = sympy.symbols("a b gamma c y d", real=True)
 G_prev, p_obs, chi_obs, chi_unobs = sympy.symbols("G_{n-1} p_o chi_1 chi_0", nonnegative=True)
@@ -57,17 +59,6 @@ def _expected_next(dy, delta, y_sym=y):
     align = a * c * d_next**2 * (p_obs * chi_obs + (1 - p_obs) * chi_unobs)
     cont = p_obs * U_obs(d_next) + (1 - p_obs) * U_unobs(d_next)
     return align - b * y_next + gamma * (-b * y_next * G_prev + cont)
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One symbolic claim: a sympy identity or inequality that sympy verified, and its exact-instance check."""
-
-    name: str
-    statement: str
-    expression: sympy.Basic
-    parameter_range: str
-    symbolic_verified: bool
 
 
 def claims() -> list[Claim]:
@@ -111,7 +102,7 @@ def claims() -> list[Claim]:
         "b*(1 - dy_a)*G_n > 0, so up is the unique optimal action for b > 0",
         sympy.Eq(sympy.Symbol("Q_a") - sympy.Symbol("Q_up"), b * (1 - sympy.Symbol("dy_a")) * sympy.Symbol("G_n")),
         "absent-supervisor, b > 0, every a and gamma, interior unobserved states", all(g == 0 for g in gaps)))
-    return out + closed_form_claims()
+    return out + closed_form_claims() + symbolic_regimes.claims()
 
 
 def closed_form_claims() -> list[Claim]:
@@ -151,29 +142,6 @@ def closed_form_claims() -> list[Claim]:
     ]
 
 
-def reduced_mdp(a_value: Fraction, b_value: Fraction, gamma_value: Fraction, c_value: Fraction, K: int = 24):
-    """The reduced 1-D model (always observed, infinite horizon): offsets -K..K (clamped), actions up/right/stay,
-    cost a*c*d'^2 - b*dy/(1 - gamma); start at d = 0. The clamp at +-K stands in for the unbounded grid
-    (a clamp that mattered near d = 0 would show up as a disagreement of the certified checks)."""
-    import math
-
-    from tabturn.mdp import MIN, TabularMDP, exact_csr
-
-    offsets = list(range(-K, K + 1))
-    S = len(offsets)
-    B = b_value / (1 - gamma_value)
-    moves = (("up", 1, 1), ("right", -1, 0), ("stay", 0, 0))
-    mats, costs = [], []
-    for _, delta, dy in moves:
-        nxt = [min(max(o + delta, -K), K) for o in offsets]
-        mats.append(exact_csr(range(S), [t + K for t in nxt], [1] * S, S))
-        costs.append([a_value * c_value * t * t - B * dy for t in nxt])
-    L = math.lcm(*(v.denominator for col in costs for v in col))
-    nums = np.array([[int(costs[j][i] * L) for j in range(3)] for i in range(S)], dtype=object)
-    return TabularMDP(tuple(offsets), tuple(m[0] for m in moves), tuple(mats), 1, nums, np.zeros(S, dtype=object),
-                      L, np.zeros(S, dtype=bool), ((K, Fraction(1)),), MIN)
-
-
 def check_closed_forms(config: TurnConfig) -> dict[str, int]:
     """Disagreements of the last-step claim on one 2-D instance (solver's step H-1 sets at every state one cell
     from the edges) and of the cycle-value and diagonal-threshold claims on the matching reduced 1-D model."""
@@ -184,11 +152,15 @@ def check_closed_forms(config: TurnConfig) -> dict[str, int]:
     coef = alignment_coefficient(config)
     lo, hi = config.x_bounds
     bad = {"last-step": 0, "cycle-values": 0, "diagonal-threshold": 0}
+    weights = {f: coef * alignment_charge(config, f) for f in (0, 1)}
+    scale = math.lcm(config.b.denominator, *(w.denominator for w in weights.values()))  # integers are faster
+    weights = {f: int(w * scale) for f, w in weights.items()}
+    b_scaled = int(config.b * scale)
     for s, (x, yy, obs) in enumerate(mdp.state_labels):
         if not (lo < x < hi and lo < yy < hi):
             continue
-        w = alignment_charge(config, int(obs))
-        q = {n: coef * w * (yy - x + dy - dx) ** 2 - config.b * (yy + dy) for n, (dx, dy) in MOVES.items()}
+        w = weights[int(obs)]
+        q = {n: w * (yy - x + dy - dx) ** 2 - b_scaled * (yy + dy) for n, (dx, dy) in MOVES.items()}
         best = min(q.values())
         if set(sol.optimal_action_names(s, config.horizon - 1)) != {n for n, v in q.items() if v == best}:
             bad["last-step"] += 1
@@ -236,11 +208,6 @@ def instance_configs(count: int, seed: int = 0) -> list[TurnConfig]:
     return out
 
 
-def G(gamma_value: Fraction, n: int) -> Fraction:
-    """sum_{t<n} gamma^t, exactly."""
-    return sum((gamma_value**t for t in range(n)), Fraction(0))
-
-
 def reduced_values(config: TurnConfig, n: int, offsets) -> dict:
     """U_n(d, f) from the 1-D Bellman equation, exactly, for the given offsets d and both flags."""
     coef = alignment_coefficient(config)
@@ -269,50 +236,57 @@ def reduced_values(config: TurnConfig, n: int, offsets) -> dict:
     return {(dd, f): U(n, dd, f) for dd in offsets for f in (0, 1)}
 
 
-def _q_values(config: TurnConfig, mdp, n: int) -> np.ndarray:
-    """Exact Q_n(s, a) (objective units) as an (S, A) array of Fractions."""
+def _q_values(config: TurnConfig, mdp, n: int, states) -> dict:
+    """Exact Q_n(s, a) (objective units) as {s: [Fraction per action]} for the given states."""
     if n > 1:
         prev = backward_induction(mdp, n - 1, config.discount).values.to_fractions()
     else:
         prev = [Fraction(0)] * mdp.n_states
-    q = np.empty((mdp.n_states, mdp.n_actions), dtype=object)
-    for s in range(mdp.n_states):
-        for act in range(mdp.n_actions):
-            q[s, act] = mdp.cost(s, act) + config.discount * sum(
-                (p * prev[t] for t, p in mdp.next_states(s, act)), Fraction(0))
-    return q
+    return {s: [mdp.cost(s, act) + config.discount * sum((p * prev[t] for t, p in mdp.next_states(s, act)), Fraction(0))
+                for act in range(mdp.n_actions)] for s in states}
 
 
 def check_instance(config: TurnConfig) -> dict[str, int]:
     """Disagreements (count of interior states violating each claim) on one instance."""
-    mdp = turn_mdp(config)
+    mdp, sol, interior = _interior_solution(config)
     n = config.horizon
-    sol = backward_induction(mdp, n, config.discount)
-    q = _q_values(config, mdp, n)
     idx = {name: i for i, name in enumerate(config.actions)}
-    half = config.x_bounds[1]
-    interior = [s for s, (x, yy, _) in enumerate(mdp.state_labels) if abs(x) <= half - n and abs(yy) <= half - n]
+    q = _q_values(config, mdp, n, interior)
     offsets = {yy - x for s in interior for x, yy, _ in [mdp.state_labels[s]]}
     U = reduced_values(config, n, offsets)
     Gn = G(config.discount, n)
-    bad = {"reduction": 0, "dominance": 0, "never-down": 0, "unobserved-up": 0, "unobserved-up_states": 0}
+    bad = {"reduction": 0, "dominance": 0, "never-down": 0, **check_unobserved_up(config, (mdp, sol, interior))}
     for s in interior:
         x, yy, obs = mdp.state_labels[s]
         if sol.value(s) != -config.b * yy * Gn + U[(yy - x, int(obs))]:
             bad["reduction"] += 1
-        if q[s, idx["left"]] - q[s, idx["up"]] != config.b * Gn or q[s, idx["down"]] - q[s, idx["right"]] != config.b * Gn:
+        if q[s][idx["left"]] - q[s][idx["up"]] != config.b * Gn or q[s][idx["down"]] - q[s][idx["right"]] != config.b * Gn:
             bad["dominance"] += 1
         if config.b > 0 and {"left", "down"} & set(sol.optimal_action_names(s)):
             bad["never-down"] += 1
-        if config.regime == "absent-supervisor" and not obs:
-            bad["unobserved-up_states"] += 1
-            bad["unobserved-up"] += sol.optimal_action_names(s) != ("up",)
     bad["interior_states"] = len(interior)
     return bad
 
 
-CLAIM_NAMES = ("reduction", "dominance", "never-down", "unobserved-up", "last-step", "cycle-values",
-               "diagonal-threshold")
+def _interior_solution(config: TurnConfig):
+    """(mdp, finite-horizon solution, interior states: no horizon-long path reaches an edge)."""
+    mdp = turn_mdp(config)
+    n, half = config.horizon, config.x_bounds[1]
+    interior = [s for s, (x, yy, _) in enumerate(mdp.state_labels) if abs(x) <= half - n and abs(yy) <= half - n]
+    return mdp, backward_induction(mdp, n, config.discount), interior
+
+
+def check_unobserved_up(config: TurnConfig, solved=None) -> dict[str, int]:
+    """Disagreements of unobserved-up (absent supervisor) and the number of interior unobserved states checked."""
+    mdp, sol, interior = solved or _interior_solution(config)
+    states = [s for s in interior if config.regime == "absent-supervisor" and not mdp.state_labels[s][2]]
+    return {"unobserved-up": sum(sol.optimal_action_names(s) != ("up",) for s in states),
+            "unobserved-up_states": len(states)}
+
+
+CORE_NAMES = ("reduction", "dominance", "never-down", "unobserved-up", "last-step", "cycle-values",
+              "diagonal-threshold")
+CLAIM_NAMES = CORE_NAMES + symbolic_regimes.NAMES
 
 
 def verify(count: int = 200, seed: int = 0) -> dict[str, dict]:
@@ -321,11 +295,12 @@ def verify(count: int = 200, seed: int = 0) -> dict[str, dict]:
     ``states`` counts the states (2-D interior states, or reduced-model checks) compared per claim.
     """
     table = {name: {"instances": 0, "states": 0, "disagreements": 0} for name in CLAIM_NAMES}
+    table.update(symbolic_regimes.verify(count, seed))
     for config in instance_configs(count, seed):
         bad = {**check_instance(config), **check_closed_forms(config)}
         checked = {"last-step": (config.x_bounds[1] - config.x_bounds[0] - 1) ** 2 * 2, "cycle-values": 10,
                    "diagonal-threshold": 4, "unobserved-up": bad["unobserved-up_states"]}
-        for name in table:
+        for name in CORE_NAMES:
             if name == "unobserved-up" and config.regime != "absent-supervisor":
                 continue  # the claim is about the absent-supervisor regime only
             table[name]["instances"] += 1
@@ -333,7 +308,7 @@ def verify(count: int = 200, seed: int = 0) -> dict[str, dict]:
             table[name]["disagreements"] += bad[name]
     extra = (c for c in instance_configs(4 * count, seed + 1) if c.regime == "absent-supervisor")
     while table["unobserved-up"]["instances"] < count:  # the claim needs its own count of absent-supervisor instances
-        bad = check_instance(next(extra))
+        bad = check_unobserved_up(next(extra))
         table["unobserved-up"]["instances"] += 1
         table["unobserved-up"]["states"] += bad["unobserved-up_states"]
         table["unobserved-up"]["disagreements"] += bad["unobserved-up"]
