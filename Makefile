@@ -1,4 +1,5 @@
-# make test   : create .venv if missing, install tabturn with the test, fast and report extras, run the tests
+# make test   : create .venv if missing, install tabturn with the test, fast, report, gym and check extras, run the tests
+#               (the Storm cross-check must run, not skip: TABTURN_REQUIRE_STORM=1)
 # make report : same setup, regenerate reports/ from the analysis scripts
 # make bench  : same setup plus the bench extra (pymdptoolbox, stormpy), run the benchmarks
 PYTHON ?= python3
@@ -16,18 +17,19 @@ $(VENV)/.installed-%: pyproject.toml | $(PY)
 	$(PY) -m pip install $(PIP_QUIET) -e '.[$*]'
 	touch $@
 
-test: $(VENV)/.installed-test,fast,report
-	$(PY) -m pytest -q
+test: $(VENV)/.installed-test,fast,report,gym,check
+	TABTURN_REQUIRE_STORM=1 $(PY) -m pytest -q
 
-test-slow: $(VENV)/.installed-test,fast,report
+test-slow: $(VENV)/.installed-test,fast,report,gym,check
 	$(PY) -m pytest -q -m slow
 
-report: $(VENV)/.installed-test,fast,report
+report: $(VENV)/.installed-test,fast,report,gym,check
 	$(PY) analysis/run_all.py
 
 bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/exact.py
 	$(PY) benchmarks/learn.py
+	$(PY) benchmarks/storm.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from tabturn import __version__
@@ -24,12 +25,13 @@ def _parser() -> argparse.ArgumentParser:
     source = solve.add_mutually_exclusive_group(required=True)
     source.add_argument("--config", help="turn-family TOML config")
     source.add_argument("--mdp", help=".npz with P (A,S,S), R (S,A) or (A,S,S) rewards, optional labels, start")
-    solve.add_argument("--discount", help="gamma for --mdp, rational such as 99/100 (default 1 with --horizon)")
-    solve.add_argument("--horizon", help="finite horizon H for --mdp (omit for the infinite horizon)")
+    source.add_argument("--gym", help="a tabular Gymnasium env id such as FrozenLake-v1 (extra 'gym')")
+    solve.add_argument("--discount", help="gamma for --mdp/--gym, rational such as 99/100 (default 1 with --horizon)")
+    solve.add_argument("--horizon", help="finite horizon H for --mdp/--gym (omit for the infinite horizon)")
     solve.add_argument("--json", action="store_true", help="print the JSON document instead of text")
     solve.add_argument("--out", help="also write the JSON document to this file (atomically)")
     learn = sub.add_parser("learn", help="train tabular learners over many seeds and compare with the exact optimum")
-    _learner_args(learn)
+    _learner_args(learn, gym=True)
     learn.add_argument("--epsilon", type=_float_arg("--epsilon"), default=0.1, help="exploration rate (default 0.1)")
     learn.add_argument("--epsilon-final", type=_float_arg("--epsilon-final"), help="final epsilon (default: --epsilon)")
     learn.add_argument("--epsilon-schedule", default="constant", help="constant | linear | exponential")
@@ -49,6 +51,14 @@ def _parser() -> argparse.ArgumentParser:
     symbolic.add_argument("--latex", action="store_true", help="print the claims as LaTeX")
     symbolic.add_argument("--json", action="store_true", help="print JSON instead of text")
     symbolic.add_argument("--out", help="also write the JSON document to this file (atomically)")
+    export = sub.add_parser("export", help="write an MDP as Storm DRN, PRISM or .npz (P, R) arrays")
+    source = export.add_mutually_exclusive_group(required=True)
+    source.add_argument("--config", help="turn-family TOML config")
+    source.add_argument("--mdp", help=".npz with P, R (and optional labels, start)")
+    source.add_argument("--gym", help="a tabular Gymnasium env id such as FrozenLake-v1 (extra 'gym')")
+    export.add_argument("--drn", help="write Storm's explicit DRN format to this file")
+    export.add_argument("--prism", help="write a PRISM model to this file")
+    export.add_argument("--npz", help="write P (A,S,S), R (S,A) rewards, start and labels to this .npz file")
     mesa = sub.add_parser("mesa", help="learned loss model + exact planner (a tabular mesa-optimizer)")
     mesa.add_argument("--config", required=True, help="turn-family TOML config")
     mesa.add_argument("--model", default="factored", help="tabular | factored | factored-flagless (default factored)")
@@ -72,8 +82,16 @@ def _float_arg(name: str):
     return parse
 
 
-def _learner_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True, help="turn-family TOML config")
+def _learner_args(parser: argparse.ArgumentParser, gym: bool = False) -> None:
+    if gym:
+        source = parser.add_mutually_exclusive_group(required=True)
+        source.add_argument("--config", help="turn-family TOML config")
+        source.add_argument("--gym", help="a tabular Gymnasium env id such as FrozenLake-v1 (extra 'gym')")
+        parser.add_argument("--discount", help="gamma for --gym, rational such as 99/100 (default 1 with --horizon)")
+        parser.add_argument("--horizon", help="--gym: finite horizon H, also the episode length (omit: infinite "
+                            "horizon, episodes as long as the env's time limit or 100 steps)")
+    else:
+        parser.add_argument("--config", required=True, help="turn-family TOML config")
     parser.add_argument("--learner", default="q", help="q | sarsa | expected-sarsa | double-q (default q)")
     parser.add_argument("--seeds", type=int, default=100, help="number of seeds 0..N-1 (default 100)")
     parser.add_argument("--base-seed", type=int, default=0, help="root of every seed's stream (default 0)")
@@ -98,34 +116,70 @@ def _horizon(text: str | None) -> int | None:
 
 
 def _cmd_solve(args) -> int:
-    from tabturn.arrays import load_npz
-    from tabturn.config import TurnConfig
     from tabturn.io import dumps, provenance, write_atomic
-    from tabturn.rational import format_rational, parse_rational
     from tabturn.render import solution_json, solution_text
     from tabturn.solve import solve
-    from tabturn.turn import turn_mdp
 
-    if args.config:
-        if args.discount is not None or args.horizon is not None:
-            raise InputError("--discount", "--discount and --horizon go with --mdp; set them in the config file")
-        config = TurnConfig.load(args.config)
-        mdp, horizon, gamma = turn_mdp(config), config.horizon, config.discount
-        source = {"config": config.to_dict()}
-    else:
-        horizon = _horizon(args.horizon)
-        if args.discount is None and horizon is None:
-            raise InputError("--discount", "is required for an infinite horizon (give --discount or --horizon)")
-        gamma = parse_rational(args.discount if args.discount is not None else 1, "--discount")
-        if not 0 <= gamma <= 1 or (horizon is None and gamma == 1):
-            raise InputError("--discount", f"must lie in [0, 1) ([0, 1] with --horizon), not {format_rational(gamma)}")
-        mdp = load_npz(args.mdp)
-        source = {"mdp": args.mdp, "horizon": horizon, "discount": format_rational(gamma)}
+    mdp, horizon, gamma, source = _load_problem(args)
     solution = solve(mdp, horizon, gamma)
     document = solution_json(solution, provenance(command="solve", **source))
     if args.out:
         write_atomic(args.out, dumps(document))
     sys.stdout.write(dumps(document) if args.json else solution_text(solution))
+    return 0
+
+
+def _load_problem(args, need_objective: bool = True):
+    """(mdp, horizon, discount, provenance source) from --config, --mdp or --gym (with --horizon, --discount)."""
+    from tabturn.arrays import load_npz
+    from tabturn.config import TurnConfig
+    from tabturn.rational import format_rational, parse_rational
+    from tabturn.turn import turn_mdp
+
+    if args.config:
+        if getattr(args, "discount", None) is not None or getattr(args, "horizon", None) is not None:
+            raise InputError("--discount", "--discount and --horizon go with --mdp or --gym; set them in the config file")
+        config = TurnConfig.load(args.config)
+        return turn_mdp(config), config.horizon, config.discount, {"config": config.to_dict()}
+    if args.gym:
+        from tabturn.gym_import import make_env, mdp_from_gym
+
+        mdp = mdp_from_gym(make_env(args.gym))
+        if mdp.description["inexact_values"]:
+            print(f"tabturn: note: {mdp.description['inexact_values']} floats of {args.gym} were read as the small "
+                  "fractions within 1e-12 of them (e.g. 0.33333333333333337 as 1/3)", file=sys.stderr)
+        origin = {"gym": args.gym, "inexact_values": mdp.description["inexact_values"]}
+    else:
+        mdp = load_npz(args.mdp)
+        origin = {"mdp": args.mdp}
+    if not need_objective:
+        return mdp, None, None, origin
+    horizon = _horizon(args.horizon)
+    if args.discount is None and horizon is None:
+        raise InputError("--discount", "is required for an infinite horizon (give --discount or --horizon)")
+    gamma = parse_rational(args.discount if args.discount is not None else 1, "--discount")
+    if not 0 <= gamma <= 1 or (horizon is None and gamma == 1):
+        raise InputError("--discount", f"must lie in [0, 1) ([0, 1] with --horizon), not {format_rational(gamma)}")
+    return mdp, horizon, gamma, {**origin, "horizon": horizon, "discount": format_rational(gamma)}
+
+
+def _cmd_export(args) -> int:
+    from tabturn.export import to_drn, to_npz_bytes, to_prism
+    from tabturn.io import provenance, write_atomic
+
+    targets = {"drn": args.drn, "prism": args.prism, "npz": args.npz}
+    if not any(targets.values()):
+        raise InputError("export", "give at least one of --drn FILE, --prism FILE, --npz FILE")
+    mdp, _, _, source = _load_problem(args, need_objective=False)
+    if args.prism and len(mdp.start) != 1:
+        raise InputError("--prism", "needs a single start state; this MDP has a start distribution (use --drn)")
+    comment = "exported by tabturn: " + json.dumps(_jsonable(provenance(command="export", **source)))
+    writers = {"drn": lambda: to_drn(mdp, comment), "prism": lambda: to_prism(mdp, comment),
+               "npz": lambda: to_npz_bytes(mdp)}
+    for kind, path in targets.items():
+        if path:
+            write_atomic(path, writers[kind]())
+            print(f"wrote {path}")
     return 0
 
 
@@ -173,39 +227,50 @@ def _seeds(args) -> range:
 def _cmd_learn(args) -> int:
     import dataclasses
 
+    from tabturn.compare import compare
     from tabturn.config import TurnConfig
     from tabturn.io import provenance
+    from tabturn.learn import LearnerSettings, learn
     from tabturn.progress import Progress
     from tabturn.solve import solve
-    from tabturn.study import default_settings, resolve_initial_value, run_study, summarise
-    from tabturn.turn import turn_mdp
+    from tabturn.study import default_settings, resolve_initial_value, summarise, training_start
 
-    config = TurnConfig.load(args.config)
     seeds = _seeds(args)
-    mdp = turn_mdp(config)
-    solution = solve(mdp, config.horizon, config.discount)
-    settings = default_settings(
-        config, algorithm=args.learner, episodes=args.episodes, epsilon=args.epsilon,
+    mdp, horizon, gamma, source = _load_problem(args)
+    solution = solve(mdp, horizon, gamma)
+    if args.config:
+        config = TurnConfig.load(args.config)
+        base, start = default_settings(config), training_start(config)
+    else:  # a Gymnasium import: episodes as long as the horizon, else the env's time limit (default 100)
+        limit = mdp.description.get("max_episode_steps") or 100
+        base = LearnerSettings(horizon=horizon or limit, discount=float(gamma),
+                               truncation="terminal" if horizon else "bootstrap")
+        start = None
+    settings = dataclasses.replace(
+        base, algorithm=args.learner, episodes=args.episodes, epsilon=args.epsilon,
         epsilon_final=args.epsilon if args.epsilon_final is None else args.epsilon_final,
         epsilon_schedule=args.epsilon_schedule, exploration=args.exploration, temperature=args.temperature,
         step_size=args.step_size, step_schedule=args.step_schedule, omega=args.omega, tie_break=args.tie_break,
         initial_value=resolve_initial_value(args.initial_value, solution),
-        action_order=_action_order(args.action_order, config.actions))
+        action_order=_action_order(args.action_order, mdp.action_names))
     bar = Progress(settings.episodes, f"training {len(seeds)} seeds", quiet=args.quiet)
-    comparison = run_study(config, mdp, solution, settings, seeds, args.base_seed, progress=bar.update,
-                           engine=args.engine)
+    result = learn(mdp, settings, seeds, base_seed=args.base_seed, start=start, progress=bar.update,
+                   engine=args.engine)
     bar.close()
-    summary = summarise(comparison)
+    summary = summarise(compare(solution, result.greedy()))
     document = _jsonable({"command": "learn", "settings": dataclasses.asdict(settings), "seeds": len(seeds),
                           "engine": args.engine,
                           "base_seed": args.base_seed, "summary": summary,
-                          "provenance": provenance(command="learn", config=config.to_dict())})
+                          "provenance": provenance(command="learn", **source)})
     lines = [f"learner {settings.algorithm}, {len(seeds)} seeds, {settings.episodes} episodes of {settings.horizon} "
              f"steps; greedy agreement with the exact optimal sets: {summary['agreement_all_mean']:.3f} of states, "
              f"{summary['agreement_path_mean']:.3f} along the optimal trajectory"]
     for world, w in summary["worlds"].items():
         parts = [f"{c} {v['fraction']:.3f} [{v['wilson95'][0]:.3f}, {v['wilson95'][1]:.3f}]" for c, v in w["classes"].items()]
         lines.append(f"{world}: " + "; ".join(parts))
+        if w["exact_always_up_optimal"] is None:  # no "up" action (e.g. a Gymnasium import)
+            lines.append(f"  exact regret mean {float(w['regret_mean']):.4g}, max {float(w['regret_max']):.4g}")
+            continue
         lines.append(f"  always-up {w['always_up']['fraction']:.3f} (exact optimum goes up forever: "
                      f"{w['exact_always_up_optimal']}); exact regret mean {float(w['regret_mean']):.4g}, "
                      f"max {float(w['regret_max']):.4g}")
@@ -304,9 +369,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         if args.command is None:
-            raise InputError("command", "missing; allowed: solve, learn, attribute, symbolic, mesa (see tabturn --help)")
+            raise InputError("command", "missing; allowed: solve, learn, attribute, symbolic, mesa, export "
+                             "(see tabturn --help)")
         commands = {"solve": _cmd_solve, "learn": _cmd_learn, "attribute": _cmd_attribute, "mesa": _cmd_mesa,
-                    "symbolic": _cmd_symbolic}
+                    "symbolic": _cmd_symbolic, "export": _cmd_export}
         return commands[args.command](args)
     except InputError as exc:
         print(f"tabturn: error: {exc}", file=sys.stderr)

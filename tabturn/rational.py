@@ -55,3 +55,16 @@ def small_fraction(x: float, max_denominator: int = 10**6) -> tuple[Fraction, bo
     if float(small) == x:
         return small, True
     return exact, False
+
+
+def near_fraction(x: float, max_denominator: int = 10**6, tolerance: float = 1e-12) -> tuple[Fraction, bool]:
+    """Return the small fraction within ``tolerance`` (relative, at least absolute) of float ``x`` and whether it
+    is exactly ``x``; the exact binary value of ``x`` (and False) when there is none.
+
+    Unlike ``small_fraction`` this accepts floats one rounding step off (0.33333333333333337 -> 1/3), as tabular
+    environments produce them, and says so through the flag.
+    """
+    small = Fraction(x).limit_denominator(max_denominator)
+    if abs(float(small) - x) <= tolerance * max(1.0, abs(x)):
+        return small, float(small) == x
+    return Fraction(x), False
