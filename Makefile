@@ -1,5 +1,6 @@
-# make test   : create .venv if missing, install tabturn with the test, fast, report, gym and check extras, run the tests
-#               (the Storm cross-check must run, not skip: TABTURN_REQUIRE_STORM=1)
+# make test   : create .venv if missing, install tabturn with the test, fast, report, gym, check and distributed
+#               extras, run the tests
+#               (Storm, Gymnasium and Dask checks must run, not skip: TABTURN_REQUIRE_EXTRAS=1)
 # make report : same setup, regenerate reports/ from the analysis scripts
 # make bench  : same setup plus the bench extra (pymdptoolbox, stormpy), run the benchmarks
 PYTHON ?= python3
@@ -17,19 +18,20 @@ $(VENV)/.installed-%: pyproject.toml | $(PY)
 	$(PY) -m pip install $(PIP_QUIET) -e '.[$*]'
 	touch $@
 
-test: $(VENV)/.installed-test,fast,report,gym,check
-	TABTURN_REQUIRE_STORM=1 $(PY) -m pytest -q
+test: $(VENV)/.installed-test,fast,report,gym,check,distributed
+	TABTURN_REQUIRE_EXTRAS=1 $(PY) -m pytest -q
 
-test-slow: $(VENV)/.installed-test,fast,report,gym,check
+test-slow: $(VENV)/.installed-test,fast,report,gym,check,distributed
 	$(PY) -m pytest -q -m slow
 
-report: $(VENV)/.installed-test,fast,report,gym,check
+report: $(VENV)/.installed-test,fast,report,gym,check,distributed
 	$(PY) analysis/run_all.py
 
 bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/exact.py
 	$(PY) benchmarks/learn.py
 	$(PY) benchmarks/storm.py
+	$(PY) benchmarks/sweep.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

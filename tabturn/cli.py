@@ -59,6 +59,14 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--drn", help="write Storm's explicit DRN format to this file")
     export.add_argument("--prism", help="write a PRISM model to this file")
     export.add_argument("--npz", help="write P (A,S,S), R (S,A) rewards, start and labels to this .npz file")
+    sweep = sub.add_parser("sweep", help="run a sweep file (seeds x settings x variants), resumable")
+    sweep.add_argument("file", help="sweep TOML (see tabturn/sweep.py)")
+    sweep.add_argument("--out", required=True, help="output directory: table.csv, provenance.json, chunks/")
+    where = sweep.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
+    where.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://host:8786 (extra distributed)")
+    where.add_argument("--dask-local", type=int, metavar="N", help="start a local Dask cluster of N workers")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     mesa = sub.add_parser("mesa", help="learned loss model + exact planner (a tabular mesa-optimizer)")
     mesa.add_argument("--config", required=True, help="turn-family TOML config")
     mesa.add_argument("--model", default="factored", help="tabular | factored | factored-flagless (default factored)")
@@ -180,6 +188,26 @@ def _cmd_export(args) -> int:
         if path:
             write_atomic(path, writers[kind]())
             print(f"wrote {path}")
+    return 0
+
+
+def _cmd_sweep(args) -> int:
+    from tabturn.progress import Progress
+    from tabturn.sweep import load_sweep, run_sweep
+
+    sweep = load_sweep(args.file)
+    for flag in ("workers", "dask_local"):
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
+            raise InputError(f"--{flag.replace('_', '-')}", f"must be at least 1, not {getattr(args, flag)}")
+    executor, workers = ("dask", None) if args.scheduler else ("dask-local", args.dask_local) \
+        if args.dask_local else ("local", args.workers)
+    bar = Progress(sweep.n_cells, "sweep cells", quiet=args.quiet)
+    summary = run_sweep(sweep, args.out, executor, workers, args.scheduler, progress=lambda done, _: bar.update(done),
+                        source={"sweep_file": args.file})
+    bar.close()
+    rate = summary["computed_cells"] / summary["seconds"] if summary["seconds"] > 0 else float("nan")
+    print(f"{summary['cells']} cells ({summary['computed_cells']} computed now, {summary['seconds']:.1f} s, "
+          f"{rate:.1f} cells/s); table: {args.out}/table.csv")
     return 0
 
 
@@ -369,10 +397,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         if args.command is None:
-            raise InputError("command", "missing; allowed: solve, learn, attribute, symbolic, mesa, export "
+            raise InputError("command", "missing; allowed: solve, learn, attribute, symbolic, mesa, export, sweep "
                              "(see tabturn --help)")
         commands = {"solve": _cmd_solve, "learn": _cmd_learn, "attribute": _cmd_attribute, "mesa": _cmd_mesa,
-                    "symbolic": _cmd_symbolic, "export": _cmd_export}
+                    "symbolic": _cmd_symbolic, "export": _cmd_export, "sweep": _cmd_sweep}
         return commands[args.command](args)
     except InputError as exc:
         print(f"tabturn: error: {exc}", file=sys.stderr)

@@ -18,7 +18,7 @@ from tabturn.turn import turn_mdp
 
 from tests.helpers import reference_loss
 
-if os.environ.get("TABTURN_REQUIRE_STORM"):
+if os.environ.get("TABTURN_REQUIRE_EXTRAS"):
     import gymnasium  # CI installs the "gym" extra: a missing gymnasium must fail, not skip
 else:
     gymnasium = pytest.importorskip("gymnasium")
@@ -183,7 +183,7 @@ def test_solve_and_learn_accept_a_gym_id(capsys):
 # ---------------------------------------------------------------- Storm's exact engine (extra "check")
 
 def _stormpy():
-    if os.environ.get("TABTURN_REQUIRE_STORM"):
+    if os.environ.get("TABTURN_REQUIRE_EXTRAS"):
         import stormpy  # CI installs the "check" extra: a missing stormpy must fail, not skip
         return stormpy
     return pytest.importorskip("stormpy")

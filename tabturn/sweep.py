@@ -1,0 +1,405 @@
+"""Sweeps: seeds x settings x variants as data, run on local processes or a Dask cluster, resumable.
+
+A sweep file (TOML)::
+
+    [sweep]
+    config = "../examples/always.toml"   # base turn config (relative to the sweep file); optional
+    seeds = 100                          # seeds 0..N-1 per point, or a list of seeds
+    base_seed = 0                        # root of every seed's stream
+    chunk = 50                           # seeds per task (any value gives the same rows)
+    engine = "numpy"                     # numpy | numba
+    record = ["class", "regret", "agreement"]   # any of: class, regret, always_up, agreement (default: all)
+
+    [grid]                               # optional overrides of the base config (same layout as a config)
+    [loss]
+    [objective]
+    [supervision]
+
+    [learner]                            # base learner settings (fields of LearnerSettings; horizon and
+    algorithm = "q"                      # discount default to the config's)
+    episodes = 200
+
+    [axes]                               # each key "section.field" varies over a list; the points are the
+    "learner.epsilon" = [0.05, 0.2]      # product of the axes in file order
+    "loss.b" = ["1/2", "1", "2"]
+
+A cell is one (point, seed); its row holds every setting (config and learner fields) as a column, the seed,
+and the recorded measures. Rows depend only on the sweep file and the cell, so the table is the same, row for
+row, whatever the chunking, executor or number of workers. Finished chunks are stored one file each under
+``DIR/chunks/`` (written atomically); a restarted sweep skips them and redoes the rest, and the table is
+assembled from the chunk files in cell order, so a killed run never leaves a corrupt or duplicated row.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import functools
+import hashlib
+import io
+import itertools
+import json
+import os
+import time
+import tomllib
+from pathlib import Path
+from typing import Any, Callable
+
+from tabturn.config import TurnConfig
+from tabturn.errors import InputError
+from tabturn.io import dumps, provenance, write_atomic
+from tabturn.learn import LearnerSettings
+from tabturn.rational import format_rational
+
+CONFIG_SECTIONS = ("grid", "loss", "objective", "supervision")
+RECORDS = ("class", "regret", "always_up", "agreement")
+SWEEP_KEYS = ("config", "seeds", "base_seed", "chunk", "engine", "record")
+LEARNER_FIELDS = tuple(f.name for f in dataclasses.fields(LearnerSettings))
+
+
+@dataclasses.dataclass(frozen=True)
+class Sweep:
+    """A parsed sweep: the base config data, learner fields, axes and run options (plain, picklable data)."""
+
+    base: dict
+    learner: dict
+    axes: tuple[tuple[str, tuple], ...]
+    seeds: tuple[int, ...]
+    base_seed: int = 0
+    chunk: int = 50
+    engine: str = "numpy"
+    record: tuple[str, ...] = RECORDS
+
+    @property
+    def points(self) -> list[dict[str, Any]]:
+        """Axis assignments {"section.field": value}, in product order."""
+        names = [name for name, _ in self.axes]
+        return [dict(zip(names, combo)) for combo in itertools.product(*(values for _, values in self.axes))]
+
+    @property
+    def n_cells(self) -> int:
+        return len(self.points) * len(self.seeds)
+
+    def chunks(self) -> list[tuple[int, int, int]]:
+        """(point index, position of the first seed in ``seeds``, seed count) of every task, in cell order."""
+        n = len(self.seeds)
+        return [(p, i, min(self.chunk, n - i)) for p in range(len(self.points)) for i in range(0, n, self.chunk)]
+
+    def fingerprint(self) -> str:
+        """Hash of everything that determines the rows (not the chunk size)."""
+        data = {**dataclasses.asdict(self), "chunk": None}
+        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def load_sweep(path: str) -> Sweep:
+    """Read and validate a sweep file (see the module docstring)."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError("sweep", f"cannot read {path!r}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InputError("sweep", f"{path!r} is not valid TOML: {exc}") from None
+    return parse_sweep(data, Path(path).resolve().parent)
+
+
+def parse_sweep(data: dict, root: Path = Path(".")) -> Sweep:
+    """Validate the TOML-shaped dict of a sweep; ``root`` resolves a relative base config path."""
+    unknown = set(data) - {"sweep", "learner", "axes", *CONFIG_SECTIONS}
+    if unknown:
+        raise InputError(sorted(unknown)[0], "unknown section; allowed: sweep, learner, axes, grid, loss, objective, "
+                         "supervision")
+    head = _table(data.get("sweep", {}), "sweep")
+    for key in head:
+        if key not in SWEEP_KEYS:
+            raise InputError(f"sweep.{key}", f"unknown key; allowed: {', '.join(SWEEP_KEYS)}")
+    base: dict = {}
+    if "config" in head:
+        if not isinstance(head["config"], str):
+            raise InputError("sweep.config", "must be a path to a TOML config")
+        base = _config_data(TurnConfig.load(str(root / head["config"])))
+    for section in CONFIG_SECTIONS:
+        base.setdefault(section, {}).update(_table(data.get(section, {}), section))
+    learner = _table(data.get("learner", {}), "learner")
+    for key in learner:
+        if key not in LEARNER_FIELDS:
+            raise InputError(f"learner.{key}", f"unknown field; allowed: {', '.join(LEARNER_FIELDS)}")
+    axes = []
+    for name, values in _table(data.get("axes", {}), "axes").items():
+        section, _, field = name.partition(".")
+        if section not in (*CONFIG_SECTIONS, "learner") or not field:
+            raise InputError(f"axes.{name}", "must be named section.field with section one of grid, loss, "
+                             "objective, supervision, learner")
+        if section == "learner" and field not in LEARNER_FIELDS:
+            raise InputError(f"axes.{name}", f"unknown learner field; allowed: {', '.join(LEARNER_FIELDS)}")
+        if not isinstance(values, list) or not values:
+            raise InputError(f"axes.{name}", "must be a non-empty list of values")
+        axes.append((name, tuple(tuple(v) if isinstance(v, list) else v for v in values)))
+    sweep = Sweep(base=base, learner=learner, axes=tuple(axes), seeds=_seeds(head.get("seeds", 1)),
+                  base_seed=_positive(head.get("base_seed", 0), "sweep.base_seed", 0),
+                  chunk=_positive(head.get("chunk", 50), "sweep.chunk"),
+                  engine=_choice(head.get("engine", "numpy"), "sweep.engine", ("numpy", "numba")),
+                  record=tuple(_choice(r, "sweep.record", RECORDS) for r in _list(head.get("record", list(RECORDS)),
+                                                                                   "sweep.record")))
+    for point in sweep.points:  # every point must be a valid config and learner before anything runs
+        _point_setup(sweep, point)
+    return sweep
+
+
+def _seeds(value) -> tuple[int, ...]:
+    if isinstance(value, list):
+        seeds = tuple(_positive(v, "sweep.seeds", 0) for v in value)
+        if not seeds or len(set(seeds)) != len(seeds):
+            raise InputError("sweep.seeds", "must be a count or a non-empty list of distinct seeds")
+        return seeds
+    return tuple(range(_positive(value, "sweep.seeds")))
+
+
+def _table(value, name: str) -> dict:
+    if not isinstance(value, dict):
+        raise InputError(name, "must be a table")
+    return value
+
+
+def _list(value, name: str) -> list:
+    if not isinstance(value, list):
+        raise InputError(name, "must be a list")
+    return value
+
+
+def _positive(value, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InputError(name, f"must be an integer >= {minimum}, not {value!r}")
+    return value
+
+
+def _choice(value, name: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise InputError(name, f"must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+def _config_data(config: TurnConfig) -> dict:
+    return json.loads(json.dumps(config.to_dict()))
+
+
+def _point_setup(sweep: Sweep, point: dict) -> tuple[TurnConfig, dict]:
+    """The config and learner fields of one point (validated)."""
+    data = json.loads(json.dumps(sweep.base))
+    learner = dict(sweep.learner)
+    for name, value in point.items():
+        section, _, field = name.partition(".")
+        value = list(value) if isinstance(value, tuple) else value
+        if section == "learner":
+            learner[field] = value
+        else:
+            data.setdefault(section, {})[field] = value
+    try:
+        config = TurnConfig.from_dict(data)
+    except InputError as exc:  # name the axis that produced the bad value, if one did
+        axis = next((f"axes.{name}" for name in point if name.split(".")[-1] in (exc.field, exc.field.split(".")[-1])),
+                    exc.field)
+        raise InputError(axis, exc.message) from None
+    try:
+        _settings(config, learner)
+    except (TypeError, ValueError) as exc:
+        raise InputError("learner", str(exc)) from None
+    initial = learner.get("initial_value", 0)
+    if initial not in ("optimistic", "pessimistic") and (isinstance(initial, bool) or not isinstance(initial, (int, float))
+                                                       or initial != initial or abs(initial) == float("inf")):
+        raise InputError("learner.initial_value", f"must be a finite number, optimistic or pessimistic, not {initial!r}")
+    return config, learner
+
+
+def _settings(config: TurnConfig, learner: dict) -> LearnerSettings:
+    from tabturn.study import default_settings
+
+    fields = {k: (tuple(v) if isinstance(v, list) else v) for k, v in learner.items() if k != "initial_value"}
+    return default_settings(config, **fields)
+
+
+@functools.lru_cache(maxsize=64)
+def _solved(config: TurnConfig):
+    from tabturn.solve import solve
+    from tabturn.turn import turn_mdp
+
+    mdp = turn_mdp(config)
+    return mdp, solve(mdp, config.horizon, config.discount)
+
+
+def run_chunk(sweep: Sweep, point_index: int, first: int, count: int) -> list[dict]:
+    """The rows of seeds[first:first+count] at one point (a pure function of its arguments)."""
+    from tabturn.compare import compare
+    from tabturn.learn import learn
+    from tabturn.study import resolve_initial_value, training_start
+
+    point = sweep.points[point_index]
+    config, learner = _point_setup(sweep, point)
+    mdp, solution = _solved(config)
+    settings = _settings(config, learner)
+    if "initial_value" in learner:
+        settings = dataclasses.replace(settings, initial_value=resolve_initial_value(learner["initial_value"], solution))
+    seeds = sweep.seeds[first:first + count]
+    result = learn(mdp, settings, seeds, base_seed=sweep.base_seed, start=training_start(config), engine=sweep.engine)
+    comp = compare(solution, result.greedy())
+    columns = _setting_columns(config, settings)
+    rows = []
+    for b, seed in enumerate(seeds):
+        row = {"point": point_index, "seed": seed, **columns}
+        for world in comp.classes:
+            if "class" in sweep.record:
+                row[f"class_{world}"] = comp.classes[world][b]
+            if "regret" in sweep.record:
+                row[f"regret_{world}"] = format_rational(comp.regret[world][b])
+            if "always_up" in sweep.record:
+                row[f"always_up_{world}"] = str(bool(comp.always_up[world][b])).lower()
+                row[f"exact_always_up_optimal_{world}"] = str(comp.exact_always_up_optimal.get(world)).lower()
+        if "agreement" in sweep.record:
+            row["agreement_all"] = repr(float(comp.agreement_all[b]))
+            row["agreement_path"] = repr(float(comp.agreement_path[b]))
+        rows.append(row)
+    return rows
+
+
+def _setting_columns(config: TurnConfig, settings: LearnerSettings) -> dict[str, str]:
+    out = {}
+    for section, body in config.to_dict().items():
+        for key, value in body.items():
+            if isinstance(value, dict):
+                value = " ".join(f"{k}={v}" for k, v in value.items())
+            elif isinstance(value, list):
+                value = " ".join(map(str, value))
+            out[f"{section}.{key}"] = str(value)
+    for key, value in dataclasses.asdict(settings).items():
+        out[f"learner.{key}"] = " ".join(map(str, value)) if isinstance(value, (list, tuple)) else repr(value) \
+            if isinstance(value, float) else str(value)
+    return out
+
+
+# ---------------------------------------------------------------- running
+
+def chunk_path(out: Path, chunk: tuple[int, int, int]) -> Path:
+    return out / "chunks" / f"point{chunk[0]:06d}-at{chunk[1]:09d}-n{chunk[2]}.json"
+
+
+def run_sweep(sweep: Sweep, out: str | os.PathLike, executor: str = "local", workers: int | None = None,
+              scheduler: str | None = None, progress: Callable[[int, int], None] | None = None,
+              source: dict | None = None) -> dict:
+    """Run every unfinished chunk, then write DIR/table.csv (and table.parquet with pyarrow) and provenance.json.
+
+    ``executor``: "local" (processes; ``workers`` defaults to all cores, 1 runs in this process),
+    "dask" (``scheduler`` address) or "dask-local" (a local cluster of ``workers`` processes).
+    Returns {"cells", "computed_cells", "seconds", "rows"} (rows in cell order, as written to the table).
+    """
+    out = Path(out)
+    manifest = out / "sweep.json"
+    fingerprint = sweep.fingerprint()
+    if manifest.exists():
+        if json.loads(manifest.read_text()).get("fingerprint") != fingerprint:
+            raise InputError("--out", f"{str(out)!r} holds the results of a different sweep; use a new directory")
+    else:
+        write_atomic(manifest, dumps({"fingerprint": fingerprint, "sweep": dataclasses.asdict(sweep)}))
+    for stale in (out / "chunks").glob(".*.tmp"):  # a write killed before its rename: never a result
+        stale.unlink()
+    chunks = sweep.chunks()
+    todo = [c for c in chunks if not chunk_path(out, c).exists()]
+    done_cells = sweep.n_cells - sum(c[2] for c in todo)
+    if progress:
+        progress(done_cells, sweep.n_cells)
+    started = time.perf_counter()
+    for chunk, rows in _execute(sweep, todo, executor, workers, scheduler):
+        write_atomic(chunk_path(out, chunk), json.dumps(rows))
+        done_cells += chunk[2]
+        if progress:
+            progress(done_cells, sweep.n_cells)
+    seconds = time.perf_counter() - started
+    rows = [row for c in chunks for row in json.loads(chunk_path(out, c).read_text())]
+    write_atomic(out / "table.csv", table_csv(rows))
+    _maybe_parquet(out / "table.parquet", rows)
+    write_atomic(out / "provenance.json", dumps(provenance(
+        command="sweep", fingerprint=fingerprint, cells=sweep.n_cells, points=len(sweep.points), **(source or {}),
+        executor=executor, workers=workers, computed_cells=sum(c[2] for c in todo), seconds=round(seconds, 3))))
+    return {"cells": sweep.n_cells, "computed_cells": sum(c[2] for c in todo), "seconds": seconds, "rows": rows}
+
+
+def _execute(sweep: Sweep, todo: list, executor: str, workers: int | None, scheduler: str | None):
+    """Yield (chunk, rows) as chunks finish."""
+    if not todo:
+        return
+    if executor == "local":
+        workers = workers or os.cpu_count() or 1
+        if workers == 1:
+            for chunk in todo:
+                yield chunk, run_chunk(sweep, *chunk)
+            return
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(run_chunk, sweep, *chunk): chunk for chunk in todo}
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        return
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise InputError("--scheduler", "needs dask.distributed: pip install 'tabturn[distributed]'") from None
+    if executor == "dask-local":
+        cluster = LocalCluster(n_workers=workers or 1, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    elif executor == "dask-inprocess":  # tests: a cluster inside this process
+        cluster = LocalCluster(n_workers=workers or 1, threads_per_worker=1, processes=False, dashboard_address=None)
+        client = Client(cluster)
+    else:
+        cluster, client = None, Client(scheduler)
+    try:
+        futures = [client.submit(run_chunk, sweep, *chunk, pure=False) for chunk in todo]
+        index = {f.key: chunk for f, chunk in zip(futures, todo)}
+        for future in as_completed(futures):
+            yield index[future.key], future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def table_csv(rows: list[dict]) -> str:
+    """CSV text of the rows (columns in first-seen order)."""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _maybe_parquet(path: Path, rows: list[dict]) -> None:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        return
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    table = pa.table({c: [row.get(c) for row in rows] for c in columns})
+    buffer = pa.BufferOutputStream()
+    pq.write_table(table, buffer)
+    write_atomic(path, buffer.getvalue().to_pybytes())
+
+
+def comparison_from_rows(rows: list[dict]):
+    """A Comparison rebuilt from the sweep rows of one point (recorded with class, regret, always_up, agreement),
+    in row order, for ``study.summarise``."""
+    from fractions import Fraction
+
+    import numpy as np
+
+    from tabturn.compare import Comparison
+
+    worlds = [key[len("class_"):] for key in rows[0] if key.startswith("class_")]
+    flag = {"true": True, "false": False, "none": None}
+    return Comparison(
+        np.array([float(r["agreement_all"]) for r in rows]), np.array([float(r["agreement_path"]) for r in rows]),
+        {w: [Fraction(r[f"regret_{w}"]) for r in rows] for w in worlds},
+        {w: np.array([r[f"always_up_{w}"] == "true" for r in rows]) for w in worlds},
+        {w: [r[f"class_{w}"] for r in rows] for w in worlds},
+        {w: flag[rows[0][f"exact_always_up_optimal_{w}"]] for w in worlds})
