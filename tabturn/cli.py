@@ -149,6 +149,14 @@ def _load_problem(args, need_objective: bool = True):
             raise InputError("--discount", "--discount and --horizon go with --mdp or --gym; set them in the config file")
         config = TurnConfig.load(args.config)
         return turn_mdp(config), config.horizon, config.discount, {"config": config.to_dict()}
+    horizon = gamma = None
+    if need_objective:  # check the flags before loading anything
+        horizon = _horizon(args.horizon)
+        if args.discount is None and horizon is None:
+            raise InputError("--discount", "is required for an infinite horizon (give --discount or --horizon)")
+        gamma = parse_rational(args.discount if args.discount is not None else 1, "--discount")
+        if not 0 <= gamma <= 1 or (horizon is None and gamma == 1):
+            raise InputError("--discount", f"must lie in [0, 1) ([0, 1] with --horizon), not {format_rational(gamma)}")
     if args.gym:
         from tabturn.gym_import import make_env, mdp_from_gym
 
@@ -162,12 +170,6 @@ def _load_problem(args, need_objective: bool = True):
         origin = {"mdp": args.mdp}
     if not need_objective:
         return mdp, None, None, origin
-    horizon = _horizon(args.horizon)
-    if args.discount is None and horizon is None:
-        raise InputError("--discount", "is required for an infinite horizon (give --discount or --horizon)")
-    gamma = parse_rational(args.discount if args.discount is not None else 1, "--discount")
-    if not 0 <= gamma <= 1 or (horizon is None and gamma == 1):
-        raise InputError("--discount", f"must lie in [0, 1) ([0, 1] with --horizon), not {format_rational(gamma)}")
     return mdp, horizon, gamma, {**origin, "horizon": horizon, "discount": format_rational(gamma)}
 
 

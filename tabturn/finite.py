@@ -7,6 +7,7 @@ from fractions import Fraction
 import numpy as np
 
 from tabturn.bellman import ExactBackup, gaps_to_second, minimum_and_mask, reduce_fraction
+from tabturn.config import MAX_TABLE_BYTES
 from tabturn.errors import InputError
 from tabturn.mdp import TabularMDP
 from tabturn.rational import parse_rational
@@ -23,6 +24,10 @@ def backward_induction(mdp: TabularMDP, horizon: int, discount: Fraction | int |
     gamma = parse_rational(discount, "discount")
     if not 0 <= gamma <= 1:
         raise InputError("discount", f"must lie in [0, 1], not {gamma}")
+    need = horizon * mdp.n_states * np.dtype(mask_dtype(mdp.n_actions)).itemsize
+    if need > MAX_TABLE_BYTES:
+        raise InputError("horizon", f"the action-set table would need about {need / 2**30:.1f} GiB (H x states x "
+                         f"mask bytes); the limit is {MAX_TABLE_BYTES / 2**30:.0f} GiB")
     backup = ExactBackup(mdp, gamma)
     masks = np.empty((horizon, mdp.n_states), dtype=mask_dtype(mdp.n_actions))
     N, den = backup.initial()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tabturn.config import MAX_TABLE_BYTES
 from tabturn.errors import InputError
 from tabturn.mdp import TabularMDP
 
@@ -187,6 +188,12 @@ def learn(mdp: TabularMDP, settings: LearnerSettings, seeds, base_seed: int = 0,
     ``engine`` "numba" (extra ``fast``) runs a compiled loop with bit-identical results (epsilon-greedy
     exploration only: softmax uses exp, whose last bit may differ between numpy and libm).
     """
+    seeds = seeds if hasattr(seeds, "__len__") else tuple(seeds)
+    need = len(seeds) * mdp.n_states * mdp.n_actions * 8 * (3 if settings.algorithm == "double-q" else 2)
+    if need > MAX_TABLE_BYTES:  # Q (twice for double Q) and visit counts, checked before anything is allocated
+        raise InputError("seeds", f"{len(seeds)} seeds of {mdp.n_states} x {mdp.n_actions} tables would need about "
+                         f"{need / 2**30:.1f} GiB; the limit is {MAX_TABLE_BYTES / 2**30:.0f} GiB (run them in "
+                         "batches, e.g. with a sweep)")
     seeds = tuple(int(s) for s in seeds)
     if not seeds:
         raise InputError("seeds", "must name at least one seed")
