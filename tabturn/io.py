@@ -5,30 +5,57 @@ from __future__ import annotations
 import json
 import os
 import platform
-import tempfile
+import secrets
 from pathlib import Path
 
 import numpy as np
 
 
 def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
-    """Write ``data`` to ``path`` so that the file appears whole or not at all (temp file + rename)."""
+    """Write ``data`` (text is UTF-8) to ``path`` so that the file appears whole or not at all.
+
+    The data goes to an anonymous file (O_TMPFILE) that is named only once it is complete and synced, then
+    renamed over ``path``: a process killed while writing leaves nothing behind. Where O_TMPFILE is not
+    available, a named hidden temp file is used instead (a kill can then leave a ``.NAME.*.tmp`` file).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    mode = "wb" if isinstance(data, bytes) else "w"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     try:
-        with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": "\n"})) as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
+        fd = os.open(path.parent, os.O_TMPFILE | os.O_WRONLY, 0o666)  # the umask applies
+    except (AttributeError, OSError):
+        fd = None
+    if fd is not None:
+        try:
+            _write_all(fd, payload)
+            os.link(f"/proc/self/fd/{fd}", tmp)
+        except OSError:
+            os.close(fd)
+            fd = None  # e.g. no /proc: fall back to a named temp file
+        else:
+            os.close(fd)
+    if fd is None:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            _write_all(fd, payload)
+        except BaseException:
+            os.close(fd)
+            tmp.unlink(missing_ok=True)
+            raise
+        os.close(fd)
+    try:
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def _write_all(fd: int, payload: bytes) -> None:
+    view = memoryview(payload)
+    while view:
+        view = view[os.write(fd, view):]
+    os.fsync(fd)
 
 
 def provenance(**extra) -> dict:
