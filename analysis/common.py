@@ -45,6 +45,21 @@ def engine() -> str:
     return "numba" if learn_numba.available() else "numpy"
 
 
+def seed_study(config, learner: dict, seeds, axes: dict | None = None) -> list:
+    """Run a sweep of one config (a TurnConfig) over ``seeds`` (and ``axes``, if any) in this process and
+    return one Comparison per point, in point order (for tabturn.study.summarise)."""
+    import tempfile
+
+    from tabturn.sweep import comparison_from_rows, parse_sweep, run_sweep
+
+    seeds = list(seeds)
+    sweep = parse_sweep({"sweep": {"seeds": seeds, "chunk": len(seeds), "engine": engine()}, **config.to_dict(),
+                         "learner": learner, "axes": axes or {}})
+    with tempfile.TemporaryDirectory() as out:
+        rows = run_sweep(sweep, out, workers=1)["rows"]  # one process: the numba engine already uses every core
+    return [comparison_from_rows([r for r in rows if r["point"] == p]) for p in range(len(sweep.points))]
+
+
 def save_figure(fig, path: Path) -> None:
     """Write a matplotlib figure as PNG atomically, without a software/date stamp."""
     buf = io.BytesIO()

@@ -9,17 +9,15 @@ Writes reports/learned_agents.{md,csv}, reports/learned_agents_seeds.csv, report
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import EXAMPLES, REPORTS, csv_text, engine, markdown_table, save_figure, write_atomic
+from common import EXAMPLES, REPORTS, csv_text, markdown_table, save_figure, seed_study, write_atomic
 
 from tabturn.config import TurnConfig
 from tabturn.rational import format_rational
 from tabturn.study import summarise, wilson
-from tabturn.sweep import comparison_from_rows, parse_sweep, run_sweep
 
 # Settings (data).
 SEEDS = 1000
@@ -35,12 +33,7 @@ SEED_COLUMNS = ["example", "learner", "seed", "world", "class", "always_up", "re
 def study(path: Path, learner: str, seeds: range):
     """(aggregate rows, per-seed rows) of one example and learner, run as a sweep (one point, these seeds)."""
     config = TurnConfig.load(str(path))
-    sweep = parse_sweep({"sweep": {"config": str(path), "seeds": list(seeds), "base_seed": BASE_SEED,
-                                   "chunk": len(seeds), "engine": engine()},
-                         "learner": {"algorithm": learner, **SETTINGS}})
-    with tempfile.TemporaryDirectory() as out:
-        result = run_sweep(sweep, out, workers=1)  # one process: the numba engine already uses every core
-    comp = comparison_from_rows(result["rows"])
+    comp = seed_study(config, {"algorithm": learner, **SETTINGS}, seeds)[0]
     summary = summarise(comp)
     rows, seed_rows = [], []
     for world, w in summary["worlds"].items():

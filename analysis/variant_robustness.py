@@ -14,12 +14,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import REPORTS, csv_text, engine, markdown_table, write_atomic
+from common import REPORTS, csv_text, markdown_table, seed_study, write_atomic
 
 from tabturn.config import TurnConfig
 from tabturn.evaluate import policy_value
 from tabturn.solve import solve
-from tabturn.study import default_settings, run_study
 from tabturn.turn import turn_mdp
 
 # Settings (data).
@@ -62,12 +61,11 @@ def row(distance, actions, objective, regime) -> dict:
            **exact_columns(solution)}
     up = actions.index("up")
     others = [i for i in range(len(actions)) if i != up]
-    fractions = {}
-    for label, order in (("up_first", [up] + others), ("up_last", others + [up])):
-        settings = default_settings(config, **LEARNER, action_order=tuple(order))
-        comp = run_study(config, mdp, solution, settings, range(SEEDS), engine=engine())
-        fractions[label] = (sum(c == "optimal" for c in comp.classes["observed"]) / SEEDS,
-                            float(comp.always_up["unobserved"].mean()))
+    orders = {"up_first": [up] + others, "up_last": others + [up]}
+    comps = seed_study(config, LEARNER, range(SEEDS),
+                       axes={"learner.action_order": list(orders.values())})
+    fractions = {label: (sum(c == "optimal" for c in comp.classes["observed"]) / SEEDS,
+                         float(comp.always_up["unobserved"].mean())) for label, comp in zip(orders, comps)}
     out["q_optimal_observed"] = f"{fractions['up_first'][0]:.3f}"
     out["q_up_forever_unobserved_up_first"] = f"{fractions['up_first'][1]:.3f}"
     out["q_up_forever_unobserved_up_last"] = f"{fractions['up_last'][1]:.3f}"
