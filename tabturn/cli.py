@@ -22,10 +22,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tabturn {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     solve = sub.add_parser("solve", help="exact optimum with optimal action sets")
-    source = solve.add_mutually_exclusive_group(required=True)
-    source.add_argument("--config", help="turn-family TOML config")
-    source.add_argument("--mdp", help=".npz with P (A,S,S), R (S,A) or (A,S,S) rewards, optional labels, start")
-    source.add_argument("--gym", help="a tabular Gymnasium env id such as FrozenLake-v1 (extra 'gym')")
+    _source_args(solve)
     solve.add_argument("--discount", help="gamma for --mdp/--gym, rational such as 99/100 (default 1 with --horizon)")
     solve.add_argument("--horizon", help="finite horizon H for --mdp/--gym (omit for the infinite horizon)")
     solve.add_argument("--json", action="store_true", help="print the JSON document instead of text")
@@ -52,10 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     symbolic.add_argument("--json", action="store_true", help="print JSON instead of text")
     symbolic.add_argument("--out", help="also write the JSON document to this file (atomically)")
     export = sub.add_parser("export", help="write an MDP as Storm DRN, PRISM or .npz (P, R) arrays")
-    source = export.add_mutually_exclusive_group(required=True)
-    source.add_argument("--config", help="turn-family TOML config")
-    source.add_argument("--mdp", help=".npz with P, R (and optional labels, start)")
-    source.add_argument("--gym", help="a tabular Gymnasium env id such as FrozenLake-v1 (extra 'gym')")
+    _source_args(export)
     export.add_argument("--drn", help="write Storm's explicit DRN format to this file")
     export.add_argument("--prism", help="write a PRISM model to this file")
     export.add_argument("--npz", help="write P (A,S,S), R (S,A) rewards, start and labels to this .npz file")
@@ -78,6 +72,14 @@ def _parser() -> argparse.ArgumentParser:
     mesa.add_argument("--json", action="store_true", help="print JSON instead of text")
     mesa.add_argument("--out", help="also write the JSON document to this file (atomically)")
     return parser
+
+
+def _source_args(parser: argparse.ArgumentParser) -> None:
+    """--config | --mdp | --gym: where the MDP comes from (exactly one)."""
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--config", help="turn-family TOML config")
+    source.add_argument("--mdp", help=".npz with P (A,S,S), R (S,A) or (A,S,S) rewards, optional labels, start")
+    source.add_argument("--gym", help="a tabular Gymnasium env id such as FrozenLake-v1 (extra 'gym')")
 
 
 def _float_arg(name: str):

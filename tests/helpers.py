@@ -1,4 +1,4 @@
-"""Independent reference implementations used only by tests (no tabturn solver code)."""
+"""Independent reference implementations used only by tests (no tabturn solver code), and file helpers."""
 
 from __future__ import annotations
 
@@ -72,3 +72,19 @@ def expectimax(cfg, state, steps_left):
         q[act] = total
     best = min(q.values())
     return best, {a for a, v in q.items() if v == best}
+
+
+def write_file(directory, name: str, text: str) -> str:
+    """Write ``text`` to directory/name and return the path as a string."""
+    path = directory / name
+    path.write_text(text)
+    return str(path)
+
+
+def write_npz(directory, **arrays) -> str:
+    """Save ``arrays`` to directory/bad.npz and return the path as a string."""
+    import numpy as np
+
+    path = directory / "bad.npz"
+    np.savez(path, **arrays)
+    return str(path)

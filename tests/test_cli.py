@@ -13,6 +13,7 @@ import pytest
 from tabturn.cli import main
 from tabturn.config import TurnConfig
 from tabturn.solve import solve_config
+from tests.helpers import write_file, write_npz
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))
@@ -58,50 +59,38 @@ def test_generic_npz_solves_and_matches_hand_computation(tmp_path, capsys):
     assert doc["states"][0]["value"] == "12" and doc["horizon"] == 3  # stay twice (1 + 1), then take 10
 
 
-def _write(tmp_path, name, text):
-    path = tmp_path / name
-    path.write_text(text)
-    return str(path)
-
-
-def _npz(tmp_path, **arrays):
-    path = tmp_path / "bad.npz"
-    np.savez(path, **arrays)
-    return str(path)
-
-
 GOOD_P = np.array([[[1.0, 0.0], [0.0, 1.0]]])
 GOOD_R = np.zeros((2, 1))
 
 BAD = {
-    "toml-syntax": lambda t: ["--config", _write(t, "c.toml", "[grid\nx=1")],
-    "unknown-regime": lambda t: ["--config", _write(t, "c.toml", '[supervision]\nregime = "sometimes"\n')],
-    "unknown-action": lambda t: ["--config", _write(t, "c.toml", '[grid]\nactions = ["up", "jump"]\n')],
-    "gamma-1-no-horizon": lambda t: ["--config", _write(t, "c.toml", '[objective]\nhorizon = "none"\ndiscount = 1\n')],
-    "negative-weight": lambda t: ["--config", _write(t, "c.toml", "[loss]\na = -1\n")],
-    "nan-weight": lambda t: ["--config", _write(t, "c.toml", "[loss]\nb = nan\n")],
-    "start-off-grid": lambda t: ["--config", _write(t, "c.toml", "[grid]\nx = [0, 3]\nstart = { x = 9, y = 0 }\n")],
-    "unknown-section": lambda t: ["--config", _write(t, "c.toml", "[weather]\nrain = 1\n")],
-    "unknown-key": lambda t: ["--config", _write(t, "c.toml", "[loss]\nc = 1\n")],
-    "zero-horizon": lambda t: ["--config", _write(t, "c.toml", "[objective]\nhorizon = 0\n")],
-    "probability-above-1": lambda t: ["--config", _write(t, "c.toml", '[supervision]\nregime = "switching"\np = 2\n')],
-    "rational-unparsable": lambda t: ["--config", _write(t, "c.toml", '[loss]\na = "1/x"\n')],
-    "grid-too-large": lambda t: ["--config", _write(t, "c.toml", "[grid]\nx = [0, 9999]\ny = [0, 9999]\n")],
-    "table-too-large": lambda t: ["--config", _write(t, "c.toml", "[grid]\nx = [0, 999]\ny = [0, 999]\n"
+    "toml-syntax": lambda t: ["--config", write_file(t, "c.toml", "[grid\nx=1")],
+    "unknown-regime": lambda t: ["--config", write_file(t, "c.toml", '[supervision]\nregime = "sometimes"\n')],
+    "unknown-action": lambda t: ["--config", write_file(t, "c.toml", '[grid]\nactions = ["up", "jump"]\n')],
+    "gamma-1-no-horizon": lambda t: ["--config", write_file(t, "c.toml", '[objective]\nhorizon = "none"\ndiscount = 1\n')],
+    "negative-weight": lambda t: ["--config", write_file(t, "c.toml", "[loss]\na = -1\n")],
+    "nan-weight": lambda t: ["--config", write_file(t, "c.toml", "[loss]\nb = nan\n")],
+    "start-off-grid": lambda t: ["--config", write_file(t, "c.toml", "[grid]\nx = [0, 3]\nstart = { x = 9, y = 0 }\n")],
+    "unknown-section": lambda t: ["--config", write_file(t, "c.toml", "[weather]\nrain = 1\n")],
+    "unknown-key": lambda t: ["--config", write_file(t, "c.toml", "[loss]\nc = 1\n")],
+    "zero-horizon": lambda t: ["--config", write_file(t, "c.toml", "[objective]\nhorizon = 0\n")],
+    "probability-above-1": lambda t: ["--config", write_file(t, "c.toml", '[supervision]\nregime = "switching"\np = 2\n')],
+    "rational-unparsable": lambda t: ["--config", write_file(t, "c.toml", '[loss]\na = "1/x"\n')],
+    "grid-too-large": lambda t: ["--config", write_file(t, "c.toml", "[grid]\nx = [0, 9999]\ny = [0, 9999]\n")],
+    "table-too-large": lambda t: ["--config", write_file(t, "c.toml", "[grid]\nx = [0, 999]\ny = [0, 999]\n"
                                                                       "[objective]\nhorizon = 100000\n")],
     "missing-config-file": lambda t: ["--config", str(t / "nope.toml")],
-    "rows-not-summing": lambda t: ["--mdp", _npz(t, P=np.array([[[0.5, 0.2], [0.0, 1.0]]]), R=GOOD_R), "--horizon", "2"],
-    "negative-probability": lambda t: ["--mdp", _npz(t, P=np.array([[[1.5, -0.5], [0.0, 1.0]]]), R=GOOD_R),
+    "rows-not-summing": lambda t: ["--mdp", write_npz(t, P=np.array([[[0.5, 0.2], [0.0, 1.0]]]), R=GOOD_R), "--horizon", "2"],
+    "negative-probability": lambda t: ["--mdp", write_npz(t, P=np.array([[[1.5, -0.5], [0.0, 1.0]]]), R=GOOD_R),
                                        "--horizon", "2"],
-    "shape-mismatch": lambda t: ["--mdp", _npz(t, P=GOOD_P, R=np.zeros((3, 1))), "--horizon", "2"],
-    "nan-reward": lambda t: ["--mdp", _npz(t, P=GOOD_P, R=np.array([[np.nan], [0.0]])), "--horizon", "2"],
-    "missing-R": lambda t: ["--mdp", _npz(t, P=GOOD_P), "--horizon", "2"],
-    "not-npz": lambda t: ["--mdp", _write(t, "x.npz", "hello"), "--horizon", "2"],
-    "pickled-object": lambda t: ["--mdp", _npz(t, P=np.array([{"a": 1}], dtype=object), R=GOOD_R), "--horizon", "2"],
-    "no-discount-no-horizon": lambda t: ["--mdp", _npz(t, P=GOOD_P, R=GOOD_R)],
-    "discount-unparsable": lambda t: ["--mdp", _npz(t, P=GOOD_P, R=GOOD_R), "--discount", "abc"],
-    "discount-too-big": lambda t: ["--mdp", _npz(t, P=GOOD_P, R=GOOD_R), "--discount", "3/2", "--horizon", "2"],
-    "negative-horizon": lambda t: ["--mdp", _npz(t, P=GOOD_P, R=GOOD_R), "--horizon", "-3"],
+    "shape-mismatch": lambda t: ["--mdp", write_npz(t, P=GOOD_P, R=np.zeros((3, 1))), "--horizon", "2"],
+    "nan-reward": lambda t: ["--mdp", write_npz(t, P=GOOD_P, R=np.array([[np.nan], [0.0]])), "--horizon", "2"],
+    "missing-R": lambda t: ["--mdp", write_npz(t, P=GOOD_P), "--horizon", "2"],
+    "not-npz": lambda t: ["--mdp", write_file(t, "x.npz", "hello"), "--horizon", "2"],
+    "pickled-object": lambda t: ["--mdp", write_npz(t, P=np.array([{"a": 1}], dtype=object), R=GOOD_R), "--horizon", "2"],
+    "no-discount-no-horizon": lambda t: ["--mdp", write_npz(t, P=GOOD_P, R=GOOD_R)],
+    "discount-unparsable": lambda t: ["--mdp", write_npz(t, P=GOOD_P, R=GOOD_R), "--discount", "abc"],
+    "discount-too-big": lambda t: ["--mdp", write_npz(t, P=GOOD_P, R=GOOD_R), "--discount", "3/2", "--horizon", "2"],
+    "negative-horizon": lambda t: ["--mdp", write_npz(t, P=GOOD_P, R=GOOD_R), "--horizon", "-3"],
     "config-and-discount": lambda t: ["--config", str(EXAMPLES[0]), "--discount", "1/2"],
 }
 
@@ -127,7 +116,7 @@ def test_bad_arguments(argv, capsys):
 
 def test_real_process_refuses_without_traceback(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    bad = _write(tmp_path, "c.toml", "[loss]\na = -1\n")
+    bad = write_file(tmp_path, "c.toml", "[loss]\na = -1\n")
     proc = subprocess.run([sys.executable, "-m", "tabturn", "solve", "--config", bad], capture_output=True,
                           text=True, env=env)
     assert proc.returncode == 2

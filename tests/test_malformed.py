@@ -19,22 +19,11 @@ from tabturn.cli import main
 from tabturn.config import TurnConfig
 from tabturn.errors import InputError
 from tabturn.sweep import parse_sweep
+from tests.helpers import write_file, write_npz
 
 ROOT = Path(__file__).resolve().parents[1]
 ALWAYS = str(ROOT / "examples" / "always.toml")
 SWITCHING = str(ROOT / "examples" / "switching.toml")
-
-
-def _file(t, name, text):
-    path = t / name
-    path.write_text(text)
-    return str(path)
-
-
-def _npz(t, **arrays):
-    path = t / "m.npz"
-    np.savez(path, **arrays)
-    return str(path)
 
 
 EYE = np.eye(2)[None]
@@ -84,71 +73,71 @@ CASES = {
     "symbolic-zero-instances": (lambda t: ["symbolic", "--instances", "0"], "instances", True),
     # export
     "export-no-target": (lambda t: ["export", "--config", ALWAYS], "export", False),
-    "export-bad-config": (lambda t: ["export", "--config", _file(t, "c.toml", "[loss]\nb = -2\n"), "--drn",
+    "export-bad-config": (lambda t: ["export", "--config", write_file(t, "c.toml", "[loss]\nb = -2\n"), "--drn",
                                      str(t / "out.drn")], "b", False),
-    "export-bad-npz": (lambda t: ["export", "--mdp", _file(t, "m.npz", "not a zip"), "--npz", str(t / "out.npz")],
+    "export-bad-npz": (lambda t: ["export", "--mdp", write_file(t, "m.npz", "not a zip"), "--npz", str(t / "out.npz")],
                        "mdp", False),
     # sweeps
     "sweep-missing-file": (lambda t: ["sweep", str(t / "nope.toml"), "--out", str(t / "o")], "sweep", False),
-    "sweep-bad-toml": (lambda t: ["sweep", _file(t, "s.toml", "[sweep\n"), "--out", str(t / "o")], "sweep", False),
-    "sweep-unknown-section": (lambda t: ["sweep", _file(t, "s.toml", "[plot]\nx = 1\n"), "--out", str(t / "o")],
+    "sweep-bad-toml": (lambda t: ["sweep", write_file(t, "s.toml", "[sweep\n"), "--out", str(t / "o")], "sweep", False),
+    "sweep-unknown-section": (lambda t: ["sweep", write_file(t, "s.toml", "[plot]\nx = 1\n"), "--out", str(t / "o")],
                               "plot", False),
-    "sweep-axis-not-a-list": (lambda t: ["sweep", _file(t, "s.toml", SWEEP_HEAD + '[axes]\n"loss.b" = 2\n'),
+    "sweep-axis-not-a-list": (lambda t: ["sweep", write_file(t, "s.toml", SWEEP_HEAD + '[axes]\n"loss.b" = 2\n'),
                                          "--out", str(t / "o")], "axes.loss.b", False),
-    "sweep-axis-bad-value": (lambda t: ["sweep", _file(t, "s.toml", SWEEP_HEAD + '[axes]\n"supervision.regime" = '
+    "sweep-axis-bad-value": (lambda t: ["sweep", write_file(t, "s.toml", SWEEP_HEAD + '[axes]\n"supervision.regime" = '
                                                                                  '["never"]\n'), "--out", str(t / "o")],
                              "axes.supervision.regime", False),
-    "sweep-axis-unknown-section": (lambda t: ["sweep", _file(t, "s.toml", SWEEP_HEAD + '[axes]\n"reward.b" = [1]\n'),
+    "sweep-axis-unknown-section": (lambda t: ["sweep", write_file(t, "s.toml", SWEEP_HEAD + '[axes]\n"reward.b" = [1]\n'),
                                               "--out", str(t / "o")], "axes.reward.b", False),
-    "sweep-negative-seeds": (lambda t: ["sweep", _file(t, "s.toml", "[sweep]\nseeds = -4\n"), "--out", str(t / "o")],
+    "sweep-negative-seeds": (lambda t: ["sweep", write_file(t, "s.toml", "[sweep]\nseeds = -4\n"), "--out", str(t / "o")],
                              "sweep.seeds", False),
-    "sweep-duplicate-seeds": (lambda t: ["sweep", _file(t, "s.toml", "[sweep]\nseeds = [1, 1]\n"), "--out",
+    "sweep-duplicate-seeds": (lambda t: ["sweep", write_file(t, "s.toml", "[sweep]\nseeds = [1, 1]\n"), "--out",
                                          str(t / "o")], "sweep.seeds", False),
-    "sweep-learner-bad-value": (lambda t: ["sweep", _file(t, "s.toml", SWEEP_HEAD.replace("episodes = 5",
+    "sweep-learner-bad-value": (lambda t: ["sweep", write_file(t, "s.toml", SWEEP_HEAD.replace("episodes = 5",
                                                                                           "epsilon = 3")),
                                            "--out", str(t / "o")], "epsilon", False),
-    "sweep-zero-workers": (lambda t: ["sweep", _file(t, "s.toml", SWEEP_HEAD), "--out", str(t / "o"), "--workers",
+    "sweep-zero-workers": (lambda t: ["sweep", write_file(t, "s.toml", SWEEP_HEAD), "--out", str(t / "o"), "--workers",
                                       "0"], "--workers", False),
-    "sweep-missing-base-config": (lambda t: ["sweep", _file(t, "s.toml", '[sweep]\nconfig = "gone.toml"\n'),
+    "sweep-missing-base-config": (lambda t: ["sweep", write_file(t, "s.toml", '[sweep]\nconfig = "gone.toml"\n'),
                                              "--out", str(t / "o")], "config", False),
     # Gymnasium imports
     "gym-unknown-id": (lambda t: ["solve", "--gym", "NoSuchEnv-v0", "--discount", "1/2"], "--gym", True),
     "gym-not-tabular": (lambda t: ["solve", "--gym", "CartPole-v1", "--discount", "1/2"], "--gym", True),
     "gym-gamma-1-no-horizon": (lambda t: ["solve", "--gym", "FrozenLake-v1", "--discount", "1"], "--discount", True),
     # more configs and arrays through solve
-    "config-switching-p-elsewhere": (lambda t: ["solve", "--config", _file(t, "c.toml", "[supervision]\np = \"1/2\"\n")],
+    "config-switching-p-elsewhere": (lambda t: ["solve", "--config", write_file(t, "c.toml", "[supervision]\np = \"1/2\"\n")],
                                      "p", True),
-    "config-terminal-discounted": (lambda t: ["solve", "--config", _file(t, "c.toml", '[loss]\ntiming = "terminal"\n'
+    "config-terminal-discounted": (lambda t: ["solve", "--config", write_file(t, "c.toml", '[loss]\ntiming = "terminal"\n'
                                                                                      '[objective]\ndiscount = "1/2"\n')],
                                    "discount", True),
-    "config-actions-repeated": (lambda t: ["solve", "--config", _file(t, "c.toml", '[grid]\nactions = ["up", "up"]\n')],
+    "config-actions-repeated": (lambda t: ["solve", "--config", write_file(t, "c.toml", '[grid]\nactions = ["up", "up"]\n')],
                                 "actions", True),
-    "config-bounds-reversed": (lambda t: ["solve", "--config", _file(t, "c.toml", "[grid]\nx = [5, 1]\n")], "x_bounds",
+    "config-bounds-reversed": (lambda t: ["solve", "--config", write_file(t, "c.toml", "[grid]\nx = [5, 1]\n")], "x_bounds",
                                True),
-    "config-bounds-float": (lambda t: ["solve", "--config", _file(t, "c.toml", "[grid]\ny = [0, 2.5]\n")], "y_bounds",
+    "config-bounds-float": (lambda t: ["solve", "--config", write_file(t, "c.toml", "[grid]\ny = [0, 2.5]\n")], "y_bounds",
                             True),
-    "config-horizon-float": (lambda t: ["solve", "--config", _file(t, "c.toml", "[objective]\nhorizon = 2.5\n")],
+    "config-horizon-float": (lambda t: ["solve", "--config", write_file(t, "c.toml", "[objective]\nhorizon = 2.5\n")],
                              "horizon", True),
-    "config-weight-inf": (lambda t: ["solve", "--config", _file(t, "c.toml", "[loss]\na = inf\n")], "a", True),
-    "config-start-observed-string": (lambda t: ["solve", "--config", _file(t, "c.toml", '[grid]\nstart = { observed = '
+    "config-weight-inf": (lambda t: ["solve", "--config", write_file(t, "c.toml", "[loss]\na = inf\n")], "a", True),
+    "config-start-observed-string": (lambda t: ["solve", "--config", write_file(t, "c.toml", '[grid]\nstart = { observed = '
                                                                                        '"yes" }\n')],
                                      "start.observed", True),
     "config-not-utf8": (lambda t: ["solve", "--config", str(_bytes(t, "c.toml", b"\xff\xfe[loss]"))], "config", True),
-    "npz-probability-nan": (lambda t: ["solve", "--mdp", _npz(t, P=np.array([[[np.nan, 1.0], [0.0, 1.0]]]), R=R0),
+    "npz-probability-nan": (lambda t: ["solve", "--mdp", write_npz(t, P=np.array([[[np.nan, 1.0], [0.0, 1.0]]]), R=R0),
                                        "--horizon", "2"], "P", True),
-    "npz-P-2d": (lambda t: ["solve", "--mdp", _npz(t, P=np.eye(2), R=R0), "--horizon", "2"], "P", True),
-    "npz-P-not-square": (lambda t: ["solve", "--mdp", _npz(t, P=np.ones((1, 2, 3)) / 3, R=R0), "--horizon", "2"], "P",
+    "npz-P-2d": (lambda t: ["solve", "--mdp", write_npz(t, P=np.eye(2), R=R0), "--horizon", "2"], "P", True),
+    "npz-P-not-square": (lambda t: ["solve", "--mdp", write_npz(t, P=np.ones((1, 2, 3)) / 3, R=R0), "--horizon", "2"], "P",
                          True),
-    "npz-complex": (lambda t: ["solve", "--mdp", _npz(t, P=EYE.astype(complex), R=R0), "--horizon", "2"], "P", True),
-    "npz-strings": (lambda t: ["solve", "--mdp", _npz(t, P=np.array([[["a", "b"], ["c", "d"]]]), R=R0), "--horizon",
+    "npz-complex": (lambda t: ["solve", "--mdp", write_npz(t, P=EYE.astype(complex), R=R0), "--horizon", "2"], "P", True),
+    "npz-strings": (lambda t: ["solve", "--mdp", write_npz(t, P=np.array([[["a", "b"], ["c", "d"]]]), R=R0), "--horizon",
                                "2"], "P", True),
-    "npz-unknown-key": (lambda t: ["solve", "--mdp", _npz(t, P=EYE, R=R0, gamma=np.array(0.5)), "--horizon", "2"],
+    "npz-unknown-key": (lambda t: ["solve", "--mdp", write_npz(t, P=EYE, R=R0, gamma=np.array(0.5)), "--horizon", "2"],
                         "mdp", True),
-    "npz-start-out-of-range": (lambda t: ["solve", "--mdp", _npz(t, P=EYE, R=R0, start=np.array(7)), "--horizon", "2"],
+    "npz-start-out-of-range": (lambda t: ["solve", "--mdp", write_npz(t, P=EYE, R=R0, start=np.array(7)), "--horizon", "2"],
                                "start", True),
-    "npz-labels-duplicate": (lambda t: ["solve", "--mdp", _npz(t, P=EYE, R=R0, labels=np.array(["a", "a"])),
+    "npz-labels-duplicate": (lambda t: ["solve", "--mdp", write_npz(t, P=EYE, R=R0, labels=np.array(["a", "a"])),
                                         "--horizon", "2"], "labels", True),
-    "npz-horizon-too-large": (lambda t: ["solve", "--mdp", _npz(t, P=EYE, R=R0), "--horizon", "100000000000"],
+    "npz-horizon-too-large": (lambda t: ["solve", "--mdp", write_npz(t, P=EYE, R=R0), "--horizon", "100000000000"],
                               "horizon", True),
     "npz-missing-file": (lambda t: ["solve", "--mdp", str(t / "none.npz"), "--horizon", "2"], "mdp", True),
 }
