@@ -154,4 +154,6 @@ def reduce_fraction(N: np.ndarray, den: int) -> tuple[np.ndarray, int]:
                      else math.gcd(*(int(v) for v in N.ravel())))
     if g <= 1:
         return N, den
-    return (N // g if N.dtype != object else np.array([int(v) // g for v in N.ravel()], dtype=object)), den // g
+    if N.dtype != object:
+        return N // g, den // g
+    return np.array([int(v) // g for v in N.ravel()], dtype=object).reshape(N.shape), den // g

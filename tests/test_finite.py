@@ -141,3 +141,12 @@ def test_generic_many_action_mdp_equals_tree_search():
     for s in range(S):
         value, best = _tree_search(mdp, s, 3, Fraction(3, 4))
         assert sol.value(s) == value and set(sol.optimal_actions(s)) == best
+
+
+def test_object_values_keep_the_grid_shape_when_reduced():
+    # Regression: with Python-int values on the grid kernel, the gcd reduction flattened the value array and the
+    # next step failed to broadcast (found by the adversarial-weights test; b near 2^58, gamma = 7/9).
+    cfg = TurnConfig(x_bounds=(-2, 2), y_bounds=(-2, 2), actions=("up", "right", "stay"), horizon=2, a=0,
+                     b=256_204_778_801_521_551, discount=Fraction(7, 9), start=(0, 0, True))
+    mdp = turn_mdp(cfg)
+    assert backward_induction(mdp, 2, cfg.discount).value(mdp.index_of(cfg.start)) == expectimax(cfg, cfg.start, 2)[0]

@@ -76,7 +76,7 @@ def test_a_killed_run_never_leaves_a_truncated_result(tmp_path):
 
 # ---------------------------------------------------------------- overflow cannot pass silently
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(st.integers(0, 2**90), st.integers(1, 2**90), st.integers(1, 4),
        st.sampled_from(["always", "absent-supervisor", "switching"]), st.sampled_from([Fraction(1), Fraction(7, 9)]))
 def test_adversarial_weights_give_the_exact_tree_search_value(a, b, horizon, regime, gamma):
