@@ -22,8 +22,8 @@ class Progress:
             return
         elapsed = time.perf_counter() - self.started
         rate = done / elapsed if elapsed > 0 else 0.0
-        left = (self.total - done) / rate if rate > 0 else float("nan")
-        self.stream.write(f"\r{self.label}: {done}/{self.total} ({rate:.1f}/s, {left:.0f}s left)   ")
+        left = f"{(self.total - done) / rate:.0f}s" if rate > 0 else "?"
+        self.stream.write(f"\r{self.label}: {done}/{self.total} ({rate:.1f}/s, {left} left)   ")
         self.stream.flush()
 
     def advance(self, step: int = 1) -> None:

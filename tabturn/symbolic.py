@@ -142,13 +142,13 @@ def closed_form_claims() -> list[Claim]:
     ]
 
 
-def check_closed_forms(config: TurnConfig) -> dict[str, int]:
+def check_closed_forms(config: TurnConfig, solved=None) -> dict[str, int]:
     """Disagreements of the last-step claim on one 2-D instance (solver's step H-1 sets at every state one cell
-    from the edges) and of the cycle-value and diagonal-threshold claims on the matching reduced 1-D model."""
+    from the edges) and of the cycle-value and diagonal-threshold claims on the matching reduced 1-D model.
+    ``solved``: the instance's (mdp, solution), if already computed."""
     from tabturn.discounted import policy_values, solve_discounted
 
-    mdp = turn_mdp(config)
-    sol = backward_induction(mdp, config.horizon, config.discount)
+    mdp, sol = solved or (lambda m: (m, backward_induction(m, config.horizon, config.discount)))(turn_mdp(config))
     coef = alignment_coefficient(config)
     lo, hi = config.x_bounds
     bad = {"last-step": 0, "cycle-values": 0, "diagonal-threshold": 0}
@@ -246,9 +246,10 @@ def _q_values(config: TurnConfig, mdp, n: int, states) -> dict:
                 for act in range(mdp.n_actions)] for s in states}
 
 
-def check_instance(config: TurnConfig) -> dict[str, int]:
-    """Disagreements (count of interior states violating each claim) on one instance."""
-    mdp, sol, interior = _interior_solution(config)
+def check_instance(config: TurnConfig, solved=None) -> dict[str, int]:
+    """Disagreements (count of interior states violating each claim) on one instance.
+    ``solved``: the result of ``_interior_solution(config)``, if already computed."""
+    mdp, sol, interior = solved or _interior_solution(config)
     n = config.horizon
     idx = {name: i for i, name in enumerate(config.actions)}
     q = _q_values(config, mdp, n, interior)
@@ -297,7 +298,8 @@ def verify(count: int = 200, seed: int = 0) -> dict[str, dict]:
     table = {name: {"instances": 0, "states": 0, "disagreements": 0} for name in CLAIM_NAMES}
     table.update(symbolic_regimes.verify(count, seed))
     for config in instance_configs(count, seed):
-        bad = {**check_instance(config), **check_closed_forms(config)}
+        solved = _interior_solution(config)
+        bad = {**check_instance(config, solved), **check_closed_forms(config, solved[:2])}
         checked = {"last-step": (config.x_bounds[1] - config.x_bounds[0] - 1) ** 2 * 2, "cycle-values": 10,
                    "diagonal-threshold": 4, "unobserved-up": bad["unobserved-up_states"]}
         for name in CORE_NAMES:
