@@ -271,7 +271,7 @@ def _cmd_learn(args) -> int:
     mdp, horizon, gamma, source = _load_problem(args)
     solution = solve(mdp, horizon, gamma)
     if args.config:
-        config = TurnConfig.load(args.config)
+        config = TurnConfig.from_dict(source["config"])  # the config _load_problem read (exact round trip)
         base, start = default_settings(config), training_start(config)
     else:  # a Gymnasium import: episodes as long as the horizon, else the env's time limit (default 100)
         limit = mdp.description.get("max_episode_steps") or 100

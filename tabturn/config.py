@@ -44,7 +44,8 @@ MAX_STATES = 1 << 24
 MAX_TABLE_BYTES = 8 << 30
 
 
-def _int(value: object, name: str, minimum: int | None = None) -> int:
+def check_int(value: object, name: str, minimum: int | None = None) -> int:
+    """``value`` if it is an integer (not a bool) of at least ``minimum``, else InputError naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise InputError(name, f"must be an integer, not {value!r}")
     if minimum is not None and value < minimum:
@@ -52,7 +53,8 @@ def _int(value: object, name: str, minimum: int | None = None) -> int:
     return value
 
 
-def _choice(value: object, name: str, allowed: tuple[str, ...]) -> str:
+def check_choice(value: object, name: str, allowed: tuple[str, ...]) -> str:
+    """``value`` if it is one of the ``allowed`` strings, else InputError naming ``name``."""
     if not isinstance(value, str) or value not in allowed:
         raise InputError(name, f"must be one of {', '.join(allowed)}; got {value!r}")
     return value
@@ -95,7 +97,7 @@ class TurnConfig:
             bounds = getattr(self, name)
             if not isinstance(bounds, (tuple, list)) or len(bounds) != 2:
                 raise InputError(name, f"must be a pair [low, high] of integers, not {bounds!r}")
-            low, high = (_int(v, name) for v in bounds)
+            low, high = (check_int(v, name) for v in bounds)
             if high < low:
                 raise InputError(name, f"high bound {high} is below low bound {low}")
             set_(name, (low, high))
@@ -106,7 +108,7 @@ class TurnConfig:
         start = self.start
         if not isinstance(start, (tuple, list)) or len(start) != 3:
             raise InputError("start", f"must be (x, y, observed), not {start!r}")
-        sx, sy = _int(start[0], "start.x"), _int(start[1], "start.y")
+        sx, sy = check_int(start[0], "start.x"), check_int(start[1], "start.y")
         if not isinstance(start[2], bool):
             raise InputError("start.observed", f"must be true or false, not {start[2]!r}")
         if not self.x_bounds[0] <= sx <= self.x_bounds[1]:
@@ -118,7 +120,7 @@ class TurnConfig:
         if isinstance(actions, str) or not isinstance(actions, (tuple, list)) or not actions:
             raise InputError("actions", f"must be a non-empty list drawn from {', '.join(ACTION_NAMES)}")
         for act in actions:
-            _choice(act, "actions", ACTION_NAMES)
+            check_choice(act, "actions", ACTION_NAMES)
         if len(set(actions)) != len(actions):
             raise InputError("actions", f"must not repeat a name: {list(actions)}")
         set_("actions", tuple(actions))
@@ -127,11 +129,11 @@ class TurnConfig:
             if value < 0:
                 raise InputError(name, f"must be >= 0, not {format_rational(value)}")
             set_(name, value)
-        _choice(self.distance, "distance", DISTANCES)
-        _choice(self.timing, "timing", TIMINGS)
-        _choice(self.regime, "regime", REGIMES)
+        check_choice(self.distance, "distance", DISTANCES)
+        check_choice(self.timing, "timing", TIMINGS)
+        check_choice(self.regime, "regime", REGIMES)
         if self.horizon is not None:
-            set_("horizon", _int(self.horizon, "horizon", minimum=1))
+            set_("horizon", check_int(self.horizon, "horizon", minimum=1))
         gamma = parse_rational(self.discount, "discount")
         if not 0 <= gamma <= 1:
             raise InputError("discount", f"must lie in [0, 1], not {format_rational(gamma)}")

@@ -45,7 +45,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Callable
 
-from tabturn.config import TurnConfig
+from tabturn.config import TurnConfig, check_choice, check_int
 from tabturn.errors import InputError
 from tabturn.io import dumps, provenance, write_atomic
 from tabturn.learn import LearnerSettings
@@ -70,7 +70,7 @@ class Sweep:
     engine: str = "numpy"
     record: tuple[str, ...] = RECORDS
 
-    @property
+    @functools.cached_property
     def points(self) -> list[dict[str, Any]]:
         """Axis assignments {"section.field": value}, in product order."""
         names = [name for name, _ in self.axes]
@@ -137,10 +137,10 @@ def parse_sweep(data: dict, root: Path = Path(".")) -> Sweep:
             raise InputError(f"axes.{name}", "must be a non-empty list of values")
         axes.append((name, tuple(tuple(v) if isinstance(v, list) else v for v in values)))
     sweep = Sweep(base=base, learner=learner, axes=tuple(axes), seeds=_seeds(head.get("seeds", 1)),
-                  base_seed=_positive(head.get("base_seed", 0), "sweep.base_seed", 0),
-                  chunk=_positive(head.get("chunk", 50), "sweep.chunk"),
-                  engine=_choice(head.get("engine", "numpy"), "sweep.engine", ("numpy", "numba")),
-                  record=tuple(_choice(r, "sweep.record", RECORDS) for r in _list(head.get("record", list(RECORDS)),
+                  base_seed=check_int(head.get("base_seed", 0), "sweep.base_seed", 0),
+                  chunk=check_int(head.get("chunk", 50), "sweep.chunk", 1),
+                  engine=check_choice(head.get("engine", "numpy"), "sweep.engine", ("numpy", "numba")),
+                  record=tuple(check_choice(r, "sweep.record", RECORDS) for r in _list(head.get("record", list(RECORDS)),
                                                                                    "sweep.record")))
     for point in sweep.points:  # every point must be a valid config and learner before anything runs
         _point_setup(sweep, point)
@@ -149,11 +149,11 @@ def parse_sweep(data: dict, root: Path = Path(".")) -> Sweep:
 
 def _seeds(value) -> tuple[int, ...]:
     if isinstance(value, list):
-        seeds = tuple(_positive(v, "sweep.seeds", 0) for v in value)
+        seeds = tuple(check_int(v, "sweep.seeds", 0) for v in value)
         if not seeds or len(set(seeds)) != len(seeds):
             raise InputError("sweep.seeds", "must be a count or a non-empty list of distinct seeds")
         return seeds
-    return tuple(range(_positive(value, "sweep.seeds")))
+    return tuple(range(check_int(value, "sweep.seeds", 1)))
 
 
 def _table(value, name: str) -> dict:
@@ -165,18 +165,6 @@ def _table(value, name: str) -> dict:
 def _list(value, name: str) -> list:
     if not isinstance(value, list):
         raise InputError(name, "must be a list")
-    return value
-
-
-def _positive(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InputError(name, f"must be an integer >= {minimum}, not {value!r}")
-    return value
-
-
-def _choice(value, name: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise InputError(name, f"must be one of {', '.join(allowed)}; got {value!r}")
     return value
 
 
@@ -263,18 +251,18 @@ def run_chunk(sweep: Sweep, point_index: int, first: int, count: int) -> list[di
 
 
 def _setting_columns(config: TurnConfig, settings: LearnerSettings) -> dict[str, str]:
-    out = {}
-    for section, body in config.to_dict().items():
-        for key, value in body.items():
-            if isinstance(value, dict):
-                value = " ".join(f"{k}={v}" for k, v in value.items())
-            elif isinstance(value, list):
-                value = " ".join(map(str, value))
-            out[f"{section}.{key}"] = str(value)
-    for key, value in dataclasses.asdict(settings).items():
-        out[f"learner.{key}"] = " ".join(map(str, value)) if isinstance(value, (list, tuple)) else repr(value) \
-            if isinstance(value, float) else str(value)
-    return out
+    """Every config and learner setting as a text column (lists space-separated, tables as key=value)."""
+    fields = {f"{section}.{key}": value for section, body in config.to_dict().items() for key, value in body.items()}
+    fields.update({f"learner.{key}": value for key, value in dataclasses.asdict(settings).items()})
+    return {name: _cell(value) for name, value in fields.items()}
+
+
+def _cell(value) -> str:
+    if isinstance(value, dict):
+        return " ".join(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return " ".join(map(str, value))
+    return repr(value) if isinstance(value, float) else str(value)
 
 
 # ---------------------------------------------------------------- running

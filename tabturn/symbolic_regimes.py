@@ -229,10 +229,10 @@ def check_switching(i: int, rng: random.Random, K: int = 12) -> tuple[int, int]:
 
 # ---------------------------------------------------------------- absent-values and edges
 
-def _random_config(rng: random.Random, regime: str, bounds, horizon: int, i: int, start=None) -> TurnConfig:
+def _random_config(rng: random.Random, regime: str, bounds, horizon: int, i: int) -> TurnConfig:
     extra = {"p": Fraction(rng.randint(0, 4), 4), "q": Fraction(rng.randint(0, 3), 3)} if regime == "switching" else {}
     (x_lo, x_hi), (y_lo, y_hi) = bounds
-    return TurnConfig(x_bounds=(x_lo, x_hi), y_bounds=(y_lo, y_hi), start=start or (x_lo, y_lo, True), actions=ACTIONS,
+    return TurnConfig(x_bounds=(x_lo, x_hi), y_bounds=(y_lo, y_hi), start=(x_lo, y_lo, True), actions=ACTIONS,
                       horizon=horizon, a=Fraction(rng.randint(0, 6), rng.randint(1, 3)),
                       b=Fraction(rng.randint(1, 6), rng.randint(1, 3)), discount=Fraction(rng.randint(0, 10), 10),
                       distance=("vertical", "perpendicular")[i % 2], regime=regime, **extra)
