@@ -1,6 +1,6 @@
-# make test   : create .venv if missing, install tabturn with the test, fast, report, gym, check and distributed
-#               extras, run the tests
-#               (Storm, Gymnasium and Dask checks must run, not skip: TABTURN_REQUIRE_EXTRAS=1)
+# make test   : create .venv if missing, install tabturn with the test, fast, report, gym, check, distributed and
+#               parquet extras, run the tests
+#               (Storm, Gymnasium, Dask and Parquet checks must run, not skip: TABTURN_REQUIRE_EXTRAS=1)
 # make report : same setup, regenerate reports/ from the analysis scripts
 # make bench  : same setup plus the bench extra (pymdptoolbox, stormpy), run the benchmarks
 PYTHON ?= python3
@@ -18,13 +18,13 @@ $(VENV)/.installed-%: pyproject.toml | $(PY)
 	$(PY) -m pip install $(PIP_QUIET) -e '.[$*]'
 	touch $@
 
-test: $(VENV)/.installed-test,fast,report,gym,check,distributed
+test: $(VENV)/.installed-test,fast,report,gym,check,distributed,parquet
 	TABTURN_REQUIRE_EXTRAS=1 $(PY) -m pytest -q
 
-test-slow: $(VENV)/.installed-test,fast,report,gym,check,distributed
+test-slow: $(VENV)/.installed-test,fast,report,gym,check,distributed,parquet
 	$(PY) -m pytest -q -m slow
 
-report: $(VENV)/.installed-test,fast,report,gym,check,distributed
+report: $(VENV)/.installed-test,fast,report,gym,check,distributed,parquet
 	$(PY) analysis/run_all.py
 
 bench: $(VENV)/.installed-bench

@@ -132,3 +132,17 @@ def test_sweep_cli_reports_bad_files_in_one_line(tmp_path, capsys):
     assert main(["sweep", str(tmp_path / "missing.toml"), "--out", str(tmp_path / "o")]) == 2
     assert main(["sweep", str(_write_sweep_file(tmp_path / "s.toml", 2)), "--out", str(tmp_path / "o"),
                  "--workers", "0"]) == 2
+
+
+def test_parquet_table_holds_the_same_rows_as_the_csv(tmp_path):
+    if not os.environ.get("TABTURN_REQUIRE_EXTRAS"):
+        pytest.importorskip("pyarrow")  # make test installs it and requires it
+    import csv
+
+    import pyarrow.parquet as pq
+
+    run_sweep(_sweep(), tmp_path, workers=1)
+    rows = list(csv.DictReader((tmp_path / "table.csv").open()))
+    table = pq.read_table(tmp_path / "table.parquet").to_pylist()
+    assert len(table) == len(rows) == 48
+    assert all(str(table[i][k]) == rows[i][k] for i in range(len(rows)) for k in rows[0])
