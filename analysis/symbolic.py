@@ -3,22 +3,43 @@
 from __future__ import annotations
 
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import REPORTS, csv_text, markdown_table, write_atomic
 
+from tabturn.rational import format_rational
 from tabturn.symbolic import claims_document
+from tabturn.symbolic_regimes import observed_threshold_p
 
 # Settings (data).
 INSTANCES = 200
+SWITCHING = {"a": Fraction(1), "c": Fraction(1), "gamma": Fraction(9, 10), "b": (Fraction(1, 40), Fraction(1, 20)),
+             "q": (Fraction(0), Fraction(1, 20), Fraction(1, 5), Fraction(1, 2), Fraction(1))}
+SWITCHING_COLUMNS = ["a", "c", "gamma", "b", "q", "closed_form_p_star_q0", "computed_p_star_bracket"]
 COLUMNS = ["claim", "statement", "parameter_range", "symbolic_verified", "instances", "states", "disagreements"]
 
 
 def tables() -> list[dict]:
     rows = claims_document(INSTANCES)
     return [{**r, "symbolic_verified": str(r["symbolic_verified"]).lower()} for r in rows]
+
+
+def switching_rows() -> list[dict]:
+    """The observed diagonal's threshold in p for q > 0, computed by certified bisection (no closed form)."""
+    a, c, g = SWITCHING["a"], SWITCHING["c"], SWITCHING["gamma"]
+    rows = []
+    for b in SWITCHING["b"]:
+        for q in SWITCHING["q"]:
+            bracket = observed_threshold_p(a, b, g, c, q)
+            rows.append({"a": format_rational(a), "c": format_rational(c), "gamma": format_rational(g),
+                         "b": format_rational(b), "q": format_rational(q),
+                         "closed_form_p_star_q0": format_rational(1 - b / (a * c * (1 - g))) if q == 0 else "",
+                         "computed_p_star_bracket": "none" if bracket is None else
+                         f"({format_rational(bracket[0])}, {format_rational(bracket[1])}]"})
+    return rows
 
 
 def main(out_dir: str | Path = REPORTS) -> None:
@@ -32,9 +53,18 @@ def main(out_dir: str | Path = REPORTS) -> None:
           "state-steps or certified solves compared. Notation, the 1-D Bellman equation and each claim in full: "
           "`tabturn/symbolic.py` and `tabturn/symbolic_regimes.py`.", ""]
     md += markdown_table(rows, COLUMNS)
+    switching = switching_rows()
+    write_atomic(out / "switching_thresholds.csv", csv_text(switching, SWITCHING_COLUMNS))
+    md += ["", "## Switching with a way back (q > 0): computed thresholds", "",
+           "No closed form is claimed for q > 0. For each row the certified solver on the reduced 2-flag model "
+           "(`tabturn.symbolic_regimes.observed_threshold_p`) brackets the switching probability p at which the "
+           "observed agent on the diagonal starts to leave it: at the bracket's low end its optimal set is {stay}, "
+           "at the high end it contains up (10 bisection steps). For q = 0 the bracket must contain the closed form "
+           "1 - b/(a*c*(1 - gamma)) of the switching-threshold claim.", ""]
+    md += markdown_table(switching, SWITCHING_COLUMNS)
     md += ["", "## LaTeX", ""] + [f"- {r['claim']}: ${r['latex']}$" for r in rows]
     write_atomic(out / "symbolic.md", "\n".join(md) + "\n")
-    print(f"wrote {out}/symbolic.md, symbolic.csv")
+    print(f"wrote {out}/symbolic.md, symbolic.csv, switching_thresholds.csv")
 
 
 if __name__ == "__main__":

@@ -37,12 +37,14 @@ def G(gamma_value: Fraction, n: int) -> Fraction:
 
 
 def reduced_mdp(a_value: Fraction, b_value: Fraction, gamma_value: Fraction, c_value: Fraction, K: int = 24,
-                actions: tuple[str, ...] = ("up", "right", "stay"), p: Fraction | None = None) -> TabularMDP:
+                actions: tuple[str, ...] = ("up", "right", "stay"), p: Fraction | None = None,
+                q: Fraction = Fraction(0)) -> TabularMDP:
     """The reduced 1-D model of the infinite discounted horizon: offsets -K..K (clamped), cost
     a*c*d'^2*w(f) - b*dy/(1 - gamma), start at d = 0 (observed).
 
-    ``p is None``: always observed, one flag, states labelled by the offset. Otherwise the switching regime with
-    q = 0 (observed -> unobserved with probability p, never back): states labelled (d, f), w(1) = 1 - p, w(0) = 0.
+    ``p is None``: always observed, one flag, states labelled by the offset. Otherwise the switching regime
+    (observed -> unobserved with probability p, back with probability q): states labelled (d, f), w(1) = 1 - p,
+    w(0) = q.
     The clamp at +-K stands in for the unbounded grid (a clamp that mattered near d = 0 would show up as a
     disagreement of the certified checks).
     """
@@ -50,7 +52,7 @@ def reduced_mdp(a_value: Fraction, b_value: Fraction, gamma_value: Fraction, c_v
     S = len(offsets)
     flags = (OBSERVED,) if p is None else (UNOBSERVED, OBSERVED)
     flag_next = {OBSERVED: {OBSERVED: Fraction(1)}} if p is None else \
-        {OBSERVED: {OBSERVED: 1 - p, UNOBSERVED: p}, UNOBSERVED: {UNOBSERVED: Fraction(1)}}
+        {OBSERVED: {OBSERVED: 1 - p, UNOBSERVED: p}, UNOBSERVED: {UNOBSERVED: 1 - q, OBSERVED: q}}
     charge = {f: flag_next[f].get(OBSERVED, Fraction(0)) for f in flags}
     B = b_value / (1 - gamma_value)
     L = math.lcm(B.denominator, *(Fraction(a_value * c_value * w).denominator for w in charge.values()))

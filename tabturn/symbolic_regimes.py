@@ -227,6 +227,27 @@ def check_switching(i: int, rng: random.Random, K: int = 12) -> tuple[int, int]:
     return checked, bad
 
 
+def observed_threshold_p(a_value: Fraction, b_value: Fraction, gamma_value: Fraction, c_value: Fraction,
+                         q: Fraction, steps: int = 10, K: int = 24) -> tuple[Fraction, Fraction] | None:
+    """Computed, not a closed form (q > 0 has none here): a bracket (lo, hi), hi - lo = 2^-steps, such that observed
+    on the diagonal the certified optimal set is {stay} at p = lo and contains up at p = hi (switching, q given;
+    bisection assumes one change in p). None when the set at p = 0 already contains up or at p = 1 is still {stay}."""
+    def leaves(p):
+        mdp = reduced_mdp(a_value, b_value, gamma_value, c_value, K, p=p, q=q)
+        sol = solve_discounted(mdp, gamma_value)
+        if not sol.certified:
+            raise ArithmeticError("the reduced model was not certified")
+        return "up" in sol.optimal_action_names(mdp.index_of((0, OBSERVED)))
+
+    lo, hi = Fraction(0), Fraction(1)
+    if leaves(lo) or not leaves(hi):
+        return None
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if leaves(mid) else (mid, hi)
+    return lo, hi
+
+
 # ---------------------------------------------------------------- absent-values and edges
 
 def _random_config(rng: random.Random, regime: str, bounds, horizon: int, i: int) -> TurnConfig:

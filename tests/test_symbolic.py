@@ -130,3 +130,16 @@ def test_regime_checker_detects_a_wrong_closed_form(monkeypatch):
     real = regimes.optimal_up_counts
     monkeypatch.setattr(regimes, "optimal_up_counts", lambda w, b, d, t: [min(t, u + 1) for u in real(w, b, d, t)])
     assert sum(regimes.check_terminal(c)[1] for c in regimes.terminal_configs(6, seed=4)) > 0
+
+
+def test_computed_switching_bracket_contains_the_closed_form_at_q0():
+    rng = random.Random(2)
+    for _ in range(3):
+        a, g, b = Fraction(rng.randint(1, 4)), Fraction(rng.randint(1, 9), 10), Fraction(rng.randint(1, 9), 100)
+        c = Fraction(1, 2)
+        closed = 1 - b / (a * c * (1 - g))
+        bracket = regimes.observed_threshold_p(a, b, g, c, Fraction(0), steps=6)
+        if closed <= 0:  # leaves the diagonal already at p = 0
+            assert bracket is None
+        else:
+            assert bracket[0] < closed <= bracket[1]
