@@ -74,11 +74,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _source_args(parser: argparse.ArgumentParser) -> None:
-    """--config | --mdp | --gym: where the MDP comes from (exactly one)."""
+def _source_args(parser: argparse.ArgumentParser, npz: bool = True) -> None:
+    """--config | --mdp | --gym: where the MDP comes from (exactly one; --mdp only when ``npz``)."""
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--config", help="turn-family TOML config")
-    source.add_argument("--mdp", help=".npz with P (A,S,S), R (S,A) or (A,S,S) rewards, optional labels, start")
+    if npz:
+        source.add_argument("--mdp", help=".npz with P (A,S,S), R (S,A) or (A,S,S) rewards, optional labels, start")
     source.add_argument("--gym", help="a tabular Gymnasium env id such as FrozenLake-v1 (extra 'gym')")
 
 
@@ -94,9 +95,7 @@ def _float_arg(name: str):
 
 def _learner_args(parser: argparse.ArgumentParser, gym: bool = False) -> None:
     if gym:
-        source = parser.add_mutually_exclusive_group(required=True)
-        source.add_argument("--config", help="turn-family TOML config")
-        source.add_argument("--gym", help="a tabular Gymnasium env id such as FrozenLake-v1 (extra 'gym')")
+        _source_args(parser, npz=False)
         parser.add_argument("--discount", help="gamma for --gym, rational such as 99/100 (default 1 with --horizon)")
         parser.add_argument("--horizon", help="--gym: finite horizon H, also the episode length (omit: infinite "
                             "horizon, episodes as long as the env's time limit or 100 steps)")

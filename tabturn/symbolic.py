@@ -32,7 +32,6 @@ import math
 import random
 from fractions import Fraction
 
-import numpy as np
 import sympy
 
 from tabturn.config import TurnConfig

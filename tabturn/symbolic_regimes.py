@@ -42,7 +42,7 @@ import sympy
 from tabturn.config import TurnConfig
 from tabturn.discounted import solve_discounted
 from tabturn.finite import backward_induction
-from tabturn.reduced import ACTIONS, MOVES, OBSERVED, Claim, G, reduced_mdp
+from tabturn.reduced import ACTIONS, OBSERVED, Claim, G, reduced_mdp
 from tabturn.turn import alignment_charged, alignment_coefficient, state_index, turn_mdp
 
 NAMES = ("terminal-sequences", "no-stay-offset", "switching-threshold", "absent-values", "edges")

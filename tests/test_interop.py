@@ -77,7 +77,6 @@ def test_sampler_reproduces_every_transition_probability_exactly():
 
 def test_env_rewards_are_negated_losses_and_the_terminal_loss_is_paid_at_the_horizon():
     env = TurnEnv(TERMINAL_CFG)
-    mdp = env.mdp
     env.reset(seed=0)
     total = Fraction(0)
     for t in range(TERMINAL_CFG.horizon):

@@ -12,7 +12,6 @@ from concurrent.futures import ProcessPoolExecutor
 from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
 from hypothesis import given, settings, strategies as st
 
 from tabturn.cli import main
