@@ -3,29 +3,43 @@
 #               (Storm, Gymnasium, Dask and Parquet checks must run, not skip: TABTURN_REQUIRE_EXTRAS=1)
 # make report : same setup, regenerate reports/ from the analysis scripts
 # make bench  : same setup plus the bench extra (pymdptoolbox, stormpy), run the benchmarks
+# make lock   : refresh requirements.lock (the exact versions the reports were made with) in a fresh venv
+# Every install is constrained by requirements.lock, so a fresh machine gets the versions of the reports.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP_QUIET ?= -q
+LOCK := requirements.lock
+EXTRAS := test,fast,report,gym,check,distributed,parquet
 
-.PHONY: test test-slow report bench clean
+.PHONY: test test-slow report bench lock clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install $(PIP_QUIET) --upgrade pip
 
-$(VENV)/.installed-%: pyproject.toml | $(PY)
-	$(PY) -m pip install $(PIP_QUIET) -e '.[$*]'
+$(VENV)/.installed-%: pyproject.toml $(LOCK) | $(PY)
+	$(PY) -m pip install $(PIP_QUIET) -c $(LOCK) -e '.[$*]'
 	touch $@
 
-test: $(VENV)/.installed-test,fast,report,gym,check,distributed,parquet
+test: $(VENV)/.installed-$(EXTRAS)
 	TABTURN_REQUIRE_EXTRAS=1 $(PY) -m pytest -q
 
-test-slow: $(VENV)/.installed-test,fast,report,gym,check,distributed,parquet
+test-slow: $(VENV)/.installed-$(EXTRAS)
 	$(PY) -m pytest -q -m slow
 
-report: $(VENV)/.installed-test,fast,report,gym,check,distributed,parquet
+report: $(VENV)/.installed-$(EXTRAS)
 	$(PY) analysis/run_all.py
+
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install $(PIP_QUIET) --upgrade pip
+	.lock-venv/bin/python -m pip install $(PIP_QUIET) -e '.[$(EXTRAS)]'
+	(echo "# pip constraints: the versions reports/ was made with (make lock refreshes; Python 3.11, x86_64)"; \
+	 .lock-venv/bin/python -m pip freeze --exclude-editable) > $(LOCK).tmp
+	mv $(LOCK).tmp $(LOCK)
+	rm -rf .lock-venv
 
 bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/exact.py

@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     learn.add_argument("--initial-value", default="0",
                        help="initial Q-value: a number, or optimistic / pessimistic (beyond the exact value range)")
     learn.add_argument("--action-order", help="the learner's action order, e.g. right,up,down,left (default: config)")
+    learn.add_argument("--time-indexed", action="store_true",
+                       help="one Q-table per step, Q[t, s, a] (finite horizons; the form a finite-horizon optimum takes)")
     attribute = sub.add_parser("attribute", help="one-factor-at-a-time attribution of learned behaviour")
     _learner_args(attribute)
     symbolic = sub.add_parser("symbolic", help="symbolic claims (sympy) with their exact verification")
@@ -108,8 +110,7 @@ def _learner_args(parser: argparse.ArgumentParser, gym: bool = False) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument("--out", help="also write the JSON document to this file (atomically)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--engine", default="numpy",
-                        help="numpy | numba (extra 'fast'; bit-identical results, epsilon-greedy only)")
+    parser.add_argument("--engine", default="numpy", help="numpy | numba (extra 'fast'; bit-identical results)")
 
 
 def _horizon(text: str | None) -> int | None:
@@ -282,13 +283,14 @@ def _cmd_learn(args) -> int:
         epsilon_final=args.epsilon if args.epsilon_final is None else args.epsilon_final,
         epsilon_schedule=args.epsilon_schedule, exploration=args.exploration, temperature=args.temperature,
         step_size=args.step_size, step_schedule=args.step_schedule, omega=args.omega, tie_break=args.tie_break,
+        time_indexed=args.time_indexed,
         initial_value=resolve_initial_value(args.initial_value, solution),
         action_order=_action_order(args.action_order, mdp.action_names))
     bar = Progress(settings.episodes, f"training {len(seeds)} seeds", quiet=args.quiet)
     result = learn(mdp, settings, seeds, base_seed=args.base_seed, start=start, progress=bar.update,
                    engine=args.engine)
     bar.close()
-    summary = summarise(compare(solution, result.greedy()))
+    summary = summarise(compare(solution, result.greedy(), result.visited()))
     document = _jsonable({"command": "learn", "settings": dataclasses.asdict(settings), "seeds": len(seeds),
                           "engine": args.engine,
                           "base_seed": args.base_seed, "summary": summary,
@@ -298,7 +300,8 @@ def _cmd_learn(args) -> int:
              f"{summary['agreement_path_mean']:.3f} along the optimal trajectory"]
     for world, w in summary["worlds"].items():
         parts = [f"{c} {v['fraction']:.3f} [{v['wilson95'][0]:.3f}, {v['wilson95'][1]:.3f}]" for c, v in w["classes"].items()]
-        lines.append(f"{world}: " + "; ".join(parts))
+        cov = w["coverage"]
+        lines.append(f"{world}: " + "; ".join(parts) + f"  (coverage {cov['mean']:.3f}, min {cov['min']:.3f})")
         if w["exact_always_up_optimal"] is None:  # no "up" action (e.g. a Gymnasium import)
             lines.append(f"  exact regret mean {float(w['regret_mean']):.4g}, max {float(w['regret_max']):.4g}")
             continue

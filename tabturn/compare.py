@@ -11,7 +11,7 @@ from tabturn.evaluate import policy_value, step_policy_value
 from tabturn.graph import optimal_trajectory, policy_graph
 from tabturn.solution import Solution
 
-CLASSES = ("optimal", "always-up", "other")
+CLASSES = ("optimal", "always-up", "other", "unvisited")
 
 
 def worlds(solution: Solution) -> dict[str, int]:
@@ -23,6 +23,22 @@ def worlds(solution: Solution) -> dict[str, int]:
         x, y, _ = label
         return {"observed": mdp.index_of((x, y, True)), "unobserved": mdp.index_of((x, y, False))}
     return {"start": start}
+
+
+def world_states(solution: Solution, world: str) -> np.ndarray:
+    """(S,) bool: the states of ``world`` (for the turn family, the copy with that observed flag; else all)."""
+    mdp = solution.mdp
+    if world in ("observed", "unobserved"):
+        flag = world == "observed"
+        return np.array([label[2] == flag for label in mdp.state_labels])
+    return np.ones(mdp.n_states, dtype=bool)
+
+
+def world_coverage(solution: Solution, visited: np.ndarray) -> dict[str, np.ndarray]:
+    """{world: (B,) fraction of the world's states (state-steps for (B, H, S) input) that training visited}."""
+    visited = np.asarray(visited, dtype=bool)
+    flat = visited.reshape(len(visited), -1, visited.shape[-1])  # (B, steps, S)
+    return {world: flat[:, :, world_states(solution, world)].mean(axis=(1, 2)) for world in worlds(solution)}
 
 
 def greedy_path(solution: Solution, policy: np.ndarray, start: int, steps: int) -> list[int]:
@@ -66,8 +82,11 @@ class Comparison:
       agreement_path: (B,) the same over the states (and steps) of the optimal trajectory from the start.
       regret: {world: [Fraction] * B} exact regret at the world's start state (>= 0, objective units).
       always_up: {world: (B,) bool} whether the greedy path from the world's start goes up at every step.
-      classes: {world: [str] * B}: "optimal" (zero regret), "always-up", or "other".
+      classes: {world: [str] * B}: "optimal" (zero regret), "always-up", "other", or "unvisited" (training
+        never visited a state of that world: its greedy choices are the initial values and the tie-break).
       exact_always_up_optimal: {world: bool} whether going up forever is itself optimal from that start.
+      coverage: {world: (B,) fraction of the world's states (or state-steps) visited in training}, or None
+        when the visits are unknown (then no seed is classed "unvisited").
     """
 
     agreement_all: np.ndarray
@@ -76,11 +95,15 @@ class Comparison:
     always_up: dict[str, np.ndarray]
     classes: dict[str, list[str]]
     exact_always_up_optimal: dict[str, bool]
+    coverage: dict[str, np.ndarray] | None = None
 
 
-def compare(solution: Solution, greedy: np.ndarray) -> Comparison:
+def compare(solution: Solution, greedy: np.ndarray, visited: np.ndarray | None = None) -> Comparison:
     """Compare policies with ``solution``: stationary (B, S) arrays of MDP action indices, or time-indexed
-    (B, H, S) arrays for a finite horizon H (regret and paths then follow step t's row; agreement uses step 0)."""
+    (B, H, S) arrays for a finite horizon H (regret and paths then follow step t's row; agreement uses step 0).
+
+    ``visited`` ((B, S) or (B, H, S) bool, e.g. LearnResult.visited()) gives each world's coverage; a seed
+    that never visited a world is classed "unvisited" there."""
     mdp = solution.mdp
     greedy = np.asarray(greedy, dtype=np.int64)
     timed = greedy.ndim == 3
@@ -97,6 +120,7 @@ def compare(solution: Solution, greedy: np.ndarray) -> Comparison:
     cache: dict[bytes, object] = {}
     regret, always_up, classes = {}, {}, {}
     starts = worlds(solution)
+    coverage = None if visited is None else world_coverage(solution, visited)
     for world, start in starts.items():
         optimum = solution.value(start)
         regret[world], always_up[world], classes[world] = [], np.zeros(len(greedy), dtype=bool), []
@@ -110,13 +134,14 @@ def compare(solution: Solution, greedy: np.ndarray) -> Comparison:
             up = is_always_up(solution, greedy_path(solution, policy, start, steps))
             regret[world].append(r)
             always_up[world][b] = up
-            classes[world].append("optimal" if r == 0 else "always-up" if up else "other")
+            never = coverage is not None and coverage[world][b] == 0
+            classes[world].append("unvisited" if never else "optimal" if r == 0 else "always-up" if up else "other")
     exact_up = {}
     if "up" in mdp.action_names:
         up_policy = np.full(mdp.n_states, mdp.action_names.index("up"))
         up_values = policy_value(mdp, up_policy, solution.horizon, solution.discount)
         exact_up = {w: up_values[s] == solution.value(s) for w, s in starts.items()}
-    return Comparison(in_set.mean(axis=1), path_hits.mean(axis=1), regret, always_up, classes, exact_up)
+    return Comparison(in_set.mean(axis=1), path_hits.mean(axis=1), regret, always_up, classes, exact_up, coverage)
 
 
 def class_counts(classes: list[str]) -> dict[str, int]:

@@ -59,10 +59,30 @@ def _write_all(fd: int, payload: bytes) -> None:
 
 
 def provenance(**extra) -> dict:
-    """Version information for a written result (no timestamps: results stay byte-reproducible)."""
+    """Version information for a written result (no timestamps: results stay byte-reproducible): tabturn,
+    Python, numpy, scipy and numba (None when absent), and the SIMD extensions numpy found on this CPU."""
     from tabturn import __version__
 
-    return {"tabturn_version": __version__, "python": platform.python_version(), "numpy": np.__version__, **extra}
+    return {"tabturn_version": __version__, "python": platform.python_version(), "numpy": np.__version__,
+            "scipy": _version("scipy"), "numba": _version("numba"), "numpy_simd_found": numpy_simd_found(), **extra}
+
+
+def numpy_simd_found() -> list[str]:
+    """The SIMD extensions numpy dispatches to on this CPU (its show_runtime "found" list)."""
+    try:
+        from numpy._core import _multiarray_umath as umath
+    except ImportError:  # numpy < 2
+        from numpy.core import _multiarray_umath as umath
+    return [name for name in umath.__cpu_dispatch__ if umath.__cpu_features__.get(name)]
+
+
+def _version(package: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def dumps(obj) -> str:

@@ -13,12 +13,14 @@ across workers. Results are floating point.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
+from tabturn import detmath
 from tabturn.config import MAX_TABLE_BYTES
 from tabturn.errors import InputError
 from tabturn.mdp import TabularMDP
@@ -52,6 +54,9 @@ class LearnerSettings:
       initial_value: initial Q-value (objective units) of every (state, action).
       action_order: the learner's view of the actions as a permutation of the MDP's action indices
         (learner index i is MDP action action_order[i]); ties broken "first" then favour earlier entries.
+      time_indexed: one Q-table per step of the episode, Q[t, s, a] (the form a finite-horizon optimum
+        takes); step t bootstraps from step t + 1's table and the last step from nothing. Needs
+        truncation "terminal". False: one stationary table for every step.
     """
 
     algorithm: str = "q"
@@ -70,6 +75,7 @@ class LearnerSettings:
     tie_break: str = "first"
     initial_value: float = 0.0
     action_order: tuple[int, ...] | None = None
+    time_indexed: bool = False
 
     def __post_init__(self) -> None:
         for name, allowed in (("algorithm", ALGORITHMS), ("tie_break", TIE_BREAKS), ("exploration", EXPLORATIONS),
@@ -93,6 +99,10 @@ class LearnerSettings:
             raise InputError("temperature", f"must be a positive finite number, not {self.temperature!r}")
         if not isinstance(self.initial_value, (int, float)) or not np.isfinite(self.initial_value):
             raise InputError("initial_value", f"must be a finite number, not {self.initial_value!r}")
+        if not isinstance(self.time_indexed, bool):
+            raise InputError("time_indexed", f"must be true or false, not {self.time_indexed!r}")
+        if self.time_indexed and self.truncation != "terminal":
+            raise InputError("time_indexed", "a step-indexed table needs truncation = terminal (a finite horizon)")
 
     def epsilon_at(self, episode: int) -> float:
         """Exploration rate of ``episode`` (0-based)."""
@@ -103,12 +113,14 @@ class LearnerSettings:
             return self.epsilon + frac * (self.epsilon_final - self.epsilon)
         if self.epsilon == 0:
             return 0.0
-        return self.epsilon * (max(self.epsilon_final, 1e-12) / self.epsilon) ** frac
+        return self.epsilon * detmath.exp_scalar(frac * detmath.log_ratio(max(self.epsilon_final, 1e-12),
+                                                                          self.epsilon))
 
 
 @dataclass(frozen=True, eq=False)
 class LearnResult:
-    """Q-tables (objective units) of a batch of seeds: q has shape (len(seeds), S, A) in MDP action order.
+    """Q-tables (objective units) of a batch of seeds: q has shape (len(seeds), S, A) in MDP action order,
+    or (len(seeds), H, S, A) for a step-indexed learner; ``visits`` has the same shape (updates counted).
 
     ``sign`` is +1 when Q holds losses (greedy = argmin), -1 when it holds rewards (greedy = argmax).
     """
@@ -121,20 +133,26 @@ class LearnResult:
     sign: int
 
     def greedy(self, tie_break: str | None = None) -> np.ndarray:
-        """(B, S) greedy MDP action per seed and state, ties broken as the learner does.
+        """(B, S) greedy MDP action per seed and state ((B, H, S) when step-indexed), ties broken as the
+        learner does.
 
         With "random", each seed draws its deployment tie-breaks from its own stream
         SeedSequence([base_seed, seed, 1]), so the result is reproducible per seed.
         """
         rule = tie_break or self.settings.tie_break
-        B, S, A = self.q.shape
+        B, A = self.q.shape[0], self.q.shape[-1]
+        rows = int(np.prod(self.q.shape[1:-1]))
         order = _order(self.settings, A)
-        cost = (self.sign * self.q[..., order]).reshape(B * S, A)
+        cost = (self.sign * self.q[..., order]).reshape(B * rows, A)
         u = None
         if rule == "random":
             u = np.concatenate([np.random.Generator(np.random.PCG64(np.random.SeedSequence([self.base_seed, s, 1])))
-                                .random(S) for s in self.seeds])
-        return order[_greedy(cost, u, rule).reshape(B, S)]
+                                .random(rows) for s in self.seeds])
+        return order[_greedy(cost, u, rule).reshape(self.q.shape[:-1])]
+
+    def visited(self) -> np.ndarray:
+        """(B, S) bool, or (B, H, S) when step-indexed: whether training updated any action there."""
+        return self.visits.sum(axis=-1) > 0
 
 
 def draw_columns(settings: LearnerSettings, stochastic: bool, multi_start: bool) -> dict[str, int]:
@@ -180,18 +198,23 @@ ENGINES = ("numpy", "numba")
 
 
 def learn(mdp: TabularMDP, settings: LearnerSettings, seeds, base_seed: int = 0, start=None,
-          progress=None, engine: str = "numpy") -> LearnResult:
+          progress=None, engine: str = "numpy", checkpoints=(), on_checkpoint=None) -> LearnResult:
     """Train one learner per seed (batched) and return their Q-tables.
 
     ``start`` overrides the MDP's start distribution for training episodes (pairs (state, probability));
     ``progress``, if given, is called with the number of episodes finished after each chunk.
-    ``engine`` "numba" (extra ``fast``) runs a compiled loop with bit-identical results (epsilon-greedy
-    exploration only: softmax uses exp, whose last bit may differ between numpy and libm).
+    ``on_checkpoint(n, result)`` is called after n episodes for each n in ``checkpoints`` with the tables so far
+    (settings.episodes = n); with a constant epsilon schedule that result is bit-identical to a run of n
+    episodes, so one run gives a whole grid of budgets. A true return value stops training there.
+    ``engine`` "numba" (extra ``fast``) runs a compiled loop with bit-identical results. Every transcendental
+    value (n^-omega step sizes, exponential epsilon, softmax exp) comes from tabturn.detmath, so the tables
+    do not depend on the CPU or on numpy's SIMD dispatch either.
     """
     seeds = seeds if hasattr(seeds, "__len__") else tuple(seeds)
-    need = len(seeds) * mdp.n_states * mdp.n_actions * 8 * (3 if settings.algorithm == "double-q" else 2)
+    R = mdp.n_states * (settings.horizon if settings.time_indexed else 1)  # table rows: states, or step x state
+    need = len(seeds) * R * mdp.n_actions * 8 * (3 if settings.algorithm == "double-q" else 2)
     if need > MAX_TABLE_BYTES:  # Q (twice for double Q) and visit counts, checked before anything is allocated
-        raise InputError("seeds", f"{len(seeds)} seeds of {mdp.n_states} x {mdp.n_actions} tables would need about "
+        raise InputError("seeds", f"{len(seeds)} seeds of {R} x {mdp.n_actions} tables would need about "
                          f"{need / 2**30:.1f} GiB; the limit is {MAX_TABLE_BYTES / 2**30:.0f} GiB (run them in "
                          "batches, e.g. with a sweep)")
     seeds = tuple(int(s) for s in seeds)
@@ -204,8 +227,11 @@ def learn(mdp: TabularMDP, settings: LearnerSettings, seeds, base_seed: int = 0,
 
         if not learn_numba.available():
             raise InputError("engine", "numba is not installed; install the 'fast' extra (pip install tabturn[fast])")
-        if settings.exploration == "softmax":
-            raise InputError("engine", "the numba engine supports epsilon-greedy exploration only")
+    checkpoints = sorted({int(n) for n in checkpoints})
+    if checkpoints and (settings.epsilon_schedule != "constant" and settings.epsilon != settings.epsilon_final):
+        raise InputError("checkpoints", "need a constant epsilon schedule (a decaying one depends on the total budget)")
+    if checkpoints and not 1 <= checkpoints[0] <= checkpoints[-1] <= settings.episodes:
+        raise InputError("checkpoints", f"must lie in 1..{settings.episodes}, not {checkpoints}")
     order = _order(settings, mdp.n_actions)
     B, S, A, H = len(seeds), mdp.n_states, mdp.n_actions, settings.horizon
     nexts, cum = _transition_tables(mdp)
@@ -217,9 +243,10 @@ def learn(mdp: TabularMDP, settings: LearnerSettings, seeds, base_seed: int = 0,
     start_states = np.array([s for s, _ in start])
     start_cum = np.cumsum([float(p) for _, p in start])
     start_cum[-1] = 1.0
-    q = np.full((B, S, A), mdp.sign * settings.initial_value, dtype=np.float64)
+    stride = S if settings.time_indexed else 0  # row of (step t, state s) is s + t * stride
+    q = np.full((B, R, A), mdp.sign * settings.initial_value, dtype=np.float64)
     q2 = q.copy() if settings.algorithm == "double-q" else None
-    visits = np.zeros((B, S, A), dtype=np.int64)
+    visits = np.zeros((B, R, A), dtype=np.int64)
     cols = draw_columns(settings, not deterministic, len(start) > 1)
     generators = [seed_generator(base_seed, s) for s in seeds]
     rows = np.arange(B)
@@ -227,18 +254,20 @@ def learn(mdp: TabularMDP, settings: LearnerSettings, seeds, base_seed: int = 0,
     workers = min(os.cpu_count() or 1, 8)
     pool = ThreadPoolExecutor(max_workers=workers) if B >= 64 and workers > 1 else None
     try:
-        for first in range(0, settings.episodes, EPISODE_CHUNK):
-            count = min(EPISODE_CHUNK, settings.episodes - first)
+        for first, count in _chunks(settings.episodes, checkpoints):
             draws = _draw(generators, (count, H + 1, len(cols)), pool, workers)
+            # step sizes n^-omega from one CPU-independent table (shared by both engines), long enough for this chunk
+            alphas = (detmath.step_sizes(settings.omega, int(visits.max()) + count * H + 2)
+                      if settings.step_schedule == "1/n" else np.ones(1))
             if engine == "numba":
                 learn_numba.run_chunk(
                     q, q if q2 is None else q2, visits, draws,
                     np.array([settings.epsilon_at(first + e) for e in range(count)]), nexts, cum, deterministic, cost,
                     terminal, start_states, start_cum, learn_numba.ALGORITHM_CODES[settings.algorithm],
-                    learn_numba.TIE_CODES[settings.tie_break], False, float(settings.temperature),
-                    settings.step_schedule == "constant", float(settings.step_size), float(settings.omega), g,
-                    settings.truncation == "terminal", *(cols.get(n, -1) for n in ("explore", "action", "next", "tie",
-                                                                                   "coin")))
+                    learn_numba.TIE_CODES[settings.tie_break], settings.exploration == "softmax",
+                    float(settings.temperature), settings.step_schedule == "constant", float(settings.step_size), alphas, g,
+                    settings.truncation == "terminal", stride, *(cols.get(n, -1) for n in ("explore", "action", "next",
+                                                                                           "tie", "coin")))
                 if progress is not None:
                     progress(first + count)
                 continue
@@ -260,7 +289,8 @@ def learn(mdp: TabularMDP, settings: LearnerSettings, seeds, base_seed: int = 0,
                         s_next = nexts[s, a, np.minimum(k, nexts.shape[2] - 1)]
                     c = cost[s, a]
                     done = terminal[s_next] | (t == H - 1 and settings.truncation == "terminal")
-                    qn = q[rows, s_next]
+                    i, i_next = s + t * stride, s_next + min(t + 1, H - 1) * stride
+                    qn = q[rows, i_next]
                     if q2 is None:
                         a_next = _behaviour(qn, ut, eps, settings, cols)
                         if settings.algorithm == "q":
@@ -268,35 +298,56 @@ def learn(mdp: TabularMDP, settings: LearnerSettings, seeds, base_seed: int = 0,
                         elif settings.algorithm == "sarsa":
                             boot = qn[rows, a_next]
                         else:
-                            boot = (_policy_probs(qn, eps, settings, _column(ut, cols, "tie")) * qn).sum(1)
+                            boot = _row_sum(_policy_probs(qn, eps, settings, _column(ut, cols, "tie")) * qn)
                         target = c + g * np.where(done, 0.0, boot)
-                        _update(q, visits, rows, s, a, target, alive, settings)
+                        _update(q, visits, rows, i, a, target, alive, settings, alphas)
                     else:
-                        qn2 = q2[rows, s_next]
+                        qn2 = q2[rows, i_next]
                         a_next = _behaviour(qn + qn2, ut, eps, settings, cols)
                         coin = ut[:, cols["coin"]] < 0.5
                         chosen = np.where(coin[:, None], qn, qn2)
                         other = np.where(coin[:, None], qn2, qn)
                         boot = other[rows, _greedy(chosen, _column(ut, cols, "tie"), settings.tie_break)]
                         target = c + g * np.where(done, 0.0, boot)
-                        _update(q, visits, rows, s, a, target, alive & coin, settings, count_visit=False)
-                        _update(q2, visits, rows, s, a, target, alive & ~coin, settings, count_visit=False)
-                        visits[rows, s, a] += alive
+                        _update(q, visits, rows, i, a, target, alive & coin, settings, alphas, count_visit=False)
+                        _update(q2, visits, rows, i, a, target, alive & ~coin, settings, alphas, count_visit=False)
+                        visits[rows, i, a] += alive
                     alive = alive & ~terminal[s_next]
                     s, a = s_next, a_next
             if progress is not None:
                 progress(first + count)
+            if first + count in checkpoints and on_checkpoint is not None and on_checkpoint(
+                    first + count, _result(q, q2, visits, order, mdp.sign, seeds, base_seed,
+                                           dataclasses.replace(settings, episodes=first + count))):
+                break
     finally:
         if pool is not None:
             pool.shutdown()
-    final = q if q2 is None else (q + q2) / 2
-    if mdp.sign != 1:
-        final = mdp.sign * final
+    return _result(q, q2, visits, order, mdp.sign, seeds, base_seed, settings)
+
+
+def _chunks(episodes: int, checkpoints) -> list[tuple[int, int]]:
+    """(first episode, count) of each training chunk: at most EPISODE_CHUNK episodes, split at checkpoints
+    (the per-seed streams are sequential, so where chunks split never changes a result)."""
+    cuts = sorted(set(range(0, episodes, EPISODE_CHUNK)) | set(checkpoints) | {episodes})
+    return [(a, b - a) for a, b in zip(cuts, cuts[1:]) if b > a]
+
+
+def _result(q, q2, visits, order, sign, seeds, base_seed, settings) -> LearnResult:
+    """The LearnResult of the current tables (copies, objective units, MDP action order)."""
+    B, R, A = q.shape
+    final = q.copy() if q2 is None else (q + q2) / 2
+    if sign != 1:
+        final = sign * final
+    visits = visits.copy()
+    if settings.time_indexed:
+        H = settings.horizon
+        final, visits = final.reshape(B, H, R // H, A), visits.reshape(B, H, R // H, A)
     if np.array_equal(order, np.arange(A)):
-        return LearnResult(seeds, int(base_seed), settings, final, visits, mdp.sign)
+        return LearnResult(seeds, int(base_seed), settings, final, visits, sign)
     out, vis = np.empty_like(final), np.empty_like(visits)
     out[..., order], vis[..., order] = final, visits
-    return LearnResult(seeds, int(base_seed), settings, out, vis, mdp.sign)
+    return LearnResult(seeds, int(base_seed), settings, out, vis, sign)
 
 
 def _draw(generators, shape: tuple, pool, workers: int) -> np.ndarray:
@@ -315,13 +366,13 @@ def _draw(generators, shape: tuple, pool, workers: int) -> np.ndarray:
     return draws
 
 
-def _update(q, visits, rows, s, a, target, active, settings, count_visit: bool = True) -> None:
+def _update(q, visits, rows, s, a, target, active, settings, alphas, count_visit: bool = True) -> None:
     if count_visit:
         visits[rows, s, a] += active
     if settings.step_schedule == "constant":
         alpha = settings.step_size
     else:
-        alpha = 1.0 / np.maximum(visits[rows, s, a] + (0 if count_visit else 1), 1) ** settings.omega
+        alpha = alphas[np.maximum(visits[rows, s, a] + (0 if count_visit else 1), 1)]
     current = q[rows, s, a]
     q[rows, s, a] = np.where(active, current + alpha * (target - current), current)
 
@@ -338,8 +389,16 @@ def _greedy(qs: np.ndarray, u_tie: np.ndarray, tie_break: str) -> np.ndarray:
 
 
 def _softmax(qs: np.ndarray, temperature: float) -> np.ndarray:
-    z = np.exp(-(qs - qs.min(axis=1, keepdims=True)) / temperature)
-    return z / z.sum(axis=1, keepdims=True)
+    z = detmath.exp_array(-(qs - qs.min(axis=1, keepdims=True)) / temperature)
+    return z / _row_sum(z)[:, None]
+
+
+def _row_sum(z: np.ndarray) -> np.ndarray:
+    """Sum of each row, left to right from 0.0 (the numba engine's order, whatever numpy's reduction does)."""
+    total = np.zeros(len(z))
+    for i in range(z.shape[1]):
+        total = total + z[:, i]
+    return total
 
 
 def _policy_probs(qs: np.ndarray, eps: float, settings: LearnerSettings, u_tie: np.ndarray) -> np.ndarray:

@@ -2,12 +2,16 @@
 
 Optional: needs the ``fast`` extra (numba). It consumes the same pre-drawn uniforms in the same order and
 performs the same IEEE operations (no fast-math), so its Q-tables equal the numpy engine's bit for bit
-(tested); it only removes the per-step interpreter and memory-pass overhead.
+(tested); it only removes the per-step interpreter and memory-pass overhead. Step sizes come from the same
+table (tabturn.detmath.step_sizes) and softmax's exp is detmath.exp_scalar compiled, so neither engine's
+results depend on the CPU.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from tabturn import detmath
 
 try:
     import numba
@@ -26,6 +30,7 @@ def available() -> bool:
 if numba is not None:
     _jit = numba.njit(cache=True, fastmath=False, nogil=True, parallel=True)
     _inline = numba.njit(cache=True, fastmath=False, inline="always")
+    _exp = _inline(detmath.exp_scalar)  # the same operations as the numpy engine's detmath.exp_array
 
     @_inline
     def _greedy(qs, u_tie, tie):
@@ -66,7 +71,7 @@ if numba is not None:
                 low = qs[i]
         total = 0.0
         for i in range(A):
-            out[i] = np.exp(-(qs[i] - low) / temperature)
+            out[i] = _exp(-(qs[i] - low) / temperature)
             total += out[i]
         for i in range(A):
             out[i] = out[i] / total
@@ -88,15 +93,15 @@ if numba is not None:
         return rand if u[c_explore] < eps else greedy
 
     @_inline
-    def _alpha(visits, constant, step_size, omega):
+    def _alpha(visits, constant, step_size, alphas):
         if constant:
             return step_size
-        return 1.0 / max(visits, 1) ** omega
+        return alphas[max(visits, 1)]
 
     @_jit
     def run_chunk(q, q2, visits, draws, eps_arr, nexts, cum, deterministic, cost, terminal, start_states,
-                  start_cum, algorithm, tie, softmax, temperature, constant, step_size, omega, g, trunc_terminal,
-                  c_explore, c_action, c_next, c_tie, c_coin):
+                  start_cum, algorithm, tie, softmax, temperature, constant, step_size, alphas, g, trunc_terminal,
+                  stride, c_explore, c_action, c_next, c_tie, c_coin):
         B, count, H1, _ = draws.shape
         H = H1 - 1
         A = q.shape[2]
@@ -131,8 +136,10 @@ if numba is not None:
                         s_next = nexts[s, a, min(k, K - 1)]
                     c = cost[s, a]
                     done = terminal[s_next] or (t == H - 1 and trunc_terminal)
+                    ri = s + t * stride  # table row of (step t, state s); stride 0 for a stationary table
+                    rn = s_next + min(t + 1, H - 1) * stride
                     for i in range(A):
-                        row[i] = q[b, s_next, i]
+                        row[i] = q[b, rn, i]
                     if algorithm != 3:
                         a_next = _behaviour(row, ut, eps, tie, softmax, temperature, scratch, c_explore, c_action, c_tie)
                         if algorithm == 0:
@@ -154,13 +161,13 @@ if numba is not None:
                                 boot += scratch[i] * row[i]
                         target = c + g * (0.0 if done else boot)
                         if alive:
-                            visits[b, s, a] += 1
-                            alpha = _alpha(visits[b, s, a], constant, step_size, omega)
-                            cur = q[b, s, a]
-                            q[b, s, a] = cur + alpha * (target - cur)
+                            visits[b, ri, a] += 1
+                            alpha = _alpha(visits[b, ri, a], constant, step_size, alphas)
+                            cur = q[b, ri, a]
+                            q[b, ri, a] = cur + alpha * (target - cur)
                     else:
                         for i in range(A):
-                            row2[i] = q2[b, s_next, i]
+                            row2[i] = q2[b, rn, i]
                             scratch[i] = row[i] + row2[i]
                         a_next = _behaviour(scratch.copy(), ut, eps, tie, softmax, temperature, scratch, c_explore,
                                             c_action, c_tie)
@@ -172,14 +179,14 @@ if numba is not None:
                             boot = row[_greedy(row2, u_tie, tie)]
                         target = c + g * (0.0 if done else boot)
                         if alive:
-                            alpha = _alpha(visits[b, s, a] + 1, constant, step_size, omega)
+                            alpha = _alpha(visits[b, ri, a] + 1, constant, step_size, alphas)
                             if coin:
-                                cur = q[b, s, a]
-                                q[b, s, a] = cur + alpha * (target - cur)
+                                cur = q[b, ri, a]
+                                q[b, ri, a] = cur + alpha * (target - cur)
                             else:
-                                cur = q2[b, s, a]
-                                q2[b, s, a] = cur + alpha * (target - cur)
-                            visits[b, s, a] += 1
+                                cur = q2[b, ri, a]
+                                q2[b, ri, a] = cur + alpha * (target - cur)
+                            visits[b, ri, a] += 1
                     alive = alive and not terminal[s_next]
                     s = s_next
                     a = a_next

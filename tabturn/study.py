@@ -59,7 +59,7 @@ def run_study(config: TurnConfig, mdp: TabularMDP, solution: Solution, settings:
     """Train one learner per seed and compare each greedy policy with the exact optimum."""
     result = learn(mdp, settings, seeds, base_seed=base_seed, start=training_start(config), progress=progress,
                    engine=engine)
-    return compare(solution, result.greedy())
+    return compare(solution, result.greedy(), result.visited())
 
 
 def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
@@ -90,4 +90,8 @@ def summarise(comparison: Comparison) -> dict:
             "regret_max": max(regrets),
             "regret_zero_fraction": sum(r == 0 for r in regrets) / n,
         }
+        if comparison.coverage is not None:
+            cov = comparison.coverage[world]
+            out["worlds"][world]["coverage"] = {"mean": float(cov.mean()), "min": float(cov.min()),
+                                                "max": float(cov.max())}
     return out

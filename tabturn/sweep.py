@@ -230,7 +230,7 @@ def run_chunk(sweep: Sweep, point_index: int, first: int, count: int) -> list[di
         settings = dataclasses.replace(settings, initial_value=resolve_initial_value(learner["initial_value"], solution))
     seeds = sweep.seeds[first:first + count]
     result = learn(mdp, settings, seeds, base_seed=sweep.base_seed, start=training_start(config), engine=sweep.engine)
-    comp = compare(solution, result.greedy())
+    comp = compare(solution, result.greedy(), result.visited())
     columns = _setting_columns(config, settings)
     rows = []
     for b, seed in enumerate(seeds):
@@ -238,6 +238,7 @@ def run_chunk(sweep: Sweep, point_index: int, first: int, count: int) -> list[di
         for world in comp.classes:
             if "class" in sweep.record:
                 row[f"class_{world}"] = comp.classes[world][b]
+                row[f"coverage_{world}"] = repr(float(comp.coverage[world][b]))
             if "regret" in sweep.record:
                 row[f"regret_{world}"] = format_rational(comp.regret[world][b])
             if "always_up" in sweep.record:
@@ -390,4 +391,5 @@ def comparison_from_rows(rows: list[dict]):
         {w: [Fraction(r[f"regret_{w}"]) for r in rows] for w in worlds},
         {w: np.array([r[f"always_up_{w}"] == "true" for r in rows]) for w in worlds},
         {w: [r[f"class_{w}"] for r in rows] for w in worlds},
-        {w: flag[rows[0][f"exact_always_up_optimal_{w}"]] for w in worlds})
+        {w: flag[rows[0][f"exact_always_up_optimal_{w}"]] for w in worlds},
+        {w: np.array([float(r[f"coverage_{w}"]) for r in rows]) for w in worlds})

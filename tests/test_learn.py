@@ -1,11 +1,14 @@
 """Batched tabular learners: per-seed reproducibility, the sign convention, convergence on tiny MDPs."""
 
+import dataclasses
 from fractions import Fraction
 
 import numpy as np
 import pytest
 
+from tabturn import learn_numba
 from tabturn.arrays import mdp_from_arrays
+from tabturn.compare import compare
 from tabturn.config import TurnConfig
 from tabturn.errors import InputError
 from tabturn.learn import ALGORITHMS, LearnerSettings, learn
@@ -78,7 +81,10 @@ def test_action_order_permutation_is_validated_and_used():
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("extra", [{}, {"tie_break": "random"}, {"tie_break": "last", "step_schedule": "1/n",
                                                                   "omega": 0.8, "epsilon_schedule": "linear",
-                                                                  "epsilon": 0.6, "epsilon_final": 0.0}])
+                                                                  "epsilon": 0.6, "epsilon_final": 0.0},
+                                   {"exploration": "softmax", "temperature": 0.5, "epsilon_schedule": "exponential",
+                                    "epsilon": 0.5, "epsilon_final": 0.01},
+                                   {"time_indexed": True, "step_schedule": "1/n", "omega": 0.6, "epsilon": 0.4}])
 @pytest.mark.parametrize("regime", ["switching", "always"])
 def test_numba_engine_is_bit_identical_to_numpy(algorithm, extra, regime):
     pytest.importorskip("numba")
@@ -90,13 +96,38 @@ def test_numba_engine_is_bit_identical_to_numpy(algorithm, extra, regime):
         ref = learn(mdp, settings, [0, 9, 33], base_seed=2, start=start, engine="numpy")
         fast = learn(mdp, settings, [0, 9, 33], base_seed=2, start=start, engine="numba")
         assert np.array_equal(ref.q, fast.q) and np.array_equal(ref.visits, fast.visits)
+        assert ref.q.shape == ((3, 5, mdp.n_states, 4) if extra.get("time_indexed") else (3, mdp.n_states, 4))
 
 
-def test_numba_engine_refuses_softmax():
-    pytest.importorskip("numba")
+@pytest.mark.parametrize("algorithm", ["q", "double-q"])
+def test_step_indexed_learner_reaches_the_step_indexed_optimum_for_every_seed(algorithm):
+    # always regime, H = 3, gamma = 1: the optimum depends on the step (no stationary table can represent it).
+    # Off-policy learners with uniform exploration from every state reach the optimal set at every (step, state).
+    cfg = TurnConfig(x_bounds=(0, 2), y_bounds=(0, 2), horizon=3, regime="always", b=1)
+    mdp, sol = turn_mdp(cfg), solve_config(cfg)
+    settings = LearnerSettings(algorithm=algorithm, episodes=3000, horizon=3, time_indexed=True, epsilon=1.0,
+                               step_size=0.5)
+    seeds = range(12)
+    engine = "numba" if learn_numba.available() else "numpy"
+    result = learn(mdp, settings, seeds, start=tuple((s, Fraction(1, mdp.n_states)) for s in range(mdp.n_states)),
+                   engine=engine)
+    greedy = result.greedy()
+    assert greedy.shape == (12, 3, mdp.n_states)
+    masks = sol.action_masks  # (H, S) bit sets of the exactly optimal actions at each step
+    for t in range(3):
+        for s in range(mdp.n_states):
+            for b in seeds:
+                assert (int(masks[t, s]) >> int(greedy[b, t, s])) & 1, (algorithm, b, t, s)
+    assert any(len({int(masks[t, s]) for t in range(3)}) > 1 for s in range(mdp.n_states))  # step-dependent
+    stationary = learn(mdp, dataclasses.replace(settings, time_indexed=False), seeds, engine=engine).greedy()
+    timed_path = compare(sol, greedy).classes["observed"]
+    assert timed_path.count("optimal") == 12 and compare(sol, stationary).classes["observed"].count("optimal") < 12
+
+
+def test_time_indexed_needs_terminal_truncation():
     with pytest.raises(InputError) as err:
-        learn(turn_mdp(SMALL), LearnerSettings(exploration="softmax"), [0], engine="numba")
-    assert err.value.field == "engine"
+        LearnerSettings(time_indexed=True, truncation="bootstrap")
+    assert err.value.field == "time_indexed"
 
 
 def test_split_across_worker_processes_is_bit_identical():
@@ -121,3 +152,25 @@ def test_large_batches_with_threaded_draws_match_single_seeds():
     big = learn(mdp, settings, range(100, 170), base_seed=1)  # >= 64 seeds: draws filled by a thread pool
     for i in (0, 33, 69):
         assert np.array_equal(big.q[i], learn(mdp, settings, [100 + i], base_seed=1).q[0])
+
+
+@pytest.mark.parametrize("extra", [{}, {"time_indexed": True, "step_schedule": "1/n", "omega": 0.7, "epsilon": 0.3}])
+def test_checkpoints_equal_shorter_runs_and_can_stop_training(extra):
+    mdp = turn_mdp(SMALL)
+    settings = LearnerSettings(algorithm="sarsa", episodes=100, horizon=5, **extra)
+    seen = {}
+
+    def keep(n, result):
+        seen[n] = result
+        return n == 70  # stop after 70 episodes
+
+    last = learn(mdp, settings, [3, 8], checkpoints=[10, 45, 70, 90], on_checkpoint=keep)
+    assert sorted(seen) == [10, 45, 70] and last.settings.episodes == 100
+    assert np.array_equal(last.q, seen[70].q)  # stopped at the checkpoint
+    for n in (10, 45, 70):
+        alone = learn(mdp, dataclasses.replace(settings, episodes=n), [3, 8])
+        assert np.array_equal(seen[n].q, alone.q) and np.array_equal(seen[n].visits, alone.visits)
+        assert seen[n].settings.episodes == n
+    with pytest.raises(InputError) as err:
+        learn(mdp, dataclasses.replace(settings, epsilon_schedule="linear", epsilon_final=0.0), [0], checkpoints=[5])
+    assert err.value.field == "checkpoints"

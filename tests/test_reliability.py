@@ -134,3 +134,19 @@ def test_every_written_result_names_its_version_and_source(tmp_path, capsys):
                  "--out", str(tmp_path / "l.json")]) == 0
     assert json.loads((tmp_path / "l.json").read_text())["provenance"]["config"]["grid"]["x"] == [0, 7]
     capsys.readouterr()
+
+
+def test_provenance_records_versions_and_the_simd_extensions_numpy_uses():
+    from importlib import metadata
+
+    from numpy._core import _multiarray_umath as umath
+
+    from tabturn.io import provenance
+
+    record = provenance()
+    assert record["scipy"] == metadata.version("scipy") and record["numpy"] == metadata.version("numpy")
+    assert set(record["numpy_simd_found"]) <= set(umath.__cpu_dispatch__)
+    script = "import json; from tabturn.io import provenance; print(json.dumps(provenance()['numpy_simd_found']))"
+    env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": " ".join(umath.__cpu_dispatch__)}
+    disabled = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
+    assert json.loads(disabled.stdout) == []  # every dispatched kernel disabled: numpy runs its baseline only
