@@ -9,6 +9,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import attribution  # noqa: E402
+import convergence  # noqa: E402
 import exact_optimum  # noqa: E402
 import figures  # noqa: E402
 import index  # noqa: E402
@@ -21,7 +22,7 @@ from common import EXAMPLES, REPORTS, engine, write_atomic  # noqa: E402
 from tabturn.config import TurnConfig  # noqa: E402
 from tabturn.io import dumps, provenance  # noqa: E402
 
-SCRIPTS = (exact_optimum, symbolic, learned_agents, attribution, variant_robustness, mesa, figures, index)
+SCRIPTS = (exact_optimum, symbolic, convergence, learned_agents, attribution, variant_robustness, mesa, figures, index)
 
 
 def main(out_dir: str | Path = REPORTS) -> None:
@@ -31,7 +32,7 @@ def main(out_dir: str | Path = REPORTS) -> None:
         script.main(out_dir)
         timings[f"analysis/{Path(script.__file__).name}"] = round(time.perf_counter() - started, 2)
     write_atomic(Path(out_dir) / "provenance.json", dumps(provenance(
-        scripts=timings, learner_engine=engine(), seeds={"learned_agents": learned_agents.SEEDS,
+        scripts=timings, learner_engine=engine(), seeds={"learned_agents": learned_agents.SEEDS, "convergence": convergence.SEEDS,
                                                           "attribution": attribution.SEEDS,
                                                           "variant_robustness": variant_robustness.SEEDS},
         configs={p.stem: TurnConfig.load(str(p)).to_dict() for p in EXAMPLES})))

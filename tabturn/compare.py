@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from tabturn.evaluate import policy_value, step_policy_value
+from tabturn.evaluate import path_value, policy_value, step_policy_value
 from tabturn.graph import optimal_trajectory, policy_graph
 from tabturn.solution import Solution
 
@@ -39,6 +39,40 @@ def world_coverage(solution: Solution, visited: np.ndarray) -> dict[str, np.ndar
     visited = np.asarray(visited, dtype=bool)
     flat = visited.reshape(len(visited), -1, visited.shape[-1])  # (B, steps, S)
     return {world: flat[:, :, world_states(solution, world)].mean(axis=(1, 2)) for world in worlds(solution)}
+
+
+def successor_table(mdp) -> np.ndarray:
+    """(S, A, K) int64: the possible successors of each (state, action), padded by repeating the last."""
+    K = max(int(np.diff(m.indptr).max()) for m in mdp.transition_numerators)
+    table = np.zeros((mdp.n_states, mdp.n_actions, K), dtype=np.int64)
+    for a, m in enumerate(mdp.transition_numerators):
+        for s in range(mdp.n_states):
+            row = m.indices[m.indptr[s]:m.indptr[s + 1]]
+            table[s, a, :len(row)], table[s, a, len(row):] = row, row[-1]
+    return table
+
+
+def reachable_part(policy: np.ndarray, start: int, succ: np.ndarray) -> np.ndarray:
+    """``policy`` with every entry that cannot be reached from ``start`` under it set to action 0.
+
+    Stationary (S,) or time-indexed (T, S). The value at ``start`` is unchanged, so policies that agree
+    where they can be reached share one exact evaluation."""
+    out = np.zeros_like(policy)
+    if policy.ndim == 1:
+        seen, frontier = {start}, [start]
+        while frontier:
+            s = frontier.pop()
+            out[s] = policy[s]
+            for n in succ[s, policy[s]].tolist():
+                if n not in seen:
+                    seen.add(n)
+                    frontier.append(n)
+        return out
+    layer = np.array([start])
+    for t in range(len(policy)):
+        out[t, layer] = policy[t, layer]
+        layer = np.unique(succ[layer, policy[t, layer]])
+    return out
 
 
 def greedy_path(solution: Solution, policy: np.ndarray, start: int, steps: int) -> list[int]:
@@ -117,7 +151,9 @@ def compare(solution: Solution, greedy: np.ndarray, visited: np.ndarray | None =
     path = optimal_path_steps(solution)
     path_hits = np.stack([(masks[min(t, len(masks) - 1), s] >> greedy[:, s].astype(np.uint64)) & np.uint64(1)
                           for t, s in path], axis=1)
-    cache: dict[bytes, object] = {}
+    cache: dict[tuple, object] = {}
+    succ = successor_table(mdp)
+    deterministic = succ.shape[2] == 1
     regret, always_up, classes = {}, {}, {}
     starts = worlds(solution)
     coverage = None if visited is None else world_coverage(solution, visited)
@@ -126,11 +162,13 @@ def compare(solution: Solution, greedy: np.ndarray, visited: np.ndarray | None =
         regret[world], always_up[world], classes[world] = [], np.zeros(len(greedy), dtype=bool), []
         for b in range(len(greedy)):
             policy = steps_of[b] if timed else greedy[b]
-            key = policy.tobytes()
+            restricted = reachable_part(policy, start, succ)  # the value at start depends on nothing else
+            key = (start, restricted.tobytes())
             if key not in cache:
-                cache[key] = (step_policy_value(mdp, policy, solution.discount) if timed
-                              else policy_value(mdp, policy, solution.horizon, solution.discount))
-            r = mdp.sign * (cache[key][start] - optimum)
+                cache[key] = (path_value(mdp, restricted, start, solution.horizon, solution.discount) if deterministic
+                              else step_policy_value(mdp, restricted, solution.discount)[start] if timed
+                              else policy_value(mdp, restricted, solution.horizon, solution.discount)[start])
+            r = mdp.sign * (cache[key] - optimum)
             up = is_always_up(solution, greedy_path(solution, policy, start, steps))
             regret[world].append(r)
             always_up[world][b] = up

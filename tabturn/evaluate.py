@@ -55,3 +55,36 @@ def step_policy_value(mdp: TabularMDP, policies, discount) -> ExactVector:
         Q, den, _ = ExactBackup(restrict(mdp, policies[t]), gamma).q_values(N, den)
         N = Q[0]
     return ExactVector(mdp.sign * N, den)
+
+
+def path_value(mdp: TabularMDP, policy, start: int, horizon: int | None, discount) -> Fraction:
+    """Exact value (objective units) at ``start`` of a stationary (S,) or time-indexed (H, S) policy on a
+    deterministic MDP, by following its single path (H steps plus the final cost, or, for an infinite
+    horizon, the lead-in and the cycle it ends in, summed as a geometric series)."""
+    from tabturn.rational import parse_rational
+
+    gamma = parse_rational(discount, "discount")
+    succ = mdp.successors()
+    policy = np.asarray(policy, dtype=np.int64)
+    cost = np.asarray(mdp.cost_numerators)
+    s, total, weight = int(start), Fraction(0), Fraction(1)
+    if horizon is not None:
+        for t in range(horizon):
+            a = int(policy[s] if policy.ndim == 1 else policy[t, s])
+            total += weight * int(cost[s, a])
+            weight *= gamma
+            s = int(succ[s, a])
+        return (total + weight * int(mdp.final_numerators[s])) / mdp.cost_denominator
+    if policy.ndim != 1:
+        raise InputError("policy", "an infinite horizon needs a stationary policy")
+    first_seen: dict[int, int] = {}
+    steps: list[int] = []  # cost numerators along the path
+    while s not in first_seen:
+        first_seen[s] = len(steps)
+        a = int(policy[s])
+        steps.append(int(cost[s, a]))
+        s = int(succ[s, a])
+    j = first_seen[s]  # the path enters its cycle at step j
+    lead = sum((gamma ** t * c for t, c in enumerate(steps[:j])), Fraction(0))
+    loop = sum((gamma ** t * c for t, c in enumerate(steps[j:])), Fraction(0))
+    return (lead + gamma ** j * loop / (1 - gamma ** len(steps[j:]))) / mdp.cost_denominator

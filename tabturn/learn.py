@@ -238,6 +238,7 @@ def learn(mdp: TabularMDP, settings: LearnerSettings, seeds, base_seed: int = 0,
     deterministic = nexts.shape[2] == 1
     nexts, cum = nexts[:, order], cum[:, order]  # learner action i = MDP action order[i]
     cost = (mdp.sign * mdp.costs_float())[:, order]
+    final = mdp.sign * np.asarray(mdp.final_numerators, dtype=np.float64) / mdp.cost_denominator  # at the horizon
     terminal = mdp.terminal
     start = tuple(mdp.start if start is None else start)
     start_states = np.array([s for s, _ in start])
@@ -263,57 +264,57 @@ def learn(mdp: TabularMDP, settings: LearnerSettings, seeds, base_seed: int = 0,
                 learn_numba.run_chunk(
                     q, q if q2 is None else q2, visits, draws,
                     np.array([settings.epsilon_at(first + e) for e in range(count)]), nexts, cum, deterministic, cost,
-                    terminal, start_states, start_cum, learn_numba.ALGORITHM_CODES[settings.algorithm],
+                    terminal, final, start_states, start_cum, learn_numba.ALGORITHM_CODES[settings.algorithm],
                     learn_numba.TIE_CODES[settings.tie_break], settings.exploration == "softmax",
                     float(settings.temperature), settings.step_schedule == "constant", float(settings.step_size), alphas, g,
                     settings.truncation == "terminal", stride, *(cols.get(n, -1) for n in ("explore", "action", "next",
                                                                                            "tie", "coin")))
-                if progress is not None:
-                    progress(first + count)
-                continue
-            for e in range(count):
-                eps = settings.epsilon_at(first + e)
-                u = draws[:, e]  # (B, H + 1, DRAWS)
-                s = start_states[0] + np.zeros(B, dtype=np.int64)
-                if len(start_cum) > 1:
-                    pick = (u[:, 0, cols["next"]][:, None] > start_cum[None, :]).sum(1)
-                    s = start_states[np.minimum(pick, len(start_cum) - 1)]
-                a = _behaviour(q[rows, s] if q2 is None else q[rows, s] + q2[rows, s], u[:, 0], eps, settings, cols)
-                alive = ~terminal[s]
-                for t in range(H):
-                    ut = u[:, t + 1]
-                    if deterministic:
-                        s_next = nexts[s, a, 0]
-                    else:
-                        k = (ut[:, cols["next"]][:, None] > cum[s, a]).sum(1)
-                        s_next = nexts[s, a, np.minimum(k, nexts.shape[2] - 1)]
-                    c = cost[s, a]
-                    done = terminal[s_next] | (t == H - 1 and settings.truncation == "terminal")
-                    i, i_next = s + t * stride, s_next + min(t + 1, H - 1) * stride
-                    qn = q[rows, i_next]
-                    if q2 is None:
-                        a_next = _behaviour(qn, ut, eps, settings, cols)
-                        if settings.algorithm == "q":
-                            boot = qn.min(axis=1)
-                        elif settings.algorithm == "sarsa":
-                            boot = qn[rows, a_next]
+            else:
+                for e in range(count):
+                    eps = settings.epsilon_at(first + e)
+                    u = draws[:, e]  # (B, H + 1, DRAWS)
+                    s = start_states[0] + np.zeros(B, dtype=np.int64)
+                    if len(start_cum) > 1:
+                        pick = (u[:, 0, cols["next"]][:, None] > start_cum[None, :]).sum(1)
+                        s = start_states[np.minimum(pick, len(start_cum) - 1)]
+                    a = _behaviour(q[rows, s] if q2 is None else q[rows, s] + q2[rows, s], u[:, 0], eps, settings, cols)
+                    alive = ~terminal[s]
+                    for t in range(H):
+                        ut = u[:, t + 1]
+                        if deterministic:
+                            s_next = nexts[s, a, 0]
                         else:
-                            boot = _row_sum(_policy_probs(qn, eps, settings, _column(ut, cols, "tie")) * qn)
-                        target = c + g * np.where(done, 0.0, boot)
-                        _update(q, visits, rows, i, a, target, alive, settings, alphas)
-                    else:
-                        qn2 = q2[rows, i_next]
-                        a_next = _behaviour(qn + qn2, ut, eps, settings, cols)
-                        coin = ut[:, cols["coin"]] < 0.5
-                        chosen = np.where(coin[:, None], qn, qn2)
-                        other = np.where(coin[:, None], qn2, qn)
-                        boot = other[rows, _greedy(chosen, _column(ut, cols, "tie"), settings.tie_break)]
-                        target = c + g * np.where(done, 0.0, boot)
-                        _update(q, visits, rows, i, a, target, alive & coin, settings, alphas, count_visit=False)
-                        _update(q2, visits, rows, i, a, target, alive & ~coin, settings, alphas, count_visit=False)
-                        visits[rows, i, a] += alive
-                    alive = alive & ~terminal[s_next]
-                    s, a = s_next, a_next
+                            k = (ut[:, cols["next"]][:, None] > cum[s, a]).sum(1)
+                            s_next = nexts[s, a, np.minimum(k, nexts.shape[2] - 1)]
+                        c = cost[s, a]
+                        last = t == H - 1 and settings.truncation == "terminal"
+                        done = terminal[s_next] | last
+                        end = final[s_next] if last else 0.0  # the end-of-horizon (terminal-timing) loss
+                        i, i_next = s + t * stride, s_next + min(t + 1, H - 1) * stride
+                        qn = q[rows, i_next]
+                        if q2 is None:
+                            a_next = _behaviour(qn, ut, eps, settings, cols)
+                            if settings.algorithm == "q":
+                                boot = qn.min(axis=1)
+                            elif settings.algorithm == "sarsa":
+                                boot = qn[rows, a_next]
+                            else:
+                                boot = _row_sum(_policy_probs(qn, eps, settings, _column(ut, cols, "tie")) * qn)
+                            target = c + g * np.where(done, end, boot)
+                            _update(q, visits, rows, i, a, target, alive, settings, alphas)
+                        else:
+                            qn2 = q2[rows, i_next]
+                            a_next = _behaviour(qn + qn2, ut, eps, settings, cols)
+                            coin = ut[:, cols["coin"]] < 0.5
+                            chosen = np.where(coin[:, None], qn, qn2)
+                            other = np.where(coin[:, None], qn2, qn)
+                            boot = other[rows, _greedy(chosen, _column(ut, cols, "tie"), settings.tie_break)]
+                            target = c + g * np.where(done, end, boot)
+                            _update(q, visits, rows, i, a, target, alive & coin, settings, alphas, count_visit=False)
+                            _update(q2, visits, rows, i, a, target, alive & ~coin, settings, alphas, count_visit=False)
+                            visits[rows, i, a] += alive
+                        alive = alive & ~terminal[s_next]
+                        s, a = s_next, a_next
             if progress is not None:
                 progress(first + count)
             if first + count in checkpoints and on_checkpoint is not None and on_checkpoint(

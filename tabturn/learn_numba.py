@@ -99,7 +99,7 @@ if numba is not None:
         return alphas[max(visits, 1)]
 
     @_jit
-    def run_chunk(q, q2, visits, draws, eps_arr, nexts, cum, deterministic, cost, terminal, start_states,
+    def run_chunk(q, q2, visits, draws, eps_arr, nexts, cum, deterministic, cost, terminal, final, start_states,
                   start_cum, algorithm, tie, softmax, temperature, constant, step_size, alphas, g, trunc_terminal,
                   stride, c_explore, c_action, c_next, c_tie, c_coin):
         B, count, H1, _ = draws.shape
@@ -135,7 +135,9 @@ if numba is not None:
                                 k += 1
                         s_next = nexts[s, a, min(k, K - 1)]
                     c = cost[s, a]
-                    done = terminal[s_next] or (t == H - 1 and trunc_terminal)
+                    last = t == H - 1 and trunc_terminal
+                    done = terminal[s_next] or last
+                    end = final[s_next] if last else 0.0  # the end-of-horizon (terminal-timing) loss
                     ri = s + t * stride  # table row of (step t, state s); stride 0 for a stationary table
                     rn = s_next + min(t + 1, H - 1) * stride
                     for i in range(A):
@@ -159,7 +161,7 @@ if numba is not None:
                             boot = 0.0
                             for i in range(A):
                                 boot += scratch[i] * row[i]
-                        target = c + g * (0.0 if done else boot)
+                        target = c + g * (end if done else boot)
                         if alive:
                             visits[b, ri, a] += 1
                             alpha = _alpha(visits[b, ri, a], constant, step_size, alphas)
@@ -177,7 +179,7 @@ if numba is not None:
                             boot = row2[_greedy(row, u_tie, tie)]
                         else:
                             boot = row[_greedy(row2, u_tie, tie)]
-                        target = c + g * (0.0 if done else boot)
+                        target = c + g * (end if done else boot)
                         if alive:
                             alpha = _alpha(visits[b, ri, a] + 1, constant, step_size, alphas)
                             if coin:

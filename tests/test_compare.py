@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tabturn.attribute import attribute
 from tabturn.cli import main
@@ -13,6 +15,7 @@ from tabturn.compare import compare
 from tabturn.config import TurnConfig
 from tabturn.solve import solve_config
 from tabturn.study import wilson
+from tabturn.turn import turn_mdp
 from tests.helpers import reference_loss, reference_move
 
 
@@ -120,3 +123,21 @@ def test_time_indexed_optimal_policy_has_zero_regret_where_a_stationary_one_fail
     assert comp.regret == {"observed": [0], "unobserved": [0]}
     with pytest.raises(ValueError):
         compare(sol, timed[None, :3, :])
+
+
+@given(st.integers(0, 2 ** 32 - 1), st.sampled_from([None, 3, 6]), st.sampled_from(["always", "absent-supervisor"]))
+def test_path_value_equals_full_exact_evaluation(seed, horizon, regime):
+    from tabturn.evaluate import path_value, policy_value, step_policy_value
+
+    cfg = TurnConfig(x_bounds=(0, 3), y_bounds=(0, 2), horizon=horizon, regime=regime,
+                     discount="1" if horizon else "4/5", timing="per-step")
+    mdp = turn_mdp(cfg)
+    rng = np.random.default_rng(seed)
+    stationary = rng.integers(0, mdp.n_actions, mdp.n_states)
+    for start in (0, mdp.n_states - 1, int(rng.integers(mdp.n_states))):
+        assert path_value(mdp, stationary, start, horizon, cfg.discount) == \
+            policy_value(mdp, stationary, horizon, cfg.discount)[start]
+        if horizon:
+            timed = rng.integers(0, mdp.n_actions, (horizon, mdp.n_states))
+            assert path_value(mdp, timed, start, horizon, cfg.discount) == \
+                step_policy_value(mdp, timed, cfg.discount)[start]

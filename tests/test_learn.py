@@ -85,10 +85,11 @@ def test_action_order_permutation_is_validated_and_used():
                                    {"exploration": "softmax", "temperature": 0.5, "epsilon_schedule": "exponential",
                                     "epsilon": 0.5, "epsilon_final": 0.01},
                                    {"time_indexed": True, "step_schedule": "1/n", "omega": 0.6, "epsilon": 0.4}])
-@pytest.mark.parametrize("regime", ["switching", "always"])
+@pytest.mark.parametrize("regime", ["switching", "always", "terminal-timing"])
 def test_numba_engine_is_bit_identical_to_numpy(algorithm, extra, regime):
     pytest.importorskip("numba")
-    cfg = SMALL if regime == "switching" else TurnConfig(x_bounds=(0, 2), y_bounds=(0, 3), horizon=5)
+    cfg = {"switching": SMALL, "always": TurnConfig(x_bounds=(0, 2), y_bounds=(0, 3), horizon=5),
+           "terminal-timing": TurnConfig(x_bounds=(0, 2), y_bounds=(0, 3), horizon=5, timing="terminal")}[regime]
     mdp = turn_mdp(cfg)
     settings = LearnerSettings(algorithm=algorithm, episodes=45, horizon=5, **extra)
     two_starts = ((0, Fraction(1, 3)), (5, Fraction(2, 3)))
@@ -174,3 +175,24 @@ def test_checkpoints_equal_shorter_runs_and_can_stop_training(extra):
     with pytest.raises(InputError) as err:
         learn(mdp, dataclasses.replace(settings, epsilon_schedule="linear", epsilon_final=0.0), [0], checkpoints=[5])
     assert err.value.field == "checkpoints"
+
+
+@pytest.mark.parametrize("time_indexed", [False, True])
+def test_terminal_timing_loss_reaches_the_learner(time_indexed):
+    # Regression: with timing = "terminal" every step cost is 0 and the loss is charged on s_H only; the
+    # learners once ignored it. Step-indexed, alpha = 1, deterministic moves: the last step's Q is exactly
+    # the final loss of the successor.
+    cfg = TurnConfig(x_bounds=(0, 3), y_bounds=(0, 3), horizon=3, timing="terminal", actions=("up", "right"))
+    mdp = turn_mdp(cfg)
+    assert not mdp.cost_numerators.any() and mdp.final_numerators.any()
+    settings = LearnerSettings(episodes=200, horizon=3, epsilon=1.0, step_size=1.0, time_indexed=time_indexed)
+    result = learn(mdp, settings, [0, 1])
+    if not time_indexed:
+        assert (result.q != 0).any()  # the final loss moved the table
+        return
+    for s in range(mdp.n_states):
+        for a in range(mdp.n_actions):
+            if result.visits[0, 2, s, a]:
+                (nxt, _), = mdp.next_states(s, a)
+                assert result.q[0, 2, s, a] == float(mdp.final_cost(nxt))
+    assert result.visits[0, 2].sum() > 0
