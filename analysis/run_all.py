@@ -32,7 +32,8 @@ def main(out_dir: str | Path = REPORTS) -> None:
         script.main(out_dir)
         timings[f"analysis/{Path(script.__file__).name}"] = round(time.perf_counter() - started, 2)
     write_atomic(Path(out_dir) / "provenance.json", dumps(provenance(
-        scripts=timings, learner_engine=engine(), seeds={"learned_agents": learned_agents.SEEDS, "convergence": convergence.SEEDS,
+        scripts=timings, learner_engine=engine(), seeds={"learned_agents": learned_agents.SEEDS,
+                                                          "convergence": convergence.SEEDS,
                                                           "attribution": attribution.SEEDS,
                                                           "variant_robustness": variant_robustness.SEEDS},
         configs={p.stem: TurnConfig.load(str(p)).to_dict() for p in EXAMPLES})))

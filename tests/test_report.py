@@ -23,7 +23,8 @@ def test_committed_exact_optimum_tables_are_reproduced():
 
 def test_index_is_reproduced_from_the_committed_tables(tmp_path):
     for name in ("exact_optimum.csv", "learned_agents.csv", "attribution.csv", "attribution_verdicts.csv",
-                 "variant_robustness.csv", "mesa.csv", "symbolic.csv", "switching_thresholds.csv"):
+                 "variant_robustness.csv", "mesa.csv", "symbolic.csv", "switching_thresholds.csv",
+                 "convergence_summary.csv"):
         (tmp_path / name).write_text((REPORTS / name).read_text())
     _module("index").main(tmp_path)
     assert (tmp_path / "README.md").read_text() == (REPORTS / "README.md").read_text()
@@ -101,3 +102,14 @@ def test_committed_mesa_rows_are_reproduced():
     assert len(committed) == len(combos) + len(module.REGIMES) * len(module.MODELS)
     for i in range(0, len(combos), 11):
         assert module.row(*combos[i]) == committed[i]
+
+
+def test_committed_convergence_rows_are_reproduced_for_a_cheap_row():
+    conv = _module("convergence")
+    common = _module("common")
+    committed = [r for r in common.read_csv(REPORTS / "convergence.csv")
+                 if (r["example"], r["learner"], r["table"]) == ("terminal", "q", "step-indexed")]
+    rows = conv.run_row(ROOT / "examples" / "terminal.toml", "q", "step-indexed")
+    assert [{k: str(v) for k, v in r.items()} for r in rows] == committed
+    summary = {(r["example"], r["learner"], r["table"]): r for r in common.read_csv(REPORTS / "convergence_summary.csv")}
+    assert summary[("terminal", "q", "step-indexed")]["converged_episodes"] == committed[-1]["episodes"]
