@@ -161,13 +161,14 @@ def write_outputs(rows: list[dict], out_dir: Path) -> None:
     write_atomic(out_dir / "convergence.csv", csv_text(rows, COLUMNS))
     write_atomic(out_dir / "convergence_summary.csv", csv_text(summary, SUMMARY_COLUMNS))
     lines = ["# Convergence: how much training reaches the exact optimum?", "",
-             f"{SEEDS} seeds per row ({STOCHASTIC_SEEDS} for stochastic dynamics, column `seeds`), trained in the world where training starts. A seed counts as optimal when its "
+             f"{SEEDS} seeds per row ({STOCHASTIC_SEEDS} for stochastic dynamics, column `seeds`), trained in the "
+             "world where training starts. A seed counts as optimal when its "
              "greedy policy has exact regret 0 from that world's start (step-indexed tables are evaluated step by "
              "step). Training stops at the first budget where at least "
              f"{TARGET:.0%} of the seeds are optimal. Recipes (flags of `tabturn learn`):", ""]
     for name, flags in RECIPES.items():
         lines.append(f"- {name} dynamics: " + ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in flags.items()) +
-                     f"; budgets {BUDGETS[name][0]} ... {BUDGETS[name][-1]} episodes (doubling).")
+                     f"; budgets {', '.join(map(str, BUDGETS[name]))} episodes.")
     lines += ["", "## Smallest budget with at least 99% of seeds exactly optimal", "",
               *markdown_table(summary, SUMMARY_COLUMNS), "", "## Every budget", "",
               *markdown_table(rows, ["example", "learner", "table", "world", "episodes", "fraction_optimal",
