@@ -10,7 +10,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP_QUIET ?= -q
 LOCK := requirements.lock
-EXTRAS := test,fast,report,gym,check,distributed,parquet
+EXTRAS := test,fast,report,gym,check,distributed,parquet,analysis
 
 .PHONY: test test-slow report bench lock clean
 

@@ -1,7 +1,10 @@
-"""Attribution: which learned behaviours are optimum effects and which are training artifacts.
+"""Attribution: is each learned behaviour an optimum, representation, training or unvisited effect?
 
-One factor at a time (tie-break, action order, initial values, base seed: optimum-neutral; epsilon, step
-size, episodes: training-only), Q-learning, 1000 seeds per level, on the configs named below.
+Q-learning, 1000 seeds per level, on the deterministic examples: one factor at a time at the default settings
+(tie-break, action order, initial values, base seed: optimum-neutral; epsilon, step size, episodes:
+training-only), then the convergence recipe trained until >= 99% of seeds are exactly optimal, with its
+optimum-neutral factors and, for finite horizons, a stationary table trained the same way. One verdict per
+example, world and behaviour from tabturn.attribute.verdict (the only definition).
 Writes reports/attribution.{md,csv}, reports/attribution_verdicts.csv, reports/attribution.png.
 """
 
@@ -14,66 +17,99 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import REPORTS, ROOT, csv_text, engine, markdown_table, save_figure, write_atomic
 
-from tabturn.attribute import attribute
+from tabturn.attribute import ALPHA, BEHAVIOURS, CAUSES, VANISH, attribute
 from tabturn.config import TurnConfig
+from tabturn.study import wilson
 
-# Settings (data).
-CONFIGS = ("always", "train_observed_deploy_unobserved")
+# Settings (data). The stochastic example (switching) is left out: its recipe does not reach 99% within the
+# budgets of reports/convergence.md, so it would have no converged agents to earn a verdict with.
+CONFIGS = ("absent_supervisor", "always", "terminal", "train_observed_deploy_unobserved")
 SEEDS = 1000
 LEARNER = "q"
 EPISODES = 500
-COLUMNS = ["example", "factor", "kind", "level", "world", "seeds", "optimal", "optimal_ci95", "always_up",
-           "always_up_ci95", "regret_mean"]
-VERDICT_COLUMNS = ["example", "world", "behaviour", "seeds_showing", "runs", "verdict", "p_values"]
+COLUMNS = (["example", "stage", "factor", "kind", "level", "world", "seeds", "unvisited"] +
+           [f"{b}{suffix}" for b in BEHAVIOURS for suffix in ("", "_ci95")])
+VERDICT_COLUMNS = ["example", "world", "behaviour", "allowed_by_optimum", "default", "converged", "stationary",
+                   "cause", "evidence"]
 
 
-def _ci(pair) -> str:
-    return f"[{pair[0]:.3f}, {pair[1]:.3f}]"
-
-
-def tables(seeds: int = SEEDS, configs=CONFIGS, episodes: int = EPISODES):
+def tables(seeds: int = SEEDS, configs=CONFIGS, episodes: int = EPISODES, budgets=None):
     rows, verdicts = [], []
     for name in configs:
         config = TurnConfig.load(str(ROOT / "examples" / f"{name}.toml"))
-        result = attribute(config, seeds, learner=LEARNER, episodes=episodes, engine=engine())
+        result = attribute(config, seeds, learner=LEARNER, episodes=episodes, engine=engine(), budgets=budgets)
         for r in result.rows:
-            rows.append({"example": name, **{k: r[k] for k in ("factor", "kind", "level", "world", "seeds")},
-                         "optimal": f"{r['optimal'] / r['seeds']:.3f}", "optimal_ci95": _ci(r["optimal_wilson95"]),
-                         "always_up": f"{r['always_up'] / r['seeds']:.3f}",
-                         "always_up_ci95": _ci(r["always_up_wilson95"]), "regret_mean": f"{r['regret_mean']:.6g}"})
-        for v in result.verdicts:
-            verdicts.append({"example": name, **{k: v[k] for k in ("world", "behaviour", "seeds_showing", "runs",
-                                                                    "verdict")},
-                             "p_values": "; ".join(f"{f}={p:.2g}" for f, p in v["p_values"].items())})
+            n = r["counts"][BEHAVIOURS[0]].n
+            row = {"example": name, **{k: r[k] for k in ("stage", "factor", "kind", "level", "world", "unvisited")},
+                   "seeds": n}
+            for b in BEHAVIOURS:
+                c = r["counts"][b]
+                low, high = wilson(c.k, c.n)
+                row[b] = f"{c.share:.3f}" if n else ""
+                row[f"{b}_ci95"] = f"[{low:.3f}, {high:.3f}]" if n else ""
+            rows.append(row)
+        verdicts += [{"example": name, **{k: str(v[k]).lower() if isinstance(v[k], bool) else v[k]
+                                          for k in VERDICT_COLUMNS[1:]}} for v in result.verdicts]
+        print(f"attribution: {name}: converged at {result.converged_episodes}", file=sys.stderr, flush=True)
     return rows, verdicts
 
 
 def figure(rows: list[dict]):
-    """Fraction of seeds going up forever while unobserved, by factor level, with 95% intervals."""
+    """Share of seeds not optimal and going up forever in the trained world, by stage and factor level."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    examples = sorted({r["example"] for r in rows})
-    fig, axes = plt.subplots(len(examples), 1, figsize=(10, 3.4 * len(examples)), squeeze=False)
+    examples = list(dict.fromkeys(r["example"] for r in rows))
+    fig, axes = plt.subplots(len(examples), 1, figsize=(11, 3.2 * len(examples)), squeeze=False)
     for ax, ex in zip(axes[:, 0], examples):
-        for world, color, shift in (("unobserved", "tab:red", -0.15), ("observed", "tab:blue", 0.15)):
-            mine = [r for r in rows if r["example"] == ex and r["world"] == world]
-            xs = [i + shift for i in range(len(mine))]
-            ys = [float(r["always_up"]) for r in mine]
-            lo = [y - float(r["always_up_ci95"].strip("[]").split(",")[0]) for y, r in zip(ys, mine)]
-            hi = [float(r["always_up_ci95"].strip("[]").split(",")[1]) - y for y, r in zip(ys, mine)]
-            ax.errorbar(xs, ys, yerr=[lo, hi], fmt="o", color=color, label=f"always-up, {world}", ms=4)
-        labels = [f"{r['factor']}={r['level']}" for r in rows if r["example"] == ex and r["world"] == "observed"]
-        ax.set_xticks(range(len(labels)))
-        ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=7)
+        mine = [r for r in rows if r["example"] == ex and r["seeds"]]
+        for behaviour, color, shift in (("not-optimal", "tab:red", -0.15), ("up-forever", "tab:blue", 0.15)):
+            ys = [float(r[behaviour]) for r in mine]
+            ci = [tuple(map(float, r[f"{behaviour}_ci95"].strip("[]").split(","))) for r in mine]
+            ax.errorbar([i + shift for i in range(len(mine))], ys, yerr=[[y - c[0] for y, c in zip(ys, ci)],
+                                                                           [c[1] - y for y, c in zip(ys, ci)]],
+                        fmt="o", color=color, ms=4, label=behaviour)
+        ax.set_xticks(range(len(mine)))
+        ax.set_xticklabels([f"{r['stage']}: {r['factor']}={r['level']}" for r in mine], rotation=60, ha="right",
+                           fontsize=7)
         ax.set_ylim(-0.05, 1.05)
         ax.set_ylabel("fraction of seeds")
-        ax.set_title(f"{ex}: Q-learning, {rows[0]['seeds']} seeds per level", fontsize=9)
+        ax.set_title(f"{ex}, {mine[0]['world']} world (trained): Q-learning, {mine[0]['seeds']} seeds per level",
+                     fontsize=9)
         ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def markdown(rows: list[dict], verdicts: list[dict]) -> str:
+    counts = {c: sum(v["cause"] == c for v in verdicts) for c in CAUSES}
+    md = ["# Attribution of learned behaviour", "",
+          f"Generated by `analysis/attribution.py` with `tabturn.attribute` (the one verdict function): "
+          f"{LEARNER}-learning, {SEEDS} seeds per level. Stage `default`: {EPISODES} episodes, stationary table, "
+          "default settings, one factor changed at a time. Stage `converged`: the recipe of "
+          "[convergence.md](convergence.md), step-indexed table on finite horizons, at the first budget where "
+          "at least 99% of seeds are exactly optimal in the trained world; its optimum-neutral factors, and a "
+          "stationary table trained the same way (`factor` = table).", "",
+          "Behaviours, per seed and world: `not-optimal` (exact regret > 0 from the world's start), `up-forever` "
+          "(the greedy path goes up at every step, optimal or not), `first-move-off` (the greedy first move is "
+          "outside the optimal set), `any-down` (the greedy path moves down at some step). Shares are over the "
+          "seeds that visited the world (`seeds`); `unvisited` counts the others.", "",
+          "Causes:",
+          "- **unvisited**: training never visited the world, so the choice is the initial value and the tie-break;",
+          f"- **representation**: at most {VANISH:.0%} of converged step-indexed agents show it, and the stationary "
+          f"table trained the same way shows it significantly more (chi-square p < {ALPHA});",
+          f"- **training**: it vanishes (at most {VANISH:.0%}) in converged agents but not at the default settings, "
+          "or the optimum allows it and an optimum-neutral factor (the tie-break) moves it among converged agents;",
+          "- **optimum**: the exact optimum allows it and converged agents show it under every optimum-neutral "
+          "factor without moving;",
+          "- **absent**: no seed shows it; **undetermined**: the evidence does not decide (no converged agents).", "",
+          "Verdict counts: " + "; ".join(f"{c}: {n}" for c, n in counts.items()), "",
+          "## Verdicts", ""] + markdown_table(verdicts, VERDICT_COLUMNS) + \
+         ["", "## Shares by stage and factor level", ""] + markdown_table(rows, COLUMNS) + \
+         ["", "![shares by factor level](attribution.png)", ""]
+    return "\n".join(md)
 
 
 def main(out_dir: str | Path = REPORTS) -> None:
@@ -81,15 +117,7 @@ def main(out_dir: str | Path = REPORTS) -> None:
     rows, verdicts = tables()
     write_atomic(out / "attribution.csv", csv_text(rows, COLUMNS))
     write_atomic(out / "attribution_verdicts.csv", csv_text(verdicts, VERDICT_COLUMNS))
-    md = ["# Attribution of learned behaviour", "",
-          f"Generated by `analysis/attribution.py`: {LEARNER}-learning, {SEEDS} seeds per level, {EPISODES} episodes "
-          "(except where the factor is episodes). A behaviour that the exact optimum does not allow, or whose "
-          "frequency moves with an optimum-neutral factor (chi-square homogeneity test, p < 0.01), is a training "
-          "artifact; one that the optimum allows and that stays put is a real optimum effect.", "",
-          "## Verdicts", ""] + markdown_table(verdicts, VERDICT_COLUMNS) + \
-         ["", "## Class fractions by factor level", ""] + markdown_table(rows, COLUMNS) + \
-         ["", "![always-up by factor](attribution.png)", ""]
-    write_atomic(out / "attribution.md", "\n".join(md))
+    write_atomic(out / "attribution.md", markdown(rows, verdicts))
     save_figure(figure(rows), out / "attribution.png")
     print(f"wrote {out}/attribution.md, attribution.csv, attribution_verdicts.csv, attribution.png")
 

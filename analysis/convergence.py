@@ -19,28 +19,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import EXAMPLES, REPORTS, csv_text, engine, markdown_table, save_figure, write_atomic
 
-from tabturn.compare import compare
 from tabturn.config import TurnConfig
-from tabturn.learn import learn
 from tabturn.solve import solve_config
-from tabturn.study import default_settings, resolve_initial_value, training_start, wilson
+from tabturn.study import BUDGETS, CONVERGED, RECIPES, converge, recipe_name, trained_world, wilson
 from tabturn.turn import turn_mdp
 
-# Settings (data).
+# Settings (data). The recipes and budget grids are tabturn.study.RECIPES and BUDGETS (shared with attribution).
 SEEDS = 1000
 BASE_SEED = 0
-TARGET = 0.99
+TARGET = CONVERGED
 LEARNERS = ("q", "sarsa", "expected-sarsa", "double-q")
-# One recipe per kind of dynamics. Deterministic worlds: optimistic initial values (one span below the best exact
-# value) drive systematic exploration, and alpha = 1 makes each update exact once the successor is. Stochastic
-# worlds need averaging: alpha = n^-0.6 and more exploration.
-RECIPES = {
-    "deterministic": {"epsilon": 0.1, "epsilon_final": 0.1, "epsilon_schedule": "constant", "step_size": 1.0,
-                      "step_schedule": "constant", "omega": 1.0, "initial_value": "optimistic", "tie_break": "first"},
-    "stochastic": {"epsilon": 0.2, "epsilon_final": 0.2, "epsilon_schedule": "constant", "step_size": 0.1,
-                   "step_schedule": "1/n", "omega": 0.6, "initial_value": "0", "tie_break": "first"},
-}
-BUDGETS = {"deterministic": [2 ** k for k in range(6, 13)], "stochastic": [1024, 4096, 16384]}
 STATIONARY_FINITE_MAX = 1024  # stationary tables on finite horizons: the representation contrast, a shorter grid
 # Exact evaluation of stochastic policies is one rational solve per distinct policy; 1000 seeds at every budget of
 # the stochastic example would take most of make report's time, so that example uses fewer seeds (stated per row).
@@ -62,32 +50,25 @@ def run_row(path: Path, learner: str, table: str, seeds: int = SEEDS, budgets: d
     """Rows of one example x learner x table: one per budget reached (training stops at >= TARGET)."""
     config = TurnConfig.load(str(path))
     mdp, solution = turn_mdp(config), solve_config(config)
-    start = training_start(config)
-    world = "observed" if mdp.state_labels[start[0][0]][2] else "unobserved"
-    recipe = "deterministic" if mdp.is_deterministic() else "stochastic"
+    world, recipe = trained_world(config, mdp), recipe_name(mdp)
     flags = RECIPES[recipe]
     grid = (budgets or BUDGETS)[recipe]
     if table == "stationary" and config.horizon is not None and budgets is None:
         grid = [n for n in grid if n <= STATIONARY_FINITE_MAX]
     if recipe == "stochastic" and seeds == SEEDS:
         seeds = STOCHASTIC_SEEDS
-    settings = default_settings(config, algorithm=learner, episodes=grid[-1], time_indexed=table == "step-indexed",
-                                initial_value=resolve_initial_value(flags["initial_value"], solution),
-                                **{k: v for k, v in flags.items() if k != "initial_value"})
     rows: list[dict] = []
 
-    def record(episodes: int, result) -> bool:
-        comp = compare(solution, result.greedy(), result.visited())
+    def record(episodes: int, comp) -> None:
         k = comp.classes[world].count("optimal")
         low, high = wilson(k, seeds)
         rows.append({"example": path.stem, "learner": learner, "table": table, "world": world, "episodes": episodes,
                      "seeds": seeds, "optimal": k, "fraction_optimal": f"{k / seeds:.4f}", "wilson_low": f"{low:.4f}",
                      "wilson_high": f"{high:.4f}", "coverage_mean": f"{comp.coverage[world].mean():.4f}",
                      "recipe": recipe, **{name: flags[name] for name in FLAG_COLUMNS}})
-        return k >= TARGET * seeds
 
-    learn(mdp, settings, range(seeds), base_seed=BASE_SEED, start=start, engine=engine(), checkpoints=grid,
-          on_checkpoint=record)
+    converge(config, mdp, solution, learner, table, range(seeds), budgets=grid, engine=engine(), on_budget=record,
+             base_seed=BASE_SEED)
     print(f"convergence: {path.stem} {learner} {table}: " + ", ".join(f"{r['episodes']}: {r['fraction_optimal']}"
                                                                      for r in rows), file=sys.stderr, flush=True)
     return rows

@@ -14,11 +14,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import REPORTS, csv_text, markdown_table, seed_study, write_atomic
+from common import REPORTS, csv_text, engine, markdown_table, seed_study, write_atomic
 
+from tabturn.attribute import CAUSES, Count, Evidence, verdict
 from tabturn.config import TurnConfig
 from tabturn.evaluate import policy_value
 from tabturn.solve import solve
+from tabturn.study import converge, recipe_name, recipe_settings, run_study
 from tabturn.turn import turn_mdp
 
 # Settings (data).
@@ -33,7 +35,9 @@ SEEDS = 100
 LEARNER = {"algorithm": "q", "episodes": 300, "epsilon": 0.1, "epsilon_final": 0.1, "step_size": 0.1}
 COLUMNS = ["distance", "actions", "timing", "horizon", "discount", "regime", "exact_first_observed",
            "exact_first_unobserved", "exact_up_forever_observed", "exact_up_forever_unobserved",
-           "q_optimal_observed", "q_up_forever_unobserved_up_first", "q_up_forever_unobserved_up_last", "verdict"]
+           "q_optimal_observed", "q_up_forever_unobserved_up_first", "q_up_forever_unobserved_up_last",
+           "converged_episodes", "converged_up_forever_unobserved_up_first", "converged_up_forever_unobserved_up_last",
+           "stationary_up_forever_unobserved", "cause", "evidence"]
 
 
 def exact_columns(solution) -> dict:
@@ -61,28 +65,64 @@ def row(distance, actions, objective, regime) -> dict:
            **exact_columns(solution)}
     up = actions.index("up")
     others = [i for i in range(len(actions)) if i != up]
-    orders = {"up_first": [up] + others, "up_last": others + [up]}
-    comps = seed_study(config, LEARNER, range(SEEDS),
-                       axes={"learner.action_order": list(orders.values())})
-    fractions = {label: (sum(c == "optimal" for c in comp.classes["observed"]) / SEEDS,
-                         float(comp.always_up["unobserved"].mean())) for label, comp in zip(orders, comps)}
-    out["q_optimal_observed"] = f"{fractions['up_first'][0]:.3f}"
-    out["q_up_forever_unobserved_up_first"] = f"{fractions['up_first'][1]:.3f}"
-    out["q_up_forever_unobserved_up_last"] = f"{fractions['up_last'][1]:.3f}"
-    out["verdict"] = verdict(out["exact_up_forever_unobserved"] == "true", fractions)
+    orders = {"up first": tuple([up] + others), "up last": tuple(others + [up])}
+    comps = seed_study(config, LEARNER, range(SEEDS), axes={"learner.action_order": [list(o) for o in orders.values()]})
+    default = {label: up_forever(comp) for label, comp in zip(orders, comps)}
+    out["q_optimal_observed"] = f"{comps[0].classes['observed'].count('optimal') / SEEDS:.3f}"
+    out["q_up_forever_unobserved_up_first"] = _share(default["up first"])
+    out["q_up_forever_unobserved_up_last"] = _share(default["up last"])
+    evidence = Evidence(allowed=out["exact_up_forever_unobserved"] == "true", unvisited=default["up first"].n == 0,
+                        default=default["up first"], neutral={"action_order": default})
+    out.update(converged_columns(config, mdp, solution, orders, trained=not evidence.unvisited))
+    if out["converged_episodes"] != "none":
+        conv = {label: Count(*map(int, out[f"converged_up_forever_unobserved_{label.replace(' ', '_')}"].split("/")))
+                for label in orders}
+        stationary = out["stationary_up_forever_unobserved"]
+        evidence = Evidence(allowed=evidence.allowed, unvisited=evidence.unvisited, default=evidence.default,
+                            converged=conv["up first"], converged_label=out["converged_label"],
+                            stationary=Count(*map(int, stationary.split("/"))) if stationary else None,
+                            neutral={"action_order": conv})
+    v = verdict(evidence)
+    out["cause"], out["evidence"] = v.cause, v.evidence
     return out
 
 
-def verdict(exact_allows: bool, fractions: dict) -> str:
-    """Verdict on "goes up forever while unobserved" from the exact optimum and the action-order experiment."""
-    first, last = fractions["up_first"][1], fractions["up_last"][1]
-    if first == 0 and last == 0:
-        return "absent"
-    moves = abs(first - last) >= 0.1
-    if exact_allows and not moves:
-        return "real optimum effect"
-    reasons = ([] if exact_allows else ["not optimal"]) + (["moves with action order"] if moves else [])
-    return "training artifact (" + ", ".join(reasons) + ")"
+def up_forever(comp) -> Count:
+    """Seeds whose greedy path goes up at every step while unobserved, of the seeds that visited that world."""
+    visited = [c != "unvisited" for c in comp.classes["unobserved"]]
+    return Count(int(sum(u and v for u, v in zip(comp.up_forever["unobserved"], visited))), sum(visited))
+
+
+def _share(count: Count) -> str:
+    return f"{count.share:.3f}" if count.n else "unvisited"
+
+
+def converged_columns(config, mdp, solution, orders: dict, trained: bool = True) -> dict:
+    """The recipe trained to convergence (deterministic dynamics, and only when training visits the unobserved
+    world) with 'up' first, then 'up' last and a stationary table at that budget: up-forever counts while
+    unobserved as "k/n"."""
+    out = {"converged_episodes": "none", "converged_up_forever_unobserved_up_first": "",
+           "converged_up_forever_unobserved_up_last": "", "stationary_up_forever_unobserved": "", "converged_label": ""}
+    if not trained or recipe_name(mdp) != "deterministic":  # the stochastic recipe needs more seeds and budget
+        return out
+    table = "step-indexed" if config.horizon is not None else "stationary"
+    budget, comp = converge(config, mdp, solution, "q", table, range(SEEDS), engine=engine(),
+                            action_order=orders["up first"])
+    if budget is None:
+        return out
+    out["converged_episodes"] = budget
+    out["converged_label"] = f"{table} table, deterministic recipe, {budget} episodes"
+    out["converged_up_forever_unobserved_up_first"] = str(up_forever(comp))
+    last = run_study(config, mdp, solution, recipe_settings(config, solution, "q", table, budget,
+                                                            action_order=orders["up last"]), range(SEEDS),
+                     engine=engine())
+    out["converged_up_forever_unobserved_up_last"] = str(up_forever(last))
+    if table == "step-indexed":
+        stat = run_study(config, mdp, solution, recipe_settings(config, solution, "q", "stationary", budget,
+                                                                action_order=orders["up first"]), range(SEEDS),
+                         engine=engine())
+        out["stationary_up_forever_unobserved"] = str(up_forever(stat))
+    return out
 
 
 def tables():
@@ -93,16 +133,17 @@ def main(out_dir: str | Path = REPORTS) -> None:
     out = Path(out_dir)
     rows = tables()
     write_atomic(out / "variant_robustness.csv", csv_text(rows, COLUMNS))
-    counts = {}
-    for r in rows:
-        counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
+    counts = {c: sum(r["cause"] == c for r in rows) for c in CAUSES}
     md = ["# Variant robustness", "",
           f"Generated by `analysis/variant_robustness.py`: {len(rows)} readings of the original setup on a 6x6 grid "
           f"from (0, 0); Q-learning with {SEEDS} seeds per row and per action order ({LEARNER}). "
           "`exact_up_forever_*`: going up at every step is an optimal policy from the start in that world. "
-          "Verdict on going up forever while unobserved: a real optimum effect when the exact optimum allows it and "
-          "moving 'up' last in the action order does not change it (by 0.1 or more); otherwise a training artifact.",
-          "", "Verdict counts: " + "; ".join(f"{k}: {v}" for k, v in sorted(counts.items())), ""]
+          "`converged_*`: the convergence recipe ([convergence.md](convergence.md)) trained until >= 99% of seeds "
+          "are exactly optimal in the trained world (deterministic dynamics; step-indexed table on finite "
+          "horizons), with 'up' first and last, and a stationary table at the same budget; counts are k/n over "
+          "the seeds that visited the unobserved world. `cause`: the verdict on going up forever while unobserved "
+          "from `tabturn.attribute.verdict`, the same definition as [attribution.md](attribution.md).",
+          "", "Cause counts: " + "; ".join(f"{k}: {v}" for k, v in counts.items()), ""]
     md += markdown_table(rows, COLUMNS)
     write_atomic(out / "variant_robustness.md", "\n".join(md) + "\n")
     print(f"wrote {out}/variant_robustness.md, variant_robustness.csv")

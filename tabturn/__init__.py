@@ -9,11 +9,13 @@ from tabturn.errors import InputError
 from tabturn.finite import backward_induction
 from tabturn.learn import LearnerSettings, learn
 from tabturn.mdp import TabularMDP
+from tabturn.policy_check import CheckResult, check, state_table
 from tabturn.solution import ExactVector, Solution
 from tabturn.solve import solve, solve_config
 from tabturn.turn import turn_mdp
 
 __all__ = [
-    "ExactVector", "InputError", "LearnerSettings", "Solution", "TabularMDP", "TurnConfig", "backward_induction",
-    "certify", "learn", "load_npz", "mdp_from_arrays", "solve", "solve_config", "solve_discounted", "turn_mdp",
+    "CheckResult", "ExactVector", "InputError", "LearnerSettings", "Solution", "TabularMDP", "TurnConfig",
+    "backward_induction", "certify", "check", "learn", "load_npz", "mdp_from_arrays", "solve", "solve_config",
+    "solve_discounted", "state_table", "turn_mdp",
 ]

@@ -45,6 +45,31 @@ def _parser() -> argparse.ArgumentParser:
                        help="one Q-table per step, Q[t, s, a] (finite horizons; the form a finite-horizon optimum takes)")
     attribute = sub.add_parser("attribute", help="one-factor-at-a-time attribution of learned behaviour")
     _learner_args(attribute)
+    check = sub.add_parser(
+        "check", help="check your own policy or Q-table against the exact optimum",
+        description="Check a policy (--policy) or the greedy policy of a Q-table (--q) against the exact optimum: "
+        "exact regret, agreement with the optimal sets, class, first deviations with their exact gap. Tables by "
+        "label: CSV or Parquet with x, y, observed (turn configs) or state (--mdp/--gym), an optional t, then an "
+        "action column (several rows = a tie set) or one probability / Q-value column per action. .npy/.npz arrays "
+        "follow the order of `tabturn states`.",
+        epilog="example: tabturn check --config examples/always.toml --q my_q.csv --objective reward")
+    _source_args(check)
+    given = check.add_mutually_exclusive_group(required=True)
+    given.add_argument("--policy", help="policy table (.csv, .parquet by label; .npy, .npz in state order)")
+    given.add_argument("--q", help="Q-table (.csv, .parquet by label; .npy, .npz (S, A) or (H, S, A) in state order)")
+    check.add_argument("--objective", help="--q: reward (greedy = max) or loss (greedy = min); default: the MDP's")
+    check.add_argument("--tie-break", default="first", help="--q: first (in --action-order) | all (uniform) | random")
+    check.add_argument("--action-order", help="--q: order for --tie-break first, e.g. up,right,stay (default: MDP's)")
+    check.add_argument("--seed", type=int, default=0, help="--q with --tie-break random: seed (default 0)")
+    check.add_argument("--discount", help="gamma for --mdp/--gym, rational such as 99/100 (default 1 with --horizon)")
+    check.add_argument("--horizon", help="finite horizon H for --mdp/--gym (omit for the infinite horizon)")
+    check.add_argument("--json", action="store_true", help="print JSON instead of text")
+    check.add_argument("--out", help="also write the JSON document to this file (atomically)")
+    states = sub.add_parser("states", help="tabturn's state order (for .npy/.npz policies)",
+                            description="Print the state order that array inputs of `tabturn check` follow.",
+                            epilog="example: tabturn states --config examples/always.toml --csv")
+    _source_args(states)
+    states.add_argument("--csv", action="store_true", help="print CSV (index and label columns)")
     symbolic = sub.add_parser("symbolic", help="symbolic claims (sympy) with their exact verification")
     symbolic.add_argument("--instances", type=int, default=200, help="random rational instances per claim (default 200)")
     symbolic.add_argument("--latex", action="store_true", help="print the claims as LaTeX")
@@ -302,19 +327,20 @@ def _cmd_learn(args) -> int:
         parts = [f"{c} {v['fraction']:.3f} [{v['wilson95'][0]:.3f}, {v['wilson95'][1]:.3f}]" for c, v in w["classes"].items()]
         cov = w["coverage"]
         lines.append(f"{world}: " + "; ".join(parts) + f"  (coverage {cov['mean']:.3f}, min {cov['min']:.3f})")
-        if w["exact_always_up_optimal"] is None:  # no "up" action (e.g. a Gymnasium import)
+        if w["exact_up_forever_optimal"] is None:  # no "up" action (e.g. a Gymnasium import)
             lines.append(f"  exact regret mean {float(w['regret_mean']):.4g}, max {float(w['regret_max']):.4g}")
             continue
-        lines.append(f"  always-up {w['always_up']['fraction']:.3f} (exact optimum goes up forever: "
-                     f"{w['exact_always_up_optimal']}); exact regret mean {float(w['regret_mean']):.4g}, "
+        lines.append(f"  exact optimum goes up forever: {str(w['exact_up_forever_optimal']).lower()}; "
+                     f"exact regret mean {float(w['regret_mean']):.4g}, "
                      f"max {float(w['regret_max']):.4g}")
     _emit(args, document, "\n".join(lines) + "\n")
     return 0
 
 
 def _cmd_attribute(args) -> int:
-    from tabturn.attribute import attribute
+    from tabturn.attribute import BEHAVIOURS, attribute
     from tabturn.config import TurnConfig
+    from tabturn.study import wilson
     from tabturn.io import provenance
     from tabturn.learn import LearnerSettings
     from tabturn.progress import Progress
@@ -328,19 +354,21 @@ def _cmd_attribute(args) -> int:
     result = attribute(config, len(seeds), learner=args.learner, episodes=args.episodes, progress=bar.advance,
                        engine=args.engine)
     bar.close()
+    rows = [{**{k: v for k, v in r.items() if k != "counts"},
+             "counts": {b: {"k": c.k, "n": c.n, "wilson95": wilson(c.k, c.n)} for b, c in r["counts"].items()}}
+            for r in result.rows]
     document = _jsonable({"command": "attribute", "learner": args.learner, "episodes": args.episodes,
-                          "seeds": len(seeds), "rows": result.rows, "verdicts": result.verdicts,
+                          "seeds": len(seeds), "converged_episodes": result.converged_episodes,
+                          "converged": result.converged_label, "rows": rows, "verdicts": result.verdicts,
                           "provenance": provenance(command="attribute", config=config.to_dict())})
-    lines = ["factor | kind | level | world | optimal [95%] | always-up [95%] | mean regret"]
+    lines = ["stage | factor | level | world | " + " | ".join(BEHAVIOURS) + " (share of seeds that visited the world)"]
     for r in result.rows:
-        lo, hi = r["optimal_wilson95"]
-        ulo, uhi = r["always_up_wilson95"]
-        lines.append(f"{r['factor']} | {r['kind']} | {r['level']} | {r['world']} | {r['optimal'] / r['seeds']:.3f} "
-                     f"[{lo:.3f}, {hi:.3f}] | {r['always_up'] / r['seeds']:.3f} [{ulo:.3f}, {uhi:.3f}] | "
-                     f"{r['regret_mean']:.4g}")
+        shares = [f"{c.share:.3f}" if c.n else "unvisited" for c in r["counts"].values()]
+        lines.append(f"{r['stage']} | {r['factor']} | {r['level']} | {r['world']} | " + " | ".join(shares))
     lines.append("")
+    lines.append(f"converged: {result.converged_label or 'not within the budgets tried'}")
     for v in result.verdicts:
-        lines.append(f"{v['world']} {v['behaviour']}: {v['verdict']} ({v['seeds_showing']} of {v['runs']} runs)")
+        lines.append(f"{v['world']} {v['behaviour']}: {v['cause']}: {v['evidence']}")
     _emit(args, document, "\n".join(lines) + "\n")
     return 0
 
@@ -385,7 +413,7 @@ def _cmd_mesa(args) -> int:
              f"episodes of {settings.steps} steps; plans exactly against the learned loss, acts on the first optimal "
              "action in action order"]
     for world, w in worlds.items():
-        lines.append(f"{world}: {w['class']}, always-up {str(w['always_up']).lower()}, exact regret under the true "
+        lines.append(f"{world}: {w['class']}, goes up every step {str(w['up_forever']).lower()}, exact regret under the true "
                      f"loss {w['regret']}")
     e = result.explanation
     lines.append(f"unobserved start: optimal under the learned loss {e['unobserved_start_optimal_actions']}; "
@@ -398,14 +426,62 @@ def _cmd_mesa(args) -> int:
     return 0
 
 
+def _cmd_check(args) -> int:
+    from tabturn.policy_check import check
+    from tabturn.io import provenance
+    from tabturn.rational import format_rational
+    from tabturn.solve import solve
+
+    if args.policy is not None and (args.objective or args.action_order or args.tie_break != "first"):
+        raise InputError("--objective", "--objective, --tie-break and --action-order go with --q, not --policy")
+    mdp, horizon, gamma, source = _load_problem(args)
+    solution = solve(mdp, horizon, gamma)
+    order = None if args.action_order is None else [n.strip() for n in args.action_order.split(",")]
+    result = check(solution, policy=args.policy, q=args.q, objective=args.objective, tie_break=args.tie_break,
+                   action_order=order, seed=args.seed)
+    document = {"command": "check", "input": {"policy": args.policy, "q": args.q, "objective": args.objective,
+                                              "tie_break": args.tie_break, "action_order": order},
+                **result.to_dict(), "provenance": provenance(command="check", **source)}
+    lines = [f"exact regret from the start: {format_rational(result.regret)} ({float(result.regret):.6g})"]
+    for world, w in result.worlds.items():
+        lines.append(f"{world}: {w['class']}, exact regret {format_rational(w['regret'])} ({float(w['regret']):.6g})")
+    agree = f"agreement with the optimal sets: {result.agreement:.3f} of states at step 0"
+    if result.agreement_steps is not None:
+        agree += f", {result.agreement_steps:.3f} of state-steps"
+    lines.append(agree + f", {result.agreement_path:.3f} along the optimal trajectory")
+    if result.deviations:
+        lines.append("first deviations reachable under the policy (step, state: policy -> optimal, exact gap):")
+        for d in result.deviations:
+            lines.append(f"  t={d['t']} {tuple(d['state']) if isinstance(d['state'], list) else d['state']}: "
+                         f"{' '.join(d['policy_actions'])} -> {' '.join(d['optimal_actions'])}, gap {d['gap']}")
+    else:
+        lines.append("no deviation from the optimal sets where the policy goes")
+    _emit(args, document, "\n".join(lines) + "\n")
+    return 0
+
+
+def _cmd_states(args) -> int:
+    from tabturn.policy_check import state_table
+
+    mdp, _, _, _ = _load_problem(args, need_objective=False)
+    rows = state_table(mdp)
+    if args.csv:
+        columns = list(rows[0])
+        sys.stdout.write(",".join(columns) + "\n" + "".join(",".join(str(r[c]) for c in columns) + "\n" for r in rows))
+    else:
+        sys.stdout.write("".join(" ".join(f"{k}={v}" for k, v in r.items()) + "\n" for r in rows))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; user errors print one line on stderr and return 2."""
     try:
         args = _parser().parse_args(argv)
         if args.command is None:
-            raise InputError("command", "missing; allowed: solve, learn, attribute, symbolic, mesa, export, sweep "
+            raise InputError("command", "missing; allowed: solve, check, states, learn, attribute, symbolic, mesa, "
+                             "export, sweep "
                              "(see tabturn --help)")
-        commands = {"solve": _cmd_solve, "learn": _cmd_learn, "attribute": _cmd_attribute, "mesa": _cmd_mesa,
+        commands = {"check": _cmd_check, "states": _cmd_states, "solve": _cmd_solve, "learn": _cmd_learn, "attribute": _cmd_attribute, "mesa": _cmd_mesa,
                     "symbolic": _cmd_symbolic, "export": _cmd_export, "sweep": _cmd_sweep}
         return commands[args.command](args)
     except InputError as exc:

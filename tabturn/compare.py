@@ -115,21 +115,27 @@ class Comparison:
       agreement_all: (B,) fraction of states where the greedy action is in the step-0 optimal set.
       agreement_path: (B,) the same over the states (and steps) of the optimal trajectory from the start.
       regret: {world: [Fraction] * B} exact regret at the world's start state (>= 0, objective units).
-      always_up: {world: (B,) bool} whether the greedy path from the world's start goes up at every step.
+      up_forever: {world: (B,) bool} whether the greedy path from the world's start goes up at every step,
+        whatever its regret (the class "always-up" is the part of these that is visited and not optimal).
       classes: {world: [str] * B}: "optimal" (zero regret), "always-up", "other", or "unvisited" (training
         never visited a state of that world: its greedy choices are the initial values and the tie-break).
-      exact_always_up_optimal: {world: bool} whether going up forever is itself optimal from that start.
+      exact_up_forever_optimal: {world: bool} whether going up forever is itself optimal from that start.
       coverage: {world: (B,) fraction of the world's states (or state-steps) visited in training}, or None
         when the visits are unknown (then no seed is classed "unvisited").
+      first_action: {world: (B,) int} the greedy action at the world's start (step 0), or None.
+      path_down: {world: (B,) bool} whether the greedy path from the world's start moves "down" at some step,
+        or None.
     """
 
     agreement_all: np.ndarray
     agreement_path: np.ndarray
     regret: dict[str, list[Fraction]]
-    always_up: dict[str, np.ndarray]
+    up_forever: dict[str, np.ndarray]
     classes: dict[str, list[str]]
-    exact_always_up_optimal: dict[str, bool]
+    exact_up_forever_optimal: dict[str, bool]
     coverage: dict[str, np.ndarray] | None = None
+    first_action: dict[str, np.ndarray] | None = None
+    path_down: dict[str, np.ndarray] | None = None
 
 
 def compare(solution: Solution, greedy: np.ndarray, visited: np.ndarray | None = None) -> Comparison:
@@ -154,12 +160,14 @@ def compare(solution: Solution, greedy: np.ndarray, visited: np.ndarray | None =
     cache: dict[tuple, object] = {}
     succ = successor_table(mdp)
     deterministic = succ.shape[2] == 1
-    regret, always_up, classes = {}, {}, {}
+    regret, up_forever, classes, first, down = {}, {}, {}, {}, {}
+    names = mdp.action_names
     starts = worlds(solution)
     coverage = None if visited is None else world_coverage(solution, visited)
     for world, start in starts.items():
         optimum = solution.value(start)
-        regret[world], always_up[world], classes[world] = [], np.zeros(len(greedy), dtype=bool), []
+        regret[world], up_forever[world], classes[world] = [], np.zeros(len(greedy), dtype=bool), []
+        first[world], down[world] = greedy[:, start].copy(), np.zeros(len(greedy), dtype=bool)
         for b in range(len(greedy)):
             policy = steps_of[b] if timed else greedy[b]
             restricted = reachable_part(policy, start, succ)  # the value at start depends on nothing else
@@ -169,9 +177,11 @@ def compare(solution: Solution, greedy: np.ndarray, visited: np.ndarray | None =
                               else step_policy_value(mdp, restricted, solution.discount)[start] if timed
                               else policy_value(mdp, restricted, solution.horizon, solution.discount)[start])
             r = mdp.sign * (cache[key] - optimum)
-            up = is_always_up(solution, greedy_path(solution, policy, start, steps))
+            actions = greedy_path(solution, policy, start, steps)
+            up = is_always_up(solution, actions)
             regret[world].append(r)
-            always_up[world][b] = up
+            up_forever[world][b] = up
+            down[world][b] = any(names[a] == "down" for a in actions)
             never = coverage is not None and coverage[world][b] == 0
             classes[world].append("unvisited" if never else "optimal" if r == 0 else "always-up" if up else "other")
     exact_up = {}
@@ -179,7 +189,8 @@ def compare(solution: Solution, greedy: np.ndarray, visited: np.ndarray | None =
         up_policy = np.full(mdp.n_states, mdp.action_names.index("up"))
         up_values = policy_value(mdp, up_policy, solution.horizon, solution.discount)
         exact_up = {w: up_values[s] == solution.value(s) for w, s in starts.items()}
-    return Comparison(in_set.mean(axis=1), path_hits.mean(axis=1), regret, always_up, classes, exact_up, coverage)
+    return Comparison(in_set.mean(axis=1), path_hits.mean(axis=1), regret, up_forever, classes, exact_up, coverage,
+                      first, down)
 
 
 def class_counts(classes: list[str]) -> dict[str, int]:

@@ -234,5 +234,5 @@ def explain(config: TurnConfig, mdp: TabularMDP, model: LossModel, planned: Solu
 def planned_world_summary(result: MesaResult) -> dict:
     """Class and exact regret of the planner's policy in each world."""
     comp = result.comparison
-    return {w: {"class": comp.classes[w][0], "always_up": bool(comp.always_up[w][0]), "regret": comp.regret[w][0]}
+    return {w: {"class": comp.classes[w][0], "up_forever": bool(comp.up_forever[w][0]), "regret": comp.regret[w][0]}
             for w in worlds(result.planned)}

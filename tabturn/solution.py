@@ -79,6 +79,7 @@ class Solution:
     gaps: ExactVector
     has_gap: np.ndarray
     stats: dict = field(default_factory=dict)
+    _values_at: dict = field(default_factory=dict, repr=False)  # cache of values_at
 
     def optimal_actions(self, state: int, step: int = 0) -> tuple[int, ...]:
         """Indices of all optimal actions at ``state`` after ``step`` steps."""
@@ -96,6 +97,39 @@ class Solution:
     def gap(self, state: int) -> Fraction | None:
         """Exact gap to the best non-optimal action at step 0, or None when every action is optimal."""
         return self.gaps[state] if self.has_gap[state] else None
+
+    def values_at(self, step: int) -> list[Fraction]:
+        """Exact optimal values with ``step`` steps elapsed (the final costs at step H; step 0 for an infinite
+        horizon). Steps after 0 are solved on demand (the remaining horizon) and cached."""
+        if self.horizon is None or step == 0:
+            return self.values.to_fractions()
+        if not 0 <= step <= self.horizon:
+            raise ValueError(f"step must lie in 0..{self.horizon}")
+        cache = self._values_at
+        if step not in cache:
+            from tabturn.finite import backward_induction
+
+            remaining = self.horizon - step
+            cache[step] = (backward_induction(self.mdp, remaining, self.discount).values.to_fractions() if remaining
+                           else [self.mdp.final_cost(s) for s in range(self.mdp.n_states)])
+        return cache[step]
+
+    def to_frame(self):
+        """A pandas DataFrame, one row per (step, state): label, optimal actions, optimal value as a float and as
+        an exact string (steps 0..H-1 for a finite horizon, step 0 for an infinite one)."""
+        import pandas as pd
+
+        from tabturn.rational import format_rational
+
+        rows = []
+        for t in range(len(self.action_masks) if self.horizon is not None else 1):
+            values = self.values_at(t)
+            for s, label in enumerate(self.mdp.state_labels):
+                head = ({"x": int(label[0]), "y": int(label[1]), "observed": bool(label[2])}
+                        if isinstance(label, tuple) and len(label) == 3 else {"state": str(label)})
+                rows.append({"t": t, **head, "optimal_actions": " ".join(self.optimal_action_names(s, t)),
+                             "value": float(values[s]), "value_exact": format_rational(values[s])})
+        return pd.DataFrame(rows)
 
     def start_value(self) -> Fraction:
         """Exact optimal expected value from the MDP's start distribution."""

@@ -79,13 +79,14 @@ def summarise(comparison: Comparison) -> dict:
     for world, classes in comparison.classes.items():
         n = len(classes)
         regrets = comparison.regret[world]
-        up = int(comparison.always_up[world].sum())
+        up = int(comparison.up_forever[world].sum())
         out["worlds"][world] = {
             "seeds": n,
             "classes": {c: {"count": sum(x == c for x in classes), "fraction": sum(x == c for x in classes) / n,
                             "wilson95": wilson(sum(x == c for x in classes), n)} for c in CLASSES},
-            "always_up": {"count": up, "fraction": up / n, "wilson95": wilson(up, n)},
-            "exact_always_up_optimal": comparison.exact_always_up_optimal.get(world),
+            # the greedy path goes up at every step, whatever the class (optimal, always-up or unvisited)
+            "up_forever": {"count": up, "fraction": up / n, "wilson95": wilson(up, n)},
+            "exact_up_forever_optimal": comparison.exact_up_forever_optimal.get(world),
             "regret_mean": sum(regrets, Fraction(0)) / n,
             "regret_max": max(regrets),
             "regret_zero_fraction": sum(r == 0 for r in regrets) / n,
@@ -95,3 +96,64 @@ def summarise(comparison: Comparison) -> dict:
             out["worlds"][world]["coverage"] = {"mean": float(cov.mean()), "min": float(cov.min()),
                                                 "max": float(cov.max())}
     return out
+
+
+# Training recipes that reach the exact optimum (see reports/convergence.md), one per kind of dynamics, as
+# `tabturn learn` flags. Deterministic worlds: optimistic initial values (one span beyond the best exact value)
+# drive systematic exploration, and alpha = 1 makes each update exact once the successor is. Stochastic worlds
+# need averaging: alpha = n^-0.6 and more exploration. Constant epsilon, so a longer run's checkpoints are the
+# shorter runs.
+RECIPES = {
+    "deterministic": {"epsilon": 0.1, "epsilon_final": 0.1, "epsilon_schedule": "constant", "step_size": 1.0,
+                      "step_schedule": "constant", "omega": 1.0, "initial_value": "optimistic", "tie_break": "first"},
+    "stochastic": {"epsilon": 0.2, "epsilon_final": 0.2, "epsilon_schedule": "constant", "step_size": 0.1,
+                   "step_schedule": "1/n", "omega": 0.6, "initial_value": "0", "tie_break": "first"},
+}
+BUDGETS = {"deterministic": [2 ** k for k in range(6, 13)], "stochastic": [1024, 4096, 16384]}
+CONVERGED = 0.99  # the share of seeds exactly optimal in the trained world that counts as converged
+
+
+def recipe_name(mdp: TabularMDP) -> str:
+    """"deterministic" or "stochastic": which recipe trains on ``mdp``."""
+    return "deterministic" if mdp.is_deterministic() else "stochastic"
+
+
+def recipe_settings(config: TurnConfig, solution: Solution, learner: str, table: str, episodes: int,
+                    **overrides) -> LearnerSettings:
+    """The recipe's learner settings for ``config`` ("step-indexed" or "stationary" table)."""
+    flags = dict(RECIPES[recipe_name(solution.mdp)], **overrides)
+    flags["initial_value"] = resolve_initial_value(flags["initial_value"], solution)
+    return default_settings(config, algorithm=learner, episodes=episodes, time_indexed=table == "step-indexed",
+                            **flags)
+
+
+def trained_world(config: TurnConfig, mdp: TabularMDP) -> str:
+    """The world training starts in: "observed" or "unobserved"."""
+    return "observed" if mdp.state_labels[training_start(config)[0][0]][2] else "unobserved"
+
+
+def converge(config: TurnConfig, mdp: TabularMDP, solution: Solution, learner: str, table: str, seeds,
+             budgets=None, engine: str = "numpy", on_budget=None, base_seed: int = 0, **overrides) -> tuple[int | None, Comparison]:
+    """Train with the recipe on a budget grid until >= CONVERGED of the seeds are exactly optimal in the trained
+    world; return (that budget, its Comparison), or (None, the last budget's Comparison).
+
+    ``on_budget(episodes, comparison)`` sees every budget tried."""
+    seeds = list(seeds)
+    grid = list(budgets or BUDGETS[recipe_name(mdp)])
+    world = trained_world(config, mdp)
+    settings = recipe_settings(config, solution, learner, table, grid[-1], **overrides)
+    found: list = [None, None]
+
+    def record(episodes: int, result) -> bool:
+        comp = compare(solution, result.greedy(), result.visited())
+        found[1] = comp
+        if on_budget is not None:
+            on_budget(episodes, comp)
+        if comp.classes[world].count("optimal") >= CONVERGED * len(seeds):
+            found[0] = episodes
+            return True
+        return False
+
+    learn(mdp, settings, seeds, base_seed=base_seed, start=training_start(config), engine=engine, checkpoints=grid,
+          on_checkpoint=record)
+    return found[0], found[1]

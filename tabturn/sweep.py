@@ -8,7 +8,7 @@ A sweep file (TOML)::
     base_seed = 0                        # root of every seed's stream
     chunk = 50                           # seeds per task (any value gives the same rows)
     engine = "numpy"                     # numpy | numba
-    record = ["class", "regret", "agreement"]   # any of: class, regret, always_up, agreement (default: all)
+    record = ["class", "regret", "agreement"]   # any of: class, regret, up_forever, agreement (default: all)
 
     [grid]                               # optional overrides of the base config (same layout as a config)
     [loss]
@@ -52,7 +52,7 @@ from tabturn.learn import LearnerSettings
 from tabturn.rational import format_rational
 
 CONFIG_SECTIONS = ("grid", "loss", "objective", "supervision")
-RECORDS = ("class", "regret", "always_up", "agreement")
+RECORDS = ("class", "regret", "up_forever", "agreement")
 SWEEP_KEYS = ("config", "seeds", "base_seed", "chunk", "engine", "record")
 LEARNER_FIELDS = tuple(f.name for f in dataclasses.fields(LearnerSettings))
 
@@ -241,9 +241,9 @@ def run_chunk(sweep: Sweep, point_index: int, first: int, count: int) -> list[di
                 row[f"coverage_{world}"] = repr(float(comp.coverage[world][b]))
             if "regret" in sweep.record:
                 row[f"regret_{world}"] = format_rational(comp.regret[world][b])
-            if "always_up" in sweep.record:
-                row[f"always_up_{world}"] = str(bool(comp.always_up[world][b])).lower()
-                row[f"exact_always_up_optimal_{world}"] = str(comp.exact_always_up_optimal.get(world)).lower()
+            if "up_forever" in sweep.record:
+                row[f"up_forever_{world}"] = str(bool(comp.up_forever[world][b])).lower()
+                row[f"exact_up_forever_optimal_{world}"] = str(comp.exact_up_forever_optimal.get(world)).lower()
         if "agreement" in sweep.record:
             row["agreement_all"] = repr(float(comp.agreement_all[b]))
             row["agreement_path"] = repr(float(comp.agreement_path[b]))
@@ -376,7 +376,7 @@ def _maybe_parquet(path: Path, rows: list[dict]) -> None:
 
 
 def comparison_from_rows(rows: list[dict]):
-    """A Comparison rebuilt from the sweep rows of one point (recorded with class, regret, always_up, agreement),
+    """A Comparison rebuilt from the sweep rows of one point (recorded with class, regret, up_forever, agreement),
     in row order, for ``study.summarise``."""
     from fractions import Fraction
 
@@ -389,7 +389,7 @@ def comparison_from_rows(rows: list[dict]):
     return Comparison(
         np.array([float(r["agreement_all"]) for r in rows]), np.array([float(r["agreement_path"]) for r in rows]),
         {w: [Fraction(r[f"regret_{w}"]) for r in rows] for w in worlds},
-        {w: np.array([r[f"always_up_{w}"] == "true" for r in rows]) for w in worlds},
+        {w: np.array([r[f"up_forever_{w}"] == "true" for r in rows]) for w in worlds},
         {w: [r[f"class_{w}"] for r in rows] for w in worlds},
-        {w: flag[rows[0][f"exact_always_up_optimal_{w}"]] for w in worlds},
+        {w: flag[rows[0][f"exact_up_forever_optimal_{w}"]] for w in worlds},
         {w: np.array([float(r[f"coverage_{w}"]) for r in rows]) for w in worlds})

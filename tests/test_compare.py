@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tabturn.attribute import attribute
+from tabturn.attribute import Count, Evidence, attribute, verdict
 from tabturn.cli import main
 from tabturn.compare import compare
 from tabturn.config import TurnConfig
@@ -28,7 +28,7 @@ def test_exact_optimal_policy_has_zero_regret_and_full_agreement():
     assert comp.regret == {"observed": [0], "unobserved": [0]}
     assert comp.classes == {"observed": ["optimal"], "unobserved": ["optimal"]}
     # Unobserved, only -b*y is charged: going up forever is optimal; observed it is not.
-    assert comp.exact_always_up_optimal == {"observed": False, "unobserved": True}
+    assert comp.exact_up_forever_optimal == {"observed": False, "unobserved": True}
 
 
 def test_regret_of_a_fixed_policy_equals_the_hand_summed_loss():
@@ -43,7 +43,7 @@ def test_regret_of_a_fixed_policy_equals_the_hand_summed_loss():
             total += reference_loss(cfg, x, y, observed)
         start = sol.mdp.index_of((0, 0, observed))
         assert comp.regret[world][0] == total - sol.value(start) > 0
-        assert comp.always_up[world][0] and comp.classes[world] == ["always-up"]
+        assert comp.up_forever[world][0] and comp.classes[world] == ["always-up"]
 
 
 def test_wilson_interval_matches_textbook_values():
@@ -53,18 +53,88 @@ def test_wilson_interval_matches_textbook_values():
     assert lo == 0 and abs(hi - 0.2775) < 1e-4
 
 
-def test_attribution_finds_the_tie_break_turn():
-    # Trained only while observed, the unobserved copy is never visited: its Q-values stay at their initial
-    # value and the greedy choice is the tie-break, "up" when up comes first. That is a training artifact.
+def test_attribution_classes_the_deploy_world_unvisited_and_the_observed_misses_as_training():
+    # Trained only while observed, the unobserved copy is never visited: its verdicts are "unvisited", never
+    # training or optimum. In the observed world the default budget misses and converged agents do not.
     cfg = TurnConfig(x_bounds=(0, 3), y_bounds=(0, 3), horizon=6, regime="train-observed-deploy-unobserved")
     result = attribute(cfg, seeds=12, episodes=40)
     verdict = {(v["world"], v["behaviour"]): v for v in result.verdicts}
-    up = verdict[("unobserved", "always-up")]
-    assert up["verdict"].startswith("training artifact")
-    assert up["p_values"]["action_order"] < 0.01 and up["p_values"]["tie_break"] < 0.01
-    rows = {(r["factor"], r["level"], r["world"]): r for r in result.rows}
-    assert rows[("action_order", "up first", "unobserved")]["always_up"] == 12
-    assert rows[("action_order", "up last", "unobserved")]["always_up"] == 0
+    assert {v["cause"] for (w, _), v in verdict.items() if w == "unobserved"} == {"unvisited"}
+    assert result.converged_episodes is not None
+    miss = verdict[("observed", "not-optimal")]
+    assert miss["converged"] == "0/12" and miss["cause"] in ("training", "representation")
+    rows = [r for r in result.rows if r["world"] == "unobserved"]
+    assert all(r["unvisited"] == 12 and r["counts"]["up-forever"].n == 0 for r in rows)
+
+
+def _ev(**kw):
+    base = {"allowed": False, "unvisited": False, "default": Count(400, 1000)}
+    return Evidence(**{**base, **kw})
+
+
+def test_verdict_unvisited_beats_everything():
+    assert verdict(_ev(unvisited=True, converged=Count(900, 1000), allowed=True)).cause == "unvisited"
+
+
+def test_verdict_representation_needs_stationary_to_keep_it_and_step_index_to_lose_it():
+    v = verdict(_ev(converged=Count(0, 1000), stationary=Count(500, 1000), converged_label="step-indexed, 64"))
+    assert v.cause == "representation" and "500/1000" in v.evidence and v.p_values["representation"] < 0.01
+    # the stationary table also loses it: not representation, the budget made the difference
+    v = verdict(_ev(converged=Count(0, 1000), stationary=Count(3, 1000)))
+    assert v.cause == "training" and "vanishes" in v.evidence
+
+
+def test_verdict_training_requires_converged_agents():
+    assert verdict(_ev(converged=None, training={"epsilon": {"0.1": Count(0, 100), "0.3": Count(90, 100)}})).cause \
+        == "undetermined"
+    v = verdict(_ev(converged=Count(2, 1000)))
+    assert v.cause == "training" and v.p_values["budget"] < 0.01
+    # a difference too small to be significant does not count as vanishing
+    assert verdict(_ev(default=Count(3, 100), converged=Count(1, 100))).cause == "absent"
+
+
+def test_verdict_optimum_needs_allowed_persistent_and_stable_under_neutral_factors():
+    stable = {"tie_break": {"first": Count(990, 1000), "last": Count(985, 1000)}}
+    v = verdict(_ev(allowed=True, converged=Count(990, 1000), neutral=stable))
+    assert v.cause == "optimum" and "tie_break" in v.evidence
+    moved = {"tie_break": {"first": Count(1000, 1000), "last": Count(0, 1000)}}
+    v = verdict(_ev(allowed=True, converged=Count(1000, 1000), neutral=moved))
+    assert v.cause == "training" and "tie-break picks among optimal actions" in v.evidence
+    assert verdict(_ev(allowed=False, converged=Count(990, 1000), neutral=stable)).cause == "undetermined"
+    assert verdict(_ev(default=Count(0, 10), converged=Count(0, 10))).cause == "absent"
+
+
+def test_optimum_allows_matches_brute_force_on_small_configs():
+    # any-down allowed <=> some optimal (step, state) reachable along optimal actions has down optimal;
+    # brute force: enumerate every action sequence of a tiny deterministic config and keep the optimal ones.
+    import itertools
+
+    from tabturn.attribute import optimum_allows
+    from tabturn.evaluate import path_value
+
+    seen = set()
+    for b, regime, observed in (("0", "always", True), ("1", "always", True), ("4", "always", True),
+                                ("1", "absent-supervisor", False)):
+        cfg = TurnConfig(x_bounds=(0, 2), y_bounds=(0, 3), horizon=3, actions=("up", "down", "left", "right"),
+                         b=b, start=(1, 1, observed), regime=regime)
+        mdp, sol = turn_mdp(cfg), solve_config(cfg)
+        start = mdp.index_of((1, 1, observed))
+        world = "observed" if observed else "unobserved"
+        optimal_paths = []
+        for seq in itertools.product(range(4), repeat=3):
+            policy = np.zeros((3, mdp.n_states), dtype=np.int64)
+            s = start
+            for t, a in enumerate(seq):
+                policy[t, s] = a
+                s = mdp.next_states(s, a)[0][0]
+            if path_value(mdp, policy, start, 3, Fraction(1)) == sol.value(start):
+                optimal_paths.append(seq)
+        down, up = mdp.action_names.index("down"), mdp.action_names.index("up")
+        allows = optimum_allows(sol, world)
+        assert allows["any-down"] == any(down in seq for seq in optimal_paths)
+        assert allows["up-forever"] == ((up,) * 3 in optimal_paths)
+        seen |= {(k, v) for k, v in allows.items()}
+    assert {("any-down", True), ("any-down", False), ("up-forever", True), ("up-forever", False)} <= seen
 
 
 def test_learn_cli_json_is_reproducible(tmp_path, capsys):

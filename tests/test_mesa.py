@@ -62,14 +62,14 @@ def test_turn_forced_by_the_learned_objective_under_an_absent_supervisor():
     assert e["forced_up"] and e["learned_alignment_spread_unobserved"] == 0
     assert e["learned_capability_slope_unobserved"] == -cfg.b and "capability" in e["driver"]
     summary = planned_world_summary(result)
-    assert summary["unobserved"]["always_up"] and summary["unobserved"]["regret"] == 0
+    assert summary["unobserved"]["up_forever"] and summary["unobserved"]["regret"] == 0
 
 
 def test_flagless_model_carries_the_observed_loss_into_the_unobserved_world():
     cfg = TurnConfig(**SMALL)
     result = mesa(cfg, MesaSettings(model="factored-flagless", coverage=0, episodes=400, steps=20))
     summary = planned_world_summary(result)
-    assert not summary["unobserved"]["always_up"] and summary["unobserved"]["regret"] == 0
+    assert not summary["unobserved"]["up_forever"] and summary["unobserved"]["regret"] == 0
 
 
 @pytest.mark.parametrize("changes, field", [({"model": "cnn"}, "model"), ({"coverage": 2}, "coverage"),

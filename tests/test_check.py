@@ -1,0 +1,189 @@
+"""`tabturn check` and tabturn.check: your own policy or Q-table against the exact optimum."""
+
+import csv
+import itertools
+import random
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tabturn
+from tabturn.cli import main
+from tabturn.compare import compare
+from tabturn.config import TurnConfig
+from tabturn.errors import InputError
+from tabturn.evaluate import path_value
+from tabturn.solve import solve_config
+
+ROOT = Path(__file__).resolve().parents[1]
+ALWAYS = str(ROOT / "examples" / "always.toml")
+
+
+def _write(path, header, rows):
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return str(path)
+
+
+def _q_rows(config: TurnConfig, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    (x0, x1), (y0, y1) = config.x_bounds, config.y_bounds
+    return [[x, y, str(obs).lower(), *rng.normal(size=len(config.actions)).round(3)]
+            for x, y, obs in itertools.product(range(x0, x1 + 1), range(y0, y1 + 1), (True, False))]
+
+
+def test_numpy_q_table_by_label_cli_and_python_agree_and_row_order_does_not_matter(tmp_path, capsys):
+    config = TurnConfig.load(ALWAYS)
+    rows = _q_rows(config)
+    header = ["x", "y", "observed", *config.actions]
+    path = _write(tmp_path / "q.csv", header, rows)
+    shuffled = rows[:]
+    random.Random(1).shuffle(shuffled)
+    other = _write(tmp_path / "q_shuffled.csv", header, shuffled)
+    import json
+
+    assert main(["check", "--config", ALWAYS, "--q", path, "--objective", "reward", "--json"]) == 0
+    by_cli = json.loads(capsys.readouterr().out)
+    assert main(["check", "--config", ALWAYS, "--q", other, "--objective", "reward", "--json"]) == 0
+    by_cli_shuffled = json.loads(capsys.readouterr().out)
+    by_python = tabturn.check(config, q=path, objective="reward").to_dict()
+    for key in ("regret", "regret_float", "worlds", "agreement", "agreement_steps", "agreement_path", "deviations"):
+        assert by_cli[key] == by_python[key] == by_cli_shuffled[key]
+    # the same table as an array in tabturn's state order gives the same answer
+    solution = solve_config(config)
+    index = {(r["x"], r["y"], r["observed"] == "true"): r["index"] for r in tabturn.state_table(solution.mdp)}
+    q = np.zeros((solution.mdp.n_states, len(config.actions)))
+    for r in rows:
+        q[index[(r[0], r[1], r[2] == "true")]] = r[3:]
+    np.save(tmp_path / "q.npy", q)
+    assert tabturn.check(solution, q=str(tmp_path / "q.npy"), objective="reward").to_dict() == by_python
+    # and the greedy policy's regret is the one compare() finds for it
+    greedy = q.argmax(axis=1)
+    comp = compare(solution, greedy[None])
+    assert {w: Fraction(v["regret"]) for w, v in by_python["worlds"].items()} == {w: r[0] for w, r in
+                                                                                   comp.regret.items()}
+
+
+@pytest.mark.parametrize("mutate, field", [
+    (lambda rows: [rows[0][:3] + ["jump"]] + rows[1:], "unknown action 'jump'"),
+    (lambda rows: rows[1:], "missing state"),
+    (lambda rows: [rows[0][:3] + ["1/2"]] + rows[1:], "sum to"),
+    (lambda rows: [["99"] + rows[0][1:]] + rows[1:], "unknown state"),
+])
+def test_bad_policy_tables_fail_with_one_line(tmp_path, capsys, mutate, field):
+    config = TurnConfig.load(ALWAYS)
+    solution = solve_config(config)
+    names = list(config.actions)
+    if field == "sum to":  # probability columns, one row not normalised
+        header = ["x", "y", "observed", *names]
+        rows = [[*_label(lab), *[1 if a == 0 else 0 for a in range(len(names))]] for lab in solution.mdp.state_labels]
+        rows[0] = rows[0][:3] + ["1/2"] + ["0"] * (len(names) - 1)
+    else:
+        header = ["x", "y", "observed", "action"]
+        rows = mutate([[*_label(lab), names[0]] for lab in solution.mdp.state_labels])
+    path = _write(tmp_path / "p.csv", header, rows)
+    assert main(["check", "--config", ALWAYS, "--policy", path]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and field in err and "Traceback" not in err
+    if field != "missing state":
+        assert "row 2" in err  # the first data row of the file
+
+
+def _label(label):
+    x, y, observed = label
+    return [int(x), int(y), str(bool(observed)).lower()]
+
+
+def test_optimal_tie_sets_by_label_have_zero_regret_and_full_agreement(tmp_path):
+    config = TurnConfig.load(ALWAYS)
+    solution = solve_config(config)
+    rows = [[t, *_label(lab), a] for t in range(config.horizon) for s, lab in enumerate(solution.mdp.state_labels)
+            for a in solution.optimal_action_names(s, t)]
+    result = tabturn.check(config, policy=_write(tmp_path / "p.csv", ["t", "x", "y", "observed", "action"], rows))
+    assert result.regret == 0 and result.agreement == result.agreement_steps == result.agreement_path == 1
+    assert result.deviations == [] and {w["class"] for w in result.worlds.values()} == {"optimal"}
+    frame = result.to_frame()
+    assert len(frame) == config.horizon * solution.mdp.n_states and frame["in_optimal_set"].all()
+
+
+def test_one_deviation_costs_exactly_its_reported_gap():
+    # optimal everywhere except one non-optimal first move at the start: regret = that action's exact gap
+    config = TurnConfig.load(ALWAYS)
+    solution = solve_config(config)
+    mdp = solution.mdp
+    policy = np.array([[solution.optimal_actions(s, t)[0] for s in range(mdp.n_states)]
+                       for t in range(config.horizon)])
+    start = mdp.start[0][0]
+    wrong = next(a for a in range(mdp.n_actions) if a not in solution.optimal_actions(start, 0))
+    policy[0, start] = wrong
+    result = tabturn.check(solution, policy=policy)
+    assert result.deviations[0]["t"] == 0 and result.deviations[0]["policy_actions"] == [mdp.action_names[wrong]]
+    assert result.regret == Fraction(result.deviations[0]["gap"]) > 0
+    assert result.regret == path_value(mdp, policy, start, config.horizon, 1) - solution.value(start)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 10**6), st.sampled_from(["always", "absent-supervisor", "switching"]))
+def test_stochastic_policy_value_equals_brute_force_over_action_sequences(seed, regime):
+    # a random stationary stochastic policy on a tiny finite-horizon config: exact expected loss by enumerating
+    # every action sequence and successor, against check's mixed-chain evaluation
+    extra = {"p": "1/3", "q": "1/4"} if regime == "switching" else {}
+    config = TurnConfig(x_bounds=(0, 2), y_bounds=(0, 2), horizon=3, actions=("up", "right", "stay"), regime=regime,
+                        **extra)
+    solution = solve_config(config)
+    mdp = solution.mdp
+    rng = random.Random(seed)
+    probs = []
+    for _ in range(mdp.n_states):
+        cuts = sorted(Fraction(rng.randint(0, 6), 6) for _ in range(2))
+        probs.append([cuts[0], cuts[1] - cuts[0], 1 - cuts[1]])
+
+    def value(s, steps):
+        if steps == 0:
+            return mdp.final_cost(s)
+        return sum(p_a * (mdp.cost(s, a) + sum(p * value(n, steps - 1) for n, p in mdp.next_states(s, a)))
+                   for a, p_a in enumerate(probs[s]) if p_a)
+
+    start = mdp.start[0][0]
+    result = tabturn.check(solution, policy=_rows_of(mdp, probs))
+    assert result.regret == value(start, 3) - solution.value(start)
+
+
+def _rows_of(mdp, probs):
+    return [{"x": x, "y": y, "observed": str(o).lower(), **{a: str(p) for a, p in zip(mdp.action_names, probs[s])}}
+            for s, (x, y, o) in enumerate(mdp.state_labels)]
+
+
+def test_python_api_refuses_both_or_neither_and_bad_tie_break():
+    config = TurnConfig.load(ALWAYS)
+    with pytest.raises(InputError, match="exactly one"):
+        tabturn.check(config)
+    with pytest.raises(InputError, match="tie_break"):
+        tabturn.check(config, q=np.zeros((128, 4)), tie_break="coin")
+
+
+def test_states_command_lists_the_order_arrays_follow(capsys):
+    assert main(["states", "--config", ALWAYS, "--csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    solution = solve_config(TurnConfig.load(ALWAYS))
+    assert lines[0] == "index,x,y,observed" and len(lines) == solution.mdp.n_states + 1
+    i, x, y, observed = lines[5].split(",")
+    assert solution.mdp.state_labels[int(i)] == (int(x), int(y), observed == "true")
+
+
+def test_solution_to_frame_has_exact_and_float_values_per_step():
+    pd = pytest.importorskip("pandas")
+    config = TurnConfig(x_bounds=(0, 2), y_bounds=(0, 2), horizon=3)
+    solution = solve_config(config)
+    frame = solution.to_frame()
+    assert isinstance(frame, pd.DataFrame) and len(frame) == 3 * solution.mdp.n_states
+    assert frame["value"].dtype == float
+    later = solve_config(TurnConfig(x_bounds=(0, 2), y_bounds=(0, 2), horizon=2))  # 2 steps to go = step 1 of 3
+    step1 = frame[frame.t == 1]
+    assert list(step1["value_exact"]) == [str(v) for v in later.values.to_fractions()]
