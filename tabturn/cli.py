@@ -25,7 +25,10 @@ def _parser() -> argparse.ArgumentParser:
     _source_args(solve)
     solve.add_argument("--discount", help="gamma for --mdp/--gym, rational such as 99/100 (default 1 with --horizon)")
     solve.add_argument("--horizon", help="finite horizon H for --mdp/--gym (omit for the infinite horizon)")
-    solve.add_argument("--json", action="store_true", help="print the JSON document instead of text")
+    solve.add_argument("--step", type=int, default=0, help="show optimal sets, values and gaps after this many steps "
+                       "(finite horizons; default 0)")
+    solve.add_argument("--states", default="all", help="--json: which states to list: all | start | none (default all)")
+    solve.add_argument("--json", action="store_true", help="print the JSON document (docs/json.md) instead of text")
     solve.add_argument("--out", help="also write the JSON document to this file (atomically)")
     learn = sub.add_parser("learn", help="train tabular learners over many seeds and compare with the exact optimum")
     _learner_args(learn, gym=True)
@@ -41,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     learn.add_argument("--initial-value", default="0",
                        help="initial Q-value: a number, or optimistic / pessimistic (beyond the exact value range)")
     learn.add_argument("--action-order", help="the learner's action order, e.g. right,up,down,left (default: config)")
+    learn.add_argument("--save-q", help="write every seed's Q-table, greedy policy and visits to this .npz "
+                       "(state order of `tabturn states`; check any of them with `tabturn check --q`)")
     learn.add_argument("--time-indexed", action="store_true",
                        help="one Q-table per step, Q[t, s, a] (finite horizons; the form a finite-horizon optimum takes)")
     attribute = sub.add_parser("attribute", help="one-factor-at-a-time attribution of learned behaviour")
@@ -155,12 +160,18 @@ def _cmd_solve(args) -> int:
     from tabturn.render import solution_json, solution_text
     from tabturn.solve import solve
 
+    from tabturn.render import STATE_CHOICES
+
+    if args.states not in STATE_CHOICES:
+        raise InputError("--states", f"must be one of {', '.join(STATE_CHOICES)}, not {args.states!r}")
     mdp, horizon, gamma, source = _load_problem(args)
+    if not 0 <= args.step < (horizon or 1):
+        raise InputError("--step", f"must lie in 0..{(horizon or 1) - 1} ({'horizon ' + str(horizon) if horizon else 'infinite horizon: only step 0'}), not {args.step}")
     solution = solve(mdp, horizon, gamma)
-    document = solution_json(solution, provenance(command="solve", **source))
+    document = solution_json(solution, provenance(command="solve", **source), step=args.step, states=args.states)
     if args.out:
         write_atomic(args.out, dumps(document))
-    sys.stdout.write(dumps(document) if args.json else solution_text(solution))
+    sys.stdout.write(dumps(document) if args.json else solution_text(solution, args.step))
     return 0
 
 
@@ -315,11 +326,18 @@ def _cmd_learn(args) -> int:
     result = learn(mdp, settings, seeds, base_seed=args.base_seed, start=start, progress=bar.update,
                    engine=args.engine)
     bar.close()
-    summary = summarise(compare(solution, result.greedy(), result.visited()))
+    comparison = compare(solution, result.greedy(), result.visited())
+    summary = summarise(comparison)
+    per_seed = {world: [{"seed": seed, "class": comparison.classes[world][b],
+                         "regret": comparison.regret[world][b], "regret_float": float(comparison.regret[world][b]),
+                         "coverage": float(comparison.coverage[world][b])} for b, seed in enumerate(seeds)]
+                for world in comparison.classes}
     document = _jsonable({"command": "learn", "settings": dataclasses.asdict(settings), "seeds": len(seeds),
                           "engine": args.engine,
-                          "base_seed": args.base_seed, "summary": summary,
+                          "base_seed": args.base_seed, "summary": summary, "per_seed": per_seed,
                           "provenance": provenance(command="learn", **source)})
+    if args.save_q:
+        _save_q(args.save_q, result, seeds, mdp)
     lines = [f"learner {settings.algorithm}, {len(seeds)} seeds, {settings.episodes} episodes of {settings.horizon} "
              f"steps; greedy agreement with the exact optimal sets: {summary['agreement_all_mean']:.3f} of states, "
              f"{summary['agreement_path_mean']:.3f} along the optimal trajectory"]
@@ -335,6 +353,19 @@ def _cmd_learn(args) -> int:
                      f"max {float(w['regret_max']):.4g}")
     _emit(args, document, "\n".join(lines) + "\n")
     return 0
+
+
+def _save_q(path: str, result, seeds, mdp) -> None:
+    import io
+
+    import numpy as np
+
+    from tabturn.io import write_atomic
+
+    buffer = io.BytesIO()
+    np.savez(buffer, q=result.q, greedy=result.greedy(), visited=result.visited(), seeds=np.asarray(list(seeds)),
+             actions=np.asarray(mdp.action_names), objective=np.asarray(mdp.objective))
+    write_atomic(path, buffer.getvalue())
 
 
 def _cmd_attribute(args) -> int:
@@ -489,6 +520,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except MemoryError:
         print("tabturn: error: memory: the problem does not fit in memory", file=sys.stderr)
+        return 2
+    except OSError as exc:  # an unreadable input or unwritable output
+        print(f"tabturn: error: {exc.filename or 'file'}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

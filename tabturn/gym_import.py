@@ -21,16 +21,46 @@ from tabturn.rational import near_fraction
 TERMINAL = "terminal"
 
 
+def parse_env_spec(spec: str) -> tuple[str, dict]:
+    """"ID" or "ID:key=value,key=value" -> (ID, options); values are ints, floats, true/false/none or text."""
+    env_id, _, rest = spec.partition(":") if "=" in spec.partition(":")[2] else (spec, "", "")
+    options = {}
+    for item in filter(None, (part.strip() for part in rest.split(","))):
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise InputError("--gym", f"options must be key=value, not {item!r} (e.g. FrozenLake-v1:map_name=8x8)")
+        options[key.strip()] = _option_value(value.strip())
+    return env_id, options
+
+
+def _option_value(text: str):
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered == "none":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
 def make_env(env_id: str, **kwargs):
-    """gymnasium.make(env_id, **kwargs), with unknown ids and a missing gymnasium reported as InputError."""
+    """gymnasium.make(env_id, **kwargs) (``env_id`` may carry ":key=value,..." options), with unknown ids, bad
+    options and a missing gymnasium reported as InputError."""
     try:
         import gymnasium
     except ImportError:
-        raise InputError("--gym", "needs gymnasium: pip install 'tabturn[gym]'") from None
+        raise InputError("--gym", "needs gymnasium: pip install -e '.[gym]' in a tabturn checkout") from None
+    env_id, options = parse_env_spec(env_id)
     try:
-        return gymnasium.make(env_id, **kwargs)
-    except gymnasium.error.Error as exc:
-        raise InputError("--gym", f"{env_id!r}: {exc}") from None
+        return gymnasium.make(env_id, **options, **kwargs)
+    except (gymnasium.error.Error, ModuleNotFoundError, ImportError) as exc:
+        raise InputError("--gym", f"{env_id!r}: {str(exc).splitlines()[0]}") from None
+    except (TypeError, ValueError, KeyError) as exc:
+        raise InputError("--gym", f"{env_id!r} does not accept options {options}: {exc}") from None
 
 
 def mdp_from_gym(env) -> TabularMDP:

@@ -14,6 +14,17 @@ import numpy as np
 def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
     """Write ``data`` (text is UTF-8) to ``path`` so that the file appears whole or not at all.
 
+    An OSError names ``path`` (not the temporary file).
+    """
+    try:
+        _write_atomic(Path(path), data)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
+
+
+def _write_atomic(path: Path, data: str | bytes) -> None:
+    """write_atomic's body.
+
     The data goes to an anonymous file (O_TMPFILE) that is named only once it is complete and synced, then
     renamed over ``path``: a process killed while writing leaves nothing behind. Where O_TMPFILE is not
     available, a named hidden temp file is used instead (a kill can then leave a ``.NAME.*.tmp`` file).

@@ -33,10 +33,19 @@ def attractor_summary(solution: Solution) -> dict:
     return {"kind": "attractors", "components": [[_state_json(s) for s in comp] for comp in policy_attractors(solution)]}
 
 
-def solution_json(solution: Solution, provenance: dict) -> dict:
-    """The `tabturn solve --json` document; exact numbers as "p/q" or integer strings."""
+STATE_CHOICES = ("all", "start", "none")
+
+
+def solution_json(solution: Solution, provenance: dict, step: int = 0, states: str = "all") -> dict:
+    """The `tabturn solve --json` document (schema: docs/json.md); exact numbers as "p/q" or integer strings,
+    each beside a ``*_float`` rounding. ``states``: all, start or none; ``step``: the step the states' values,
+    optimal actions and gaps refer to."""
     mdp = solution.mdp
     start = mdp.start[0][0] if len(mdp.start) == 1 else None
+    summary = attractor_summary(solution)
+    value = solution.start_value()
+    chosen = {"all": range(mdp.n_states), "start": [s for s, _ in mdp.start], "none": []}[states]
+    values = solution.values_at(step)
     return {
         "certified": solution.certified,
         "reason": solution.reason,
@@ -45,18 +54,33 @@ def solution_json(solution: Solution, provenance: dict) -> dict:
         "horizon": solution.horizon,
         "discount": format_rational(solution.discount),
         "start": {"state": None if start is None else _state_json(mdp.state_labels[start]),
-                  "value": format_rational(solution.start_value())},
-        "attractor": attractor_summary(solution),
+                  "value": format_rational(value), "value_float": float(value)},
+        ("optimal_trajectory" if summary["kind"] == "trajectory" else "attractors"): summary,
         "stats": solution.stats,
-        "states": [{"state": _state_json(mdp.state_labels[s]), "value": format_rational(solution.value(s)),
-                    "optimal_actions": list(solution.optimal_action_names(s)), "gap": _num(solution.gap(s))}
-                   for s in range(mdp.n_states)],
+        "step": step,
+        "states": [_state_entry(solution, s, step, values) for s in chosen],
         "provenance": provenance,
     }
 
 
-def policy_map(solution: Solution, observed: bool) -> str:
-    """ASCII map of the optimal action sets at step 0 for one flag of a turn-family solution (y up)."""
+def _state_entry(solution: Solution, s: int, step: int, values) -> dict:
+    gap = solution.gap(s) if step == 0 else step_gap(solution, s, step)
+    return {"state": _state_json(solution.mdp.state_labels[s]), "value": format_rational(values[s]),
+            "value_float": float(values[s]), "optimal_actions": list(solution.optimal_action_names(s, step)),
+            "gap": _num(gap), "gap_float": None if gap is None else float(gap)}
+
+
+def step_gap(solution: Solution, s: int, step: int) -> Fraction | None:
+    """Exact gap to the best non-optimal action at ``s`` after ``step`` steps (None when all are optimal)."""
+    from tabturn.policy_check import action_gap
+
+    optimal = set(solution.optimal_actions(s, step))
+    others = [action_gap(solution, s, a, step) for a in range(solution.mdp.n_actions) if a not in optimal]
+    return min(others) if others else None
+
+
+def policy_map(solution: Solution, observed: bool, step: int = 0) -> str:
+    """ASCII map of the optimal action sets at ``step`` for one flag of a turn-family solution (y up)."""
     mdp = solution.mdp
     labels = mdp.state_labels
     cells = {(x, y): s for s, (x, y, o) in enumerate(labels) if o == observed}
@@ -65,7 +89,8 @@ def policy_map(solution: Solution, observed: bool) -> str:
     if len(xs) > MAX_MAP_COLUMNS:
         return f"(map omitted: {len(xs)} columns > {MAX_MAP_COLUMNS}; use --json)"
     start = mdp.start[0][0] if len(mdp.start) == 1 else None
-    text = {xy: "".join(LETTERS.get(n, n[0]) for n in solution.optimal_action_names(s)) for xy, s in cells.items()}
+    text = {xy: "".join(LETTERS.get(n, n[0]) for n in solution.optimal_action_names(s, step))
+            for xy, s in cells.items()}
     text = {xy: f"[{t}]" if cells[xy] == start else t for xy, t in text.items()}
     width = max(max(len(t) for t in text.values()), len(str(xs[-1])), len(str(xs[0]))) + 1
     lines = [f"{y:>4} |" + "".join(text[(x, y)].rjust(width) for x in xs) for y in ys]
@@ -74,8 +99,8 @@ def policy_map(solution: Solution, observed: bool) -> str:
     return "\n".join(lines)
 
 
-def solution_text(solution: Solution) -> str:
-    """The default `tabturn solve` text report."""
+def solution_text(solution: Solution, step: int = 0) -> str:
+    """The default `tabturn solve` text report (maps and state lines at ``step``)."""
     mdp = solution.mdp
     out = [f"method: {solution.method}", f"certified: {str(solution.certified).lower()} ({solution.reason})",
            f"objective: {mdp.objective}; horizon: {solution.horizon if solution.horizon else 'infinite'}; "
@@ -94,15 +119,17 @@ def solution_text(solution: Solution) -> str:
             out.append("attracting set: {" + ", ".join(format_state(s) for s in comp) + "}")
     if mdp.description.get("builder") == "turn":
         for observed in (True, False):
-            out.append(f"\noptimal action sets at step 0, {'observed' if observed else 'unobserved'} "
+            out.append(f"\noptimal action sets at step {step}, {'observed' if observed else 'unobserved'} "
                        "(U/D/L/R/S; [ ] = start):")
-            out.append(policy_map(solution, observed))
+            out.append(policy_map(solution, observed, step))
     else:
-        out.append("\nstate: value | optimal actions | gap")
+        out.append(f"\nstate: value | optimal actions | gap (step {step})")
+        values = solution.values_at(step)
         for s in range(min(mdp.n_states, 200)):
-            gap = solution.gap(s)
-            out.append(f"{mdp.state_labels[s]}: {format_rational(solution.value(s))} | "
-                       f"{','.join(solution.optimal_action_names(s))} | {'-' if gap is None else format_rational(gap)}")
+            gap = solution.gap(s) if step == 0 else step_gap(solution, s, step)
+            out.append(f"{mdp.state_labels[s]}: {format_rational(values[s])} | "
+                       f"{','.join(solution.optimal_action_names(s, step))} | "
+                       f"{'-' if gap is None else format_rational(gap)}")
     return "\n".join(out) + "\n"
 
 

@@ -8,7 +8,9 @@ A sweep file (TOML)::
     base_seed = 0                        # root of every seed's stream
     chunk = 50                           # seeds per task (any value gives the same rows)
     engine = "numpy"                     # numpy | numba
-    record = ["class", "regret", "agreement"]   # any of: class, regret, up_forever, agreement (default: all)
+    record = ["class", "regret", "agreement"]   # any of: class, regret, up_forever, agreement (default: these
+                                         # four) and exact (the exact optimum: start value, optimal first moves,
+                                         # whether going up forever is optimal); record = ["exact"] trains nothing
 
     [grid]                               # optional overrides of the base config (same layout as a config)
     [loss]
@@ -28,6 +30,10 @@ and the recorded measures. Rows depend only on the sweep file and the cell, so t
 row, whatever the chunking, executor or number of workers. Finished chunks are stored one file each under
 ``DIR/chunks/`` (written atomically); a restarted sweep skips them and redoes the rest, and the table is
 assembled from the chunk files in cell order, so a killed run never leaves a corrupt or duplicated row.
+
+table.csv and table.parquet are typed for pandas (``typed_rows``): numbers as numbers, rationals as floats with
+the exact text in ``<name>_exact`` (always for regrets and exact values), the start as ``grid.start.x`` etc. and
+bounds as ``grid.x_0``, ``grid.x_1``.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ import json
 import os
 import time
 import tomllib
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable
 
@@ -52,7 +59,9 @@ from tabturn.learn import LearnerSettings
 from tabturn.rational import format_rational
 
 CONFIG_SECTIONS = ("grid", "loss", "objective", "supervision")
-RECORDS = ("class", "regret", "up_forever", "agreement")
+RECORDS = ("class", "regret", "up_forever", "agreement")  # the default: learner measures
+RECORD_CHOICES = RECORDS + ("exact",)
+EXACT_MEASURES = ("regret_", "exact_start_value", "exact_value_")  # always a float column plus <name>_exact
 SWEEP_KEYS = ("config", "seeds", "base_seed", "chunk", "engine", "record")
 LEARNER_FIELDS = tuple(f.name for f in dataclasses.fields(LearnerSettings))
 
@@ -140,7 +149,7 @@ def parse_sweep(data: dict, root: Path = Path(".")) -> Sweep:
                   base_seed=check_int(head.get("base_seed", 0), "sweep.base_seed", 0),
                   chunk=check_int(head.get("chunk", 50), "sweep.chunk", 1),
                   engine=check_choice(head.get("engine", "numpy"), "sweep.engine", ("numpy", "numba")),
-                  record=tuple(check_choice(r, "sweep.record", RECORDS) for r in _list(head.get("record", list(RECORDS)),
+                  record=tuple(check_choice(r, "sweep.record", RECORD_CHOICES) for r in _list(head.get("record", list(RECORDS)),
                                                                                    "sweep.record")))
     for point in sweep.points:  # every point must be a valid config and learner before anything runs
         _point_setup(sweep, point)
@@ -229,9 +238,13 @@ def run_chunk(sweep: Sweep, point_index: int, first: int, count: int) -> list[di
     if "initial_value" in learner:
         settings = dataclasses.replace(settings, initial_value=resolve_initial_value(learner["initial_value"], solution))
     seeds = sweep.seeds[first:first + count]
+    columns = _setting_columns(config, settings)
+    if "exact" in sweep.record:
+        columns.update(exact_columns(solution))
+    if not set(sweep.record) - {"exact"}:  # the exact optimum only: nothing to train
+        return [{"point": point_index, "seed": seed, **columns} for seed in seeds]
     result = learn(mdp, settings, seeds, base_seed=sweep.base_seed, start=training_start(config), engine=sweep.engine)
     comp = compare(solution, result.greedy(), result.visited())
-    columns = _setting_columns(config, settings)
     rows = []
     for b, seed in enumerate(seeds):
         row = {"point": point_index, "seed": seed, **columns}
@@ -249,6 +262,23 @@ def run_chunk(sweep: Sweep, point_index: int, first: int, count: int) -> list[di
             row["agreement_path"] = repr(float(comp.agreement_path[b]))
         rows.append(row)
     return rows
+
+
+def exact_columns(solution) -> dict[str, str]:
+    """The exact optimum as text columns: certified, the start value, and per world the optimal first moves and
+    whether going up forever is optimal."""
+    from tabturn.attribute import optimum_allows
+    from tabturn.compare import worlds
+
+    mdp = solution.mdp
+    out = {"exact_certified": str(solution.certified).lower(),
+           "exact_start_value": format_rational(solution.start_value())}
+    for world, start in worlds(solution).items():
+        out[f"exact_value_{world}"] = format_rational(solution.value(start))
+        out[f"exact_first_moves_{world}"] = " ".join(solution.optimal_action_names(start))
+        if "up" in mdp.action_names:
+            out[f"exact_up_forever_optimal_{world}"] = str(optimum_allows(solution, world)["up-forever"]).lower()
+    return out
 
 
 def _setting_columns(config: TurnConfig, settings: LearnerSettings) -> dict[str, str]:
@@ -352,8 +382,92 @@ def _execute(sweep: Sweep, todo: list, executor: str, workers: int | None, sched
             cluster.close()
 
 
+def typed_rows(rows: list[dict]) -> list[dict]:
+    """The rows with typed columns, for table.csv and table.parquet: integers, floats and booleans as such; a
+    rational column (any value like "1127/2") as floats plus the exact text in ``<name>_exact``; key=value cells
+    (e.g. the start) as one column per key, ``<name>.<key>``; space-separated numbers (e.g. grid.x "0 7") as
+    ``<name>_0``, ``<name>_1``, ...; anything else stays text."""
+    expanded = [_expand(row) for row in rows]
+    columns = list(dict.fromkeys(key for row in expanded for key in row))
+    kinds = {c: _kind([row.get(c) for row in expanded]) for c in columns}
+    for c in columns:  # exact measures keep one schema in every sweep: float + exact text, even when integral
+        if c.startswith(EXACT_MEASURES) and kinds[c] in ("int", "float"):
+            kinds[c] = "rational"
+    out = []
+    for row in expanded:
+        typed = {}
+        for c in columns:
+            value, kind = row.get(c), kinds[c]
+            typed[c] = _convert(value, kind)
+            if kind == "rational":
+                typed[f"{c}_exact"] = None if value is None else str(value)
+        out.append(typed)
+    return out
+
+
+def _expand(row: dict) -> dict:
+    out = {}
+    for key, value in row.items():
+        text = value if isinstance(value, str) else None
+        if text and "=" in text and all("=" in part for part in text.split()):
+            out.update({f"{key}.{k}": v for k, v in (part.split("=", 1) for part in text.split())})
+        elif text and " " in text and all(_kind([part]) in ("int", "float", "rational") for part in text.split()):
+            out.update({f"{key}_{i}": part for i, part in enumerate(text.split())})
+        else:
+            out[key] = value
+    return out
+
+
+def _kind(values: list) -> str:
+    present = [v for v in values if v is not None and not (isinstance(v, str) and v.lower() in ("none", ""))]
+    if not present:
+        return "text"
+    if all(isinstance(v, bool) or str(v).lower() in ("true", "false") for v in present):
+        return "bool"
+    if all(isinstance(v, int) and not isinstance(v, bool) or isinstance(v, str) and _is_int(v) for v in present):
+        return "int"
+    kinds = set()
+    for v in present:
+        if isinstance(v, float):
+            kinds.add("float")
+            continue
+        text = str(v)
+        try:
+            Fraction(text)
+        except (ValueError, ZeroDivisionError):
+            try:
+                float(text)  # inf, nan
+            except ValueError:
+                return "text"
+            kinds.add("float")
+            continue
+        kinds.add("rational" if "/" in text else "float")
+    return "rational" if "rational" in kinds else "float"
+
+
+def _is_int(text: str) -> bool:
+    return text.strip().lstrip("-").isdigit()
+
+
+def _convert(value, kind: str):
+    if value is None or isinstance(value, str) and value.lower() in ("none", "") and kind != "text":
+        return None
+    if kind == "bool":
+        return value if isinstance(value, bool) else str(value).lower() == "true"
+    if kind == "int":
+        return int(value)
+    if kind in ("float", "rational"):
+        text = str(value)
+        try:
+            return float(Fraction(text))
+        except (ValueError, ZeroDivisionError):
+            return float(text)
+    return value
+
+
 def table_csv(rows: list[dict]) -> str:
-    """CSV text of the rows (columns in first-seen order)."""
+    """CSV text of the rows (typed by typed_rows; columns in first-seen order)."""
+    rows = typed_rows(rows)
     columns = list(dict.fromkeys(key for row in rows for key in row))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
@@ -368,6 +482,7 @@ def _maybe_parquet(path: Path, rows: list[dict]) -> None:
         import pyarrow.parquet as pq
     except ImportError:
         return
+    rows = typed_rows(rows)
     columns = list(dict.fromkeys(key for row in rows for key in row))
     table = pa.table({c: [row.get(c) for row in rows] for c in columns})
     buffer = pa.BufferOutputStream()

@@ -187,3 +187,80 @@ def test_solution_to_frame_has_exact_and_float_values_per_step():
     later = solve_config(TurnConfig(x_bounds=(0, 2), y_bounds=(0, 2), horizon=2))  # 2 steps to go = step 1 of 3
     step1 = frame[frame.t == 1]
     assert list(step1["value_exact"]) == [str(v) for v in later.values.to_fractions()]
+
+
+def test_readme_check_tutorial_runs_as_a_doctest(tmp_path, monkeypatch):
+    import doctest
+
+    text = (ROOT / "README.md").read_text()
+    block = text.split("```pycon\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(ROOT)
+    parser = doctest.DocTestParser()
+    test = parser.get_doctest(block.replace('"my_q.csv"', repr(str(tmp_path / "my_q.csv"))), {}, "README", "README.md", 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    runner.run(test)
+    assert runner.failures == 0 and runner.tries >= 8
+    assert main(["check", "--config", ALWAYS, "--q", str(tmp_path / "my_q.csv"), "--objective", "reward"]) == 0
+
+
+@pytest.mark.parametrize("regime", ["always", "switching"])
+def test_step_gap_at_step_zero_is_the_solvers_gap(regime):
+    from tabturn.render import step_gap
+
+    extra = {"p": "1/3", "q": "1/4"} if regime == "switching" else {}
+    solution = solve_config(TurnConfig(x_bounds=(0, 3), y_bounds=(0, 3), horizon=4, regime=regime, **extra))
+    assert all(step_gap(solution, s, 0) == solution.gap(s) for s in range(solution.mdp.n_states))
+
+
+def test_solve_json_step_and_states_options(capsys):
+    import json
+
+    assert main(["solve", "--config", ALWAYS, "--json", "--states", "start", "--step", "3"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    solution = solve_config(TurnConfig.load(ALWAYS))
+    start = solution.mdp.start[0][0]
+    assert doc["step"] == 3 and len(doc["states"]) == 1 and "optimal_trajectory" in doc and "attractor" not in doc
+    entry = doc["states"][0]
+    assert entry["optimal_actions"] == list(solution.optimal_action_names(start, 3))
+    assert Fraction(entry["value"]) == solution.values_at(3)[start] and entry["value_float"] == float(
+        Fraction(entry["value"]))
+    assert doc["start"]["value_float"] == float(solution.start_value())
+    assert main(["solve", "--config", ALWAYS, "--json", "--states", "none"]) == 0
+    assert json.loads(capsys.readouterr().out)["states"] == []
+
+
+@pytest.mark.parametrize("time_indexed", [False, True])
+def test_learn_save_q_round_trips_through_check(tmp_path, capsys, time_indexed):
+    # tabturn learn --save-q, then one seed's Q-table through tabturn check: the same exact regret per world
+    import json
+
+    saved = tmp_path / "q.npz"
+    argv = ["learn", "--config", ALWAYS, "--seeds", "3", "--episodes", "60", "--json", "--quiet",
+            "--save-q", str(saved)] + (["--time-indexed"] if time_indexed else [])
+    assert main(argv) == 0
+    per_seed = json.loads(capsys.readouterr().out)["per_seed"]
+    data = np.load(saved)
+    assert str(data["objective"]) == "minimise-loss" and list(data["seeds"]) == [0, 1, 2]
+    for b in range(3):
+        np.save(tmp_path / "one.npy", data["q"][b])
+        result = tabturn.check(ALWAYS, q=str(tmp_path / "one.npy"), objective="loss")
+        for world, rows in per_seed.items():  # unvisited worlds too: all-equal Q-values, first action in order
+            assert str(result.worlds[world]["regret"]) == rows[b]["regret"]
+
+
+def test_docs_json_names_every_top_level_key_of_every_json_output(tmp_path, capsys):
+    import json
+
+    text = (ROOT / "docs" / "json.md").read_text()
+    q = _write(tmp_path / "q.csv", ["x", "y", "observed", "up", "down", "left", "right"],
+               _q_rows(TurnConfig.load(ALWAYS)))
+    commands = [["solve", "--config", ALWAYS], ["check", "--config", ALWAYS, "--q", q],
+                ["learn", "--config", ALWAYS, "--seeds", "2", "--episodes", "5", "--quiet"],
+                ["attribute", "--config", str(ROOT / "examples" / "terminal.toml"), "--seeds", "2", "--episodes", "5",
+                 "--quiet"],
+                ["mesa", "--config", ALWAYS, "--episodes", "5"], ["symbolic", "--instances", "1"]]
+    for argv in commands:
+        assert main(argv + ["--json"]) == 0
+        document = json.loads(capsys.readouterr().out)
+        missing = [k for k in document if k != "command" and f"`{k}`" not in text and f"`{k}." not in text]
+        assert not missing, (argv[0], missing)

@@ -140,7 +140,34 @@ CASES = {
     "npz-horizon-too-large": (lambda t: ["solve", "--mdp", write_npz(t, P=EYE, R=R0), "--horizon", "100000000000"],
                               "horizon", True),
     "npz-missing-file": (lambda t: ["solve", "--mdp", str(t / "none.npz"), "--horizon", "2"], "mdp", True),
+    # gym ids with options, unknown modules and options the env refuses
+    "gym-id-with-unknown-module": (lambda t: ["solve", "--gym", "nomodule:Nope-v1", "--discount", "1/2"], "--gym", True),
+    "gym-bad-option-value": (lambda t: ["solve", "--gym", "FrozenLake-v1:map_name=9x9", "--discount", "1/2"], "--gym",
+                             True),
+    "gym-option-without-value": (lambda t: ["solve", "--gym", "FrozenLake-v1:map_name=8x8,slippery", "--discount",
+                                            "1/2"], "--gym", True),
+    # check
+    "check-both-inputs": (lambda t: ["check", "--config", ALWAYS, "--policy", "a.csv", "--q", "b.csv"], "--q", True),
+    "check-missing-file": (lambda t: ["check", "--config", ALWAYS, "--policy", str(t / "none.csv")], "policy", True),
+    "check-wrong-suffix": (lambda t: ["check", "--config", ALWAYS, "--policy", write_file(t, "p.txt", "x")], "policy",
+                           True),
+    "check-q-bad-objective": (lambda t: ["check", "--config", ALWAYS, "--q", write_file(
+        t, "q.csv", "x,y,observed,up,down,left,right\n0,0,true,1,2,3,4\n"), "--objective", "utility"], "objective",
+                              True),
+    "check-q-nan": (lambda t: ["check", "--config", ALWAYS, "--q", write_file(
+        t, "q.csv", "x,y,observed,up,down,left,right\n0,0,true,nan,2,3,4\n")], "row 2", True),
+    "check-q-array-wrong-shape": (lambda t: ["check", "--config", ALWAYS, "--q", _npy(t, np.zeros((5, 4)))], "shape",
+                                  True),
+    "check-t-without-horizon": (lambda t: ["check", "--config", SWITCHING, "--policy", write_file(
+        t, "p.csv", "t,x,y,observed,action\n0,0,0,true,up\n")], "t column", True),
+    "check-objective-with-policy": (lambda t: ["check", "--config", ALWAYS, "--policy", "p.csv", "--objective",
+                                               "loss"], "--objective", True),
 }
+
+
+def _npy(t, array):
+    np.save(t / "a.npy", array)
+    return str(t / "a.npy")
 
 
 def _bytes(t, name, data):
@@ -262,3 +289,10 @@ def test_npz_with_a_pickle_inside_is_refused_without_unpickling(tmp_path):
         archive.writestr("R.npy", pickle.dumps("not an array"))
     with pytest.raises(InputError):
         load_npz(str(path))
+
+
+@pytest.mark.parametrize("target", ["/proc/x.json", "/dev/null/x.json"])
+def test_unwritable_out_is_one_line_naming_the_file(target, capsys):
+    assert main(["solve", "--config", ALWAYS, "--out", target]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"tabturn: error: {target}: ")

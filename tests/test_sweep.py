@@ -146,3 +146,49 @@ def test_parquet_table_holds_the_same_rows_as_the_csv(tmp_path):
     table = pq.read_table(tmp_path / "table.parquet").to_pylist()
     assert len(table) == len(rows) == 48
     assert all(str(table[i][k]) == rows[i][k] for i in range(len(rows)) for k in rows[0])
+
+
+def test_sweep_tables_drop_into_pandas_typed(tmp_path):
+    # regrets as floats plus exact text, rational axes as numbers, grid bounds as integer columns, and the
+    # groupby-mean of every metric column works, from the CSV and from the Parquet file alike
+    pd = pytest.importorskip("pandas")
+    data = json.loads(json.dumps(SMALL))
+    data["sweep"]["record"] = ["class", "regret", "agreement", "exact"]
+    data["axes"] = {"loss.b": ["1/2", "1", "2"]}
+    run_sweep(parse_sweep(data), tmp_path, workers=1)
+    frames = [pd.read_csv(tmp_path / "table.csv")]
+    if os.environ.get("TABTURN_REQUIRE_EXTRAS") or __import__("importlib").util.find_spec("pyarrow"):
+        frames.append(pd.read_parquet(tmp_path / "table.parquet"))
+    for df in frames:
+        assert df["loss.b"].dtype == float and sorted(df["loss.b"].unique()) == [0.5, 1.0, 2.0]
+        assert set(df["loss.b_exact"]) == {"1/2", "1", "2"}
+        assert df["grid.x_0"].dtype.kind == "i" and set(df["grid.x_1"]) == {3}
+        assert df["regret_observed"].dtype == float
+        from fractions import Fraction
+
+        assert all(float(Fraction(e)) == v for e, v in zip(df["regret_observed_exact"], df["regret_observed"]))
+        metrics = ["regret_observed", "regret_unobserved", "agreement_all", "agreement_path", "coverage_observed",
+                   "exact_start_value", "exact_value_observed"]
+        means = df.groupby("loss.b")[metrics].mean()
+        assert means.shape == (3, len(metrics)) and means.notna().all().all()
+        assert df["exact_up_forever_optimal_observed"].dtype == bool
+
+
+def test_an_exact_only_sweep_trains_nothing_and_tabulates_the_optimum(tmp_path):
+    from fractions import Fraction
+
+    data = json.loads(json.dumps(SMALL))
+    data["sweep"] = {"seeds": 1, "record": ["exact"]}
+    data["axes"] = {"loss.b": ["0", "8"]}
+    run_sweep(parse_sweep(data), tmp_path, workers=1)
+    import csv
+
+    rows = list(csv.DictReader((tmp_path / "table.csv").open()))
+    assert len(rows) == 2 and not any(k.startswith("class_") for k in rows[0])
+    from tabturn.config import TurnConfig
+    from tabturn.solve import solve_config
+
+    for row, b in zip(rows, ("0", "8")):
+        cfg = TurnConfig(x_bounds=(0, 3), y_bounds=(0, 3), actions=("up", "down", "left", "right"), horizon=6, b=b)
+        exact = row.get("exact_start_value_exact") or row["exact_start_value"]  # an all-integer column has no _exact
+        assert Fraction(exact) == solve_config(cfg).start_value()
