@@ -84,7 +84,8 @@ def attribution_answers(verdicts: list[dict]) -> list[str]:
             if v["cause"] == "representation":
                 seen += f", stationary table {v['stationary']}"
             if "tie-break picks" in v["evidence"]:
-                seen += "; moves with the tie-break among converged agents"
+                seen += ("; among converged agents it follows the tie-break: the objective allows it, the tie-break "
+                         "picks it among optimal actions")
             parts.append(f"`{v['behaviour']}` in the {v['world']} world is a **{v['cause']}** effect ({seen})")
         absent = [v["behaviour"] for v in mine if v["cause"] == "absent"]
         text = f"- {ex} (Q-learning, [attribution.md](attribution.md)): " + ("; ".join(parts) or "nothing to attribute")

@@ -204,7 +204,10 @@ class TurnConfig:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise InputError("config", f"{path!r} is not UTF-8 text") from None
-        return cls.from_toml(text)
+        try:
+            return cls.from_toml(text)
+        except InputError as exc:  # name the file and the full TOML key
+            raise InputError(f"{path}: {toml_key(exc.field)}", exc.message) from None
 
 
 _SECTIONS = {
@@ -213,6 +216,15 @@ _SECTIONS = {
     "objective": {"horizon": "horizon", "discount": "discount"},
     "supervision": {"regime": "regime", "p": "p", "q": "q"},
 }
+
+
+def toml_key(field: str) -> str:
+    """The TOML key ("supervision.regime") of a TurnConfig field name ("regime", "start.x"); others unchanged."""
+    keys = {attr: f"{section}.{key}" for section, body in _SECTIONS.items() for key, attr in body.items()}
+    head, dot, rest = field.partition(".")
+    if head in keys and (not dot or head == "start"):
+        return keys[head] + dot + rest
+    return field
 
 
 def _flatten(data: dict[str, Any]) -> dict[str, Any]:

@@ -120,6 +120,6 @@ def test_real_process_refuses_without_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "tabturn", "solve", "--config", bad], capture_output=True,
                           text=True, env=env)
     assert proc.returncode == 2
-    assert proc.stderr == "tabturn: error: a: must be >= 0, not -1\n"
+    assert proc.stderr == f"tabturn: error: {bad}: loss.a: must be >= 0, not -1\n"  # the file and the full key
     proc = subprocess.run([sys.executable, "-m", "tabturn", "--version"], capture_output=True, text=True, env=env)
     assert proc.returncode == 0 and proc.stdout.startswith("tabturn ")
