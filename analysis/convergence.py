@@ -1,7 +1,7 @@
 """Convergence study: how much training do learned agents need to be exactly optimal in the world they train in?
 
 For every example x learner x table (step-indexed for finite horizons, and the stationary table, labelled),
-1000 seeds are trained on a doubling grid of episode budgets with one stated recipe per kind of dynamics
+1000 seeds are trained on a grid of episode budgets (doubling; x4 then x2 for stochastic dynamics) with one stated recipe per kind of dynamics
 (constant epsilon, so the agents after n episodes of a longer run are bit-identical to agents trained for
 n episodes: one run gives the whole grid, and it stops once >= 99% of the seeds are exactly optimal).
 At each budget the fraction of seeds exactly optimal from the start of the trained world (exact regret 0)

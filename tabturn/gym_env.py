@@ -5,6 +5,9 @@ Observations and actions are ``Discrete``: the observation is the TabularMDP's s
 loss (Gymnasium maximises), as a float; ``info["reward"]`` carries it exactly as a "p/q" string. Next states are
 drawn with exact integer arithmetic from the MDP's rational probabilities, so the dynamics are the TabularMDP's.
 A finite horizon ends the episode with ``truncated=True``; with terminal timing the final loss is paid on that step.
+An infinite horizon is truncated after ``max_episode_steps`` (for the turn family 4 x (width + height) by default,
+the learners' episode length). ``reset(options={"observed": False})`` starts from the start cell with that flag
+(e.g. train observed, deploy unobserved); ``options={"start": (x, y, observed)}`` from any state.
 """
 
 from __future__ import annotations
@@ -28,8 +31,10 @@ class TabularEnv(gymnasium.Env):
 
     metadata = {"render_modes": []}
 
-    def __init__(self, mdp: TabularMDP, horizon: int | None = None):
-        self.mdp, self.horizon = mdp, horizon
+    def __init__(self, mdp: TabularMDP, horizon: int | None = None, max_episode_steps: int | None = None):
+        if max_episode_steps is not None and (not isinstance(max_episode_steps, int) or max_episode_steps < 1):
+            raise ValueError(f"max_episode_steps must be a positive integer, not {max_episode_steps!r}")
+        self.mdp, self.horizon, self.max_episode_steps = mdp, horizon, max_episode_steps
         self.observation_space = spaces.Discrete(mdp.n_states)
         self.action_space = spaces.Discrete(mdp.n_actions)
         self._cum = [np.cumsum(m.data) for m in mdp.transition_numerators]
@@ -42,6 +47,9 @@ class TabularEnv(gymnasium.Env):
         cum = np.cumsum([int(p * denominator) for p in probs])
         self._state = int(states[int(np.searchsorted(cum, self.np_random.integers(denominator), side="right"))])
         self._t = 0
+        if options and "start" in options:
+            self._state = self.mdp.index_of(tuple(options["start"]) if isinstance(options["start"], list)
+                                            else options["start"])
         return self._state, {"label": self.mdp.state_labels[self._state]}
 
     def step(self, action):
@@ -61,6 +69,7 @@ class TabularEnv(gymnasium.Env):
         reward = -self.mdp.sign * value
         self._state = nxt
         terminated = bool(self.mdp.terminal[nxt])
+        truncated = truncated or (self.max_episode_steps is not None and self._t >= self.max_episode_steps)
         info = {"label": self.mdp.state_labels[nxt], "reward": format_rational(reward)}
         return nxt, float(reward), terminated, bool(truncated and not terminated), info
 
@@ -77,13 +86,23 @@ class TabularEnv(gymnasium.Env):
 class TurnEnv(TabularEnv):
     """The turn family: ``TurnEnv(config)`` with a TurnConfig, a TOML path, or None for the defaults."""
 
-    def __init__(self, config: TurnConfig | str | None = None):
+    def __init__(self, config: TurnConfig | str | None = None, max_episode_steps: int | None = None):
         if config is None:
             config = TurnConfig()
         elif isinstance(config, str):
             config = TurnConfig.load(config)
         self.config = config
-        super().__init__(turn_mdp(config), config.horizon)
+        _, ny, nx = config.shape
+        if config.horizon is None and max_episode_steps is None:
+            max_episode_steps = 4 * (nx + ny)
+        super().__init__(turn_mdp(config), config.horizon, max_episode_steps)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        options = dict(options or {})
+        if "observed" in options:
+            x, y, _ = self.config.start
+            options.setdefault("start", (x, y, bool(options.pop("observed"))))
+        return super().reset(seed=seed, options=options)
 
 
 def register() -> None:

@@ -109,7 +109,7 @@ RECIPES = {
     "stochastic": {"epsilon": 0.2, "epsilon_final": 0.2, "epsilon_schedule": "constant", "step_size": 0.1,
                    "step_schedule": "1/n", "omega": 0.6, "initial_value": "0", "tie_break": "first"},
 }
-BUDGETS = {"deterministic": [2 ** k for k in range(6, 13)], "stochastic": [1024, 4096, 16384]}
+BUDGETS = {"deterministic": [2 ** k for k in range(6, 13)], "stochastic": [1024, 4096, 16384, 32768]}
 CONVERGED = 0.99  # the share of seeds exactly optimal in the trained world that counts as converged
 
 

@@ -123,3 +123,15 @@ def test_real_process_refuses_without_traceback(tmp_path):
     assert proc.stderr == f"tabturn: error: {bad}: loss.a: must be >= 0, not -1\n"  # the file and the full key
     proc = subprocess.run([sys.executable, "-m", "tabturn", "--version"], capture_output=True, text=True, env=env)
     assert proc.returncode == 0 and proc.stdout.startswith("tabturn ")
+
+
+@pytest.mark.parametrize("command", ["solve", "check", "states", "learn", "attribute", "symbolic", "export", "sweep",
+                                     "mesa"])
+def test_every_subcommand_help_has_a_description_and_an_example(command, capsys):
+    with pytest.raises(SystemExit) as done:
+        main([command, "--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    example = [line for line in text.splitlines() if line.startswith("example: tabturn ")]
+    assert len(example) == 1 and f"tabturn {command}" in example[0]
+    assert len(text.split("\n\n")[1]) > 40  # the description paragraph after the usage line

@@ -49,6 +49,23 @@ def test_registered_id_builds_the_configured_env():
     assert info["label"] == SWITCHING.start and obs == turn_mdp(SWITCHING).index_of(SWITCHING.start)
 
 
+def test_infinite_horizon_env_truncates_and_reset_options_pick_the_flag():
+    config = TurnConfig(x_bounds=(0, 3), y_bounds=(0, 2), horizon=None, discount="9/10")
+    env = TurnEnv(config)
+    obs, info = env.reset(seed=0, options={"observed": False})
+    assert info["label"] == (0, 0, False)
+    steps, done = 0, False
+    while not done:
+        obs, _, terminated, truncated, info = env.step(0)
+        steps += 1
+        done = terminated or truncated
+    assert truncated and steps == 4 * (4 + 3)  # the learners' default episode length for this grid
+    assert TurnEnv(config, max_episode_steps=5).reset(options={"start": (2, 1, True)})[1]["label"] == (2, 1, True)
+    env = TurnEnv(config, max_episode_steps=5)
+    env.reset(seed=1)
+    assert [env.step(0)[3] for _ in range(5)] == [False] * 4 + [True]
+
+
 def test_sampler_reproduces_every_transition_probability_exactly():
     # Feed the env every integer draw 0..D-1 in turn: the histogram of next states must equal the numerators.
     env = TurnEnv(SWITCHING)
