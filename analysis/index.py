@@ -24,6 +24,8 @@ FILES = [
     ("learning_curves.png", "exact regret vs training episodes, median and 10-90% band across seeds"),
     ("convergence.md", "budgets at which 1000 seeds are exactly optimal: step-indexed vs stationary tables, per learner"),
     ("convergence.png", "fraction of seeds exactly optimal vs training episodes, per example and learner"),
+    ("phenomenon.md", "the seed's observation hunted down: where observed agents go up forever in some seeds, and why"),
+    ("phenomenon.csv", "every cell of that search: settings, seeds, always-up share with its interval, exact optimum"),
     ("provenance.json", "tabturn version, configs, seeds, run time of each script"),
 ]
 
@@ -31,6 +33,39 @@ FILES = [
 def _one(rows, **match):
     hits = [r for r in rows if all(r[k] == v for k, v in match.items())]
     return hits[0] if hits else None
+
+
+def phenomenon_answers(rows: list[dict], found: list[dict]) -> list[str]:
+    """The first section: where agents trained while observed go up forever in a seed-dependent share of seeds."""
+    if not rows:
+        return []
+    seeds = sorted({r["seeds"] for r in rows})
+    hits = [r for r in rows if 0.01 < float(r["always_up_observed"]) < 0.99]
+    blocks = list(dict.fromkeys(r["block"] for r in rows))
+    out = ["## The seed's observation: always up while observed, depending on the seed?", ""]
+    out.append(f"- The search ([phenomenon.md](phenomenon.md)) trained agents in the observed world in {len(rows)} "
+               f"cells of {', '.join(blocks)} settings, {'/'.join(seeds)} seeds each; in {len(hits)} cells the share "
+               "of seeds whose greedy policy goes up forever while observed lies strictly between 1% and 99% "
+               "([phenomenon.csv](phenomenon.csv)).")
+    allowed = sum(r["exact_always_up_optimal"] == "true" for r in rows)
+    out.append(f"- Going up forever while observed is optimal in {allowed} of the {len(rows)} cells "
+               "(column exact_always_up_optimal), so wherever agents do it, it is not what the objective asks for.")
+    if not hits:
+        top = max(rows, key=lambda r: float(r["always_up_observed"]) if float(r["always_up_observed"]) < 0.99 else -1)
+        out.append(f"- No seed-dependent cell was found; the largest share below 99% is "
+                   f"{float(top['always_up_observed']):.1%} (block {top['block']}, cell {top['cell']}).")
+        return out
+    for region in dict.fromkeys(r["region"] for r in found):
+        mine = [r for r in found if r["region"] == region]
+        head = mine[0]
+        setting = ", ".join(f"{k} {head[k]}" for k in ("algorithm", "table", "initial_value", "regime", "mesa_model")
+                            if head[k])
+        moves = "; ".join(f"{r['intervention']}: {float(r['intervention_share']):.1%}" for r in mine)
+        out.append(f"- Region {region} ({head['cells']} cells, block {head['block']}: {setting}; episodes "
+                   f"{head['episodes']}): {float(head['share_min']):.1%} to {float(head['share_max']):.1%} of seeds go "
+                   f"up forever while observed; in the cell nearest one half ({float(head['representative_share']):.1%})"
+                   f", one change at a time gives {moves} ([phenomenon_regions.csv](phenomenon_regions.csv)).")
+    return out
 
 
 def convergence_answers(learned: list[dict], convergence: list[dict]) -> list[str]:
@@ -246,6 +281,9 @@ def main(out_dir: str | Path = REPORTS) -> None:
              "metadata. Run times live only in [provenance.json](provenance.json).", "",
              "| file | what |", "|---|---|"] + [f"| [{f}]({f}) | {what} |" for f, what in FILES] + [""]
     convergence = read_csv(out / "convergence_summary.csv")
+    phenomenon = read_csv(out / "phenomenon.csv") if (out / "phenomenon.csv").exists() else []
+    regions = read_csv(out / "phenomenon_regions.csv") if (out / "phenomenon_regions.csv").exists() else []
+    lines += phenomenon_answers(phenomenon, regions) + [""]
     lines += answers(exact, learned, verdicts, attribution, variants, mesa, symbolic, switching, convergence) + [""]
     write_atomic(out / "README.md", "\n".join(lines))
     print(f"wrote {out}/README.md")

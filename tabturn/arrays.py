@@ -42,7 +42,7 @@ def _rationals(values: np.ndarray) -> list[Fraction]:
     return out
 
 
-def mdp_from_arrays(P, R, labels=None, start=None) -> TabularMDP:
+def mdp_from_arrays(P, R, labels=None, start=None, actions=None) -> TabularMDP:
     """Build a reward-maximising TabularMDP from float arrays, converting them to exact rationals.
 
     Each float becomes the small fraction it rounds from when there is one (0.1 -> 1/10), else its
@@ -93,11 +93,23 @@ def mdp_from_arrays(P, R, labels=None, start=None) -> TabularMDP:
     dtype = np.int64 if max(map(abs, nums), default=0) < 2**62 else object
     cost = np.array(nums, dtype=object).reshape(S, A).astype(dtype)
     return TabularMDP(
-        state_labels=_labels(labels, S), action_names=tuple(f"a{a}" for a in range(A)),
+        state_labels=_labels(labels, S), action_names=_actions(actions, A),
         transition_numerators=tuple(mats), prob_denominator=D, cost_numerators=cost,
         final_numerators=np.zeros(S, dtype=dtype), cost_denominator=L, terminal=np.zeros(S, dtype=bool),
         start=_start(start, S), objective=MAX,
         description={"builder": "arrays", "renormalised_rows": renormalised})
+
+
+def _actions(actions, A: int) -> tuple[str, ...]:
+    if actions is None:
+        return tuple(f"a{a}" for a in range(A))
+    actions = np.asarray(actions)
+    if actions.shape != (A,) or actions.dtype.kind not in "U":
+        raise InputError("actions", f"must be a 1-D array of {A} action names")
+    names = tuple(str(a) for a in actions.tolist())
+    if len(set(names)) != A or not all(names):
+        raise InputError("actions", "must be distinct, non-empty names")
+    return names
 
 
 def _labels(labels, S: int) -> tuple:
@@ -129,16 +141,16 @@ def _start(start, S: int) -> tuple:
 
 
 def load_npz(path: str) -> TabularMDP:
-    """Read keys P, R (and optional labels, start) from an .npz file; never unpickles."""
+    """Read keys P, R (and optional labels, start, actions) from an .npz file; never unpickles."""
     try:
         with np.load(path, allow_pickle=False) as data:
             keys = set(data.files)
             missing = {"P", "R"} - keys
             if missing:
                 raise InputError("mdp", f"{path!r} lacks key {sorted(missing)[0]!r}; needs P and R")
-            unknown = keys - {"P", "R", "labels", "start"}
+            unknown = keys - {"P", "R", "labels", "start", "actions"}
             if unknown:
-                raise InputError("mdp", f"unknown key {sorted(unknown)[0]!r}; allowed: P, R, labels, start")
+                raise InputError("mdp", f"unknown key {sorted(unknown)[0]!r}; allowed: P, R, labels, start, actions")
             arrays = {k: data[k] for k in keys}
     except InputError:
         raise
@@ -146,4 +158,4 @@ def load_npz(path: str) -> TabularMDP:
         raise InputError("mdp", f"{path!r}: {exc}") from None
     except (OSError, zipfile.BadZipFile, EOFError) as exc:
         raise InputError("mdp", f"cannot read {path!r} as .npz: {exc}") from None
-    return mdp_from_arrays(arrays["P"], arrays["R"], arrays.get("labels"), arrays.get("start"))
+    return mdp_from_arrays(arrays["P"], arrays["R"], arrays.get("labels"), arrays.get("start"), arrays.get("actions"))

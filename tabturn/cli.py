@@ -195,7 +195,8 @@ def _cmd_solve(args) -> int:
         raise InputError("--states", f"must be one of {', '.join(STATE_CHOICES)}, not {args.states!r}")
     mdp, horizon, gamma, source = _load_problem(args)
     if not 0 <= args.step < (horizon or 1):
-        raise InputError("--step", f"must lie in 0..{(horizon or 1) - 1} ({'horizon ' + str(horizon) if horizon else 'infinite horizon: only step 0'}), not {args.step}")
+        where = f"horizon {horizon}" if horizon else "infinite horizon: only step 0"
+        raise InputError("--step", f"must lie in 0..{(horizon or 1) - 1} ({where}), not {args.step}")
     solution = solve(mdp, horizon, gamma)
     document = solution_json(solution, provenance(command="solve", **source), step=args.step, states=args.states)
     if args.out:
@@ -526,8 +527,11 @@ def _cmd_states(args) -> int:
     mdp, _, _, _ = _load_problem(args, need_objective=False)
     rows = state_table(mdp)
     if args.csv:
-        columns = list(rows[0])
-        sys.stdout.write(",".join(columns) + "\n" + "".join(",".join(str(r[c]) for c in columns) + "\n" for r in rows))
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
     else:
         sys.stdout.write("".join(" ".join(f"{k}={v}" for k, v in r.items()) + "\n" for r in rows))
     return 0
@@ -541,7 +545,8 @@ def main(argv: list[str] | None = None) -> int:
             raise InputError("command", "missing; allowed: solve, check, states, learn, attribute, symbolic, mesa, "
                              "export, sweep "
                              "(see tabturn --help)")
-        commands = {"check": _cmd_check, "states": _cmd_states, "solve": _cmd_solve, "learn": _cmd_learn, "attribute": _cmd_attribute, "mesa": _cmd_mesa,
+        commands = {"check": _cmd_check, "states": _cmd_states, "solve": _cmd_solve, "learn": _cmd_learn,
+                    "attribute": _cmd_attribute, "mesa": _cmd_mesa,
                     "symbolic": _cmd_symbolic, "export": _cmd_export, "sweep": _cmd_sweep}
         return commands[args.command](args)
     except InputError as exc:

@@ -71,7 +71,13 @@ def to_prism(mdp: TabularMDP, comment: str = "") -> str:
 
 
 def to_npz_bytes(mdp: TabularMDP) -> bytes:
-    """.npz bytes with P (A, S, S) and R (S, A) as float64 rewards (loss negated), start, labels as strings."""
+    """.npz bytes with P (A, S, S) and R (S, A) as float64 rewards (loss negated), start, labels and action names
+    as strings. A final-step cost (terminal timing) has no place in (P, R): refused rather than dropped."""
+    from tabturn.errors import InputError
+
+    if _has_final(mdp):
+        raise InputError("--npz", "(P, R) arrays cannot hold a cost charged at the end of the horizon (timing "
+                         "terminal); export DRN or PRISM instead")
     S, A = mdp.n_states, mdp.n_actions
     P = np.stack([m.toarray().astype(np.float64) / mdp.prob_denominator for m in mdp.transition_numerators])
     sign = -1 if mdp.objective == MIN else 1
@@ -80,7 +86,8 @@ def to_npz_bytes(mdp: TabularMDP) -> bytes:
     for s, p in mdp.start:
         start[s] = float(p)
     buffer = io.BytesIO()
-    np.savez(buffer, P=P, R=R.reshape(S, A), start=start, labels=np.array([str(lab) for lab in mdp.state_labels]))
+    np.savez(buffer, P=P, R=R.reshape(S, A), start=start, labels=np.array([str(lab) for lab in mdp.state_labels]),
+             actions=np.array(mdp.action_names))
     return buffer.getvalue()
 
 

@@ -226,7 +226,8 @@ def learn(mdp: TabularMDP, settings: LearnerSettings, seeds, base_seed: int = 0,
         from tabturn import learn_numba
 
         if not learn_numba.available():
-            raise InputError("engine", "numba is not installed; install the 'fast' extra (pip install tabturn[fast])")
+            raise InputError("engine", "numba is not installed; install the 'fast' extra "
+                             "(pip install -e '.[fast]' in a tabturn checkout)")
     checkpoints = sorted({int(n) for n in checkpoints})
     if checkpoints and (settings.epsilon_schedule != "constant" and settings.epsilon != settings.epsilon_final):
         raise InputError("checkpoints", "need a constant epsilon schedule (a decaying one depends on the total budget)")

@@ -82,7 +82,7 @@ def read_rows(path: str | Path) -> list[dict]:
         except ImportError:
             raise InputError("policy", "reading Parquet needs pyarrow (extra 'parquet')") from None
         return pq.read_table(path).to_pylist()
-    if path.suffix != ".csv":
+    if path.suffix not in (".csv", ""):  # no suffix (e.g. a pipe such as /dev/fd/63): read as CSV
         raise InputError("policy", f"must be .csv, .parquet, .npy or .npz, not {path.name}")
     with open(path, newline="") as handle:
         return list(csv.DictReader(handle))
@@ -237,7 +237,10 @@ def greedy_policy(mdp: TabularMDP, q: np.ndarray, objective: str, tie_break: str
                     raise InputError("q", f"missing state {mdp.state_labels[s]!r}" + (f" at t = {t}" if T > 1 else ""))
             best = row.max() if objective == "reward" else row.min()
             tied = [a for a in order if row[a] == best]
-            chosen = tied if tie_break == "all" else [tied[0] if tie_break == "first" else tied[rng.integers(len(tied))]]
+            if tie_break == "all":
+                chosen = tied
+            else:
+                chosen = [tied[0] if tie_break == "first" else tied[rng.integers(len(tied))]]
             out[t, s] = [Fraction(1, len(chosen)) if a in chosen else Fraction(0) for a in range(A)]
     return out
 

@@ -133,7 +133,8 @@ def trained_world(config: TurnConfig, mdp: TabularMDP) -> str:
 
 
 def converge(config: TurnConfig, mdp: TabularMDP, solution: Solution, learner: str, table: str, seeds,
-             budgets=None, engine: str = "numpy", on_budget=None, base_seed: int = 0, **overrides) -> tuple[int | None, Comparison]:
+             budgets=None, engine: str = "numpy", on_budget=None, base_seed: int = 0,
+             **overrides) -> tuple[int | None, Comparison]:
     """Train with the recipe on a budget grid until >= CONVERGED of the seeds are exactly optimal in the trained
     world; return (that budget, its Comparison), or (None, the last budget's Comparison).
 

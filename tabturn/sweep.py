@@ -362,7 +362,8 @@ def _execute(sweep: Sweep, todo: list, executor: str, workers: int | None, sched
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError:
-        raise InputError("--scheduler", "needs dask.distributed: pip install 'tabturn[distributed]'") from None
+        raise InputError("--scheduler", "needs dask.distributed: pip install -e '.[distributed]' in a tabturn "
+                         "checkout") from None
     if executor == "dask-local":
         cluster = LocalCluster(n_workers=workers or 1, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)

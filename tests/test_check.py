@@ -264,3 +264,23 @@ def test_docs_json_names_every_top_level_key_of_every_json_output(tmp_path, caps
         document = json.loads(capsys.readouterr().out)
         missing = [k for k in document if k != "command" and f"`{k}`" not in text and f"`{k}." not in text]
         assert not missing, (argv[0], missing)
+
+
+def test_check_by_state_label_on_an_exported_mdp_matches_the_config(tmp_path, capsys):
+    # the same MDP as .npz (rewards = -losses, labels as text, actions a0, a1, ...) checked by the state column
+    import io
+    import json
+
+    terminal = ALWAYS  # per-step losses: (P, R) arrays hold them (a final-step loss has no place in R)
+    assert main(["export", "--config", terminal, "--npz", str(tmp_path / "t.npz")]) == 0
+    capsys.readouterr()
+    assert main(["states", "--mdp", str(tmp_path / "t.npz"), "--csv"]) == 0
+    states = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    config = TurnConfig.load(terminal)
+    first = config.actions[0]  # the export keeps the action names
+    policy = _write(tmp_path / "p.csv", ["state", "action"], [[r["state"], first] for r in states])
+    assert main(["check", "--mdp", str(tmp_path / "t.npz"), "--horizon", "16", "--policy", policy, "--json"]) == 0
+    by_mdp = json.loads(capsys.readouterr().out)
+    labels = _write(tmp_path / "l.csv", ["x", "y", "observed", "action"],
+                    [[*_label(lab), first] for lab in solve_config(config).mdp.state_labels])
+    assert by_mdp["regret"] == tabturn.check(config, policy=labels).to_dict()["regret"] != "0"

@@ -146,6 +146,9 @@ CASES = {
                              True),
     "gym-option-without-value": (lambda t: ["solve", "--gym", "FrozenLake-v1:map_name=8x8,slippery", "--discount",
                                             "1/2"], "--gym", True),
+    # a final-step loss has no place in (P, R): refused, not dropped
+    "export-npz-terminal-timing": (lambda t: ["export", "--config", str(ROOT / "examples" / "terminal.toml"), "--npz",
+                                              str(t / "t.npz")], "--npz", False),
     # check
     "check-both-inputs": (lambda t: ["check", "--config", ALWAYS, "--policy", "a.csv", "--q", "b.csv"], "--q", True),
     "check-missing-file": (lambda t: ["check", "--config", ALWAYS, "--policy", str(t / "none.csv")], "policy", True),
