@@ -30,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     _source_args(solve)
     solve.add_argument("--discount", help="gamma for --mdp/--gym, rational such as 99/100 (default 1 with --horizon)")
     solve.add_argument("--horizon", help="finite horizon H for --mdp/--gym (omit for the infinite horizon)")
+    solve.add_argument("--objective", dest="returns", help="gridworld configs: maximise the visible reward (default) or the hidden "
+                       "performance; the JSON also gives the performance of the reward-optimal policies")
     solve.add_argument("--step", type=int, default=0, help="show optimal sets, values and gaps after this many steps "
                        "(finite horizons; default 0)")
     solve.add_argument("--states", default="all", help="--json: which states to list: all | start | none (default all)")
@@ -185,7 +187,10 @@ def _horizon(text: str | None) -> int | None:
 
 
 def _cmd_solve(args) -> int:
+    from fractions import Fraction
+
     from tabturn.io import dumps, provenance, write_atomic
+    from tabturn.rational import format_rational
     from tabturn.render import solution_json, solution_text
     from tabturn.solve import solve
 
@@ -199,14 +204,25 @@ def _cmd_solve(args) -> int:
         raise InputError("--step", f"must lie in 0..{(horizon or 1) - 1} ({where}), not {args.step}")
     solution = solve(mdp, horizon, gamma)
     document = solution_json(solution, provenance(command="solve", **source), step=args.step, states=args.states)
+    if "gridworld" in source:
+        from tabturn.gridworld import load_gridworld, safety_summary
+
+        summary = safety_summary(load_gridworld(args.config))
+        document["safety"] = {k: (format_rational(v) if isinstance(v, Fraction) else v) for k, v in summary.items()}
+        document["safety"].update({f"{k}_float": float(v) for k, v in summary.items() if isinstance(v, Fraction)})
     if args.out:
         write_atomic(args.out, dumps(document))
-    sys.stdout.write(dumps(document) if args.json else solution_text(solution, args.step))
+    text = solution_text(solution, args.step)
+    if "safety" in document:
+        text += "".join(f"{k}: {v}\n" for k, v in document["safety"].items() if not k.endswith("_float"))
+    sys.stdout.write(dumps(document) if args.json else text)
     return 0
 
 
 def _load_problem(args, need_objective: bool = True):
     """(mdp, horizon, discount, provenance source) from --config, --mdp or --gym (with --horizon, --discount)."""
+    from fractions import Fraction
+
     from tabturn.arrays import load_npz
     from tabturn.config import TurnConfig
     from tabturn.rational import format_rational, parse_rational
@@ -215,6 +231,16 @@ def _load_problem(args, need_objective: bool = True):
     if args.config:
         if getattr(args, "discount", None) is not None or getattr(args, "horizon", None) is not None:
             raise InputError("--discount", "--discount and --horizon go with --mdp or --gym; set them in the config file")
+        from tabturn.gridworld import gridworld_mdps, is_gridworld_file, load_gridworld
+
+        if is_gridworld_file(args.config):
+            world = load_gridworld(args.config)
+            which = getattr(args, "returns", None) or "reward"
+            if which not in ("reward", "performance"):
+                raise InputError("--objective", f"gridworld configs: must be reward or performance, not {which!r}")
+            reward, performance = gridworld_mdps(world)
+            mdp = performance if which == "performance" else reward
+            return mdp, world.time_limit, Fraction(1), {"gridworld": world.to_dict(), "returns": which}
         config = TurnConfig.load(args.config)
         return turn_mdp(config), config.horizon, config.discount, {"config": config.to_dict()}
     horizon = gamma = None
@@ -336,7 +362,7 @@ def _cmd_learn(args) -> int:
     seeds = _seeds(args)
     mdp, horizon, gamma, source = _load_problem(args)
     solution = solve(mdp, horizon, gamma)
-    if args.config:
+    if "config" in source:
         config = TurnConfig.from_dict(source["config"])  # the config _load_problem read (exact round trip)
         base, start = default_settings(config), training_start(config)
     else:  # a Gymnasium import: episodes as long as the horizon, else the env's time limit (default 100)

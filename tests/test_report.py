@@ -24,7 +24,7 @@ def test_committed_exact_optimum_tables_are_reproduced():
 def test_index_is_reproduced_from_the_committed_tables(tmp_path):
     for name in ("exact_optimum.csv", "learned_agents.csv", "attribution.csv", "attribution_verdicts.csv",
                  "variant_robustness.csv", "mesa.csv", "symbolic.csv", "switching_thresholds.csv",
-                 "convergence_summary.csv"):
+                 "convergence_summary.csv", "phenomenon.csv", "phenomenon_regions.csv"):
         (tmp_path / name).write_text((REPORTS / name).read_text())
     _module("index").main(tmp_path)
     assert (tmp_path / "README.md").read_text() == (REPORTS / "README.md").read_text()
