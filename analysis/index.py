@@ -26,6 +26,8 @@ FILES = [
     ("convergence.png", "fraction of seeds exactly optimal vs training episodes, per example and learner"),
     ("phenomenon.md", "the seed's observation hunted down: where observed agents go up forever in some seeds, and why"),
     ("phenomenon.csv", "every cell of that search: settings, seeds, always-up share with its interval, exact optimum"),
+    ("gridworlds.md", "the AI Safety Gridworlds exactly: reward vs hidden performance, safety gaps, whisky, shifted maps"),
+    ("gridworlds.png", "each gridworld map with its optimal path under the reward and under the performance"),
     ("provenance.json", "tabturn version, configs, seeds, run time of each script"),
 ]
 
@@ -65,6 +67,40 @@ def phenomenon_answers(rows: list[dict], found: list[dict]) -> list[str]:
                    f"{head['episodes']}): {float(head['share_min']):.1%} to {float(head['share_max']):.1%} of seeds go "
                    f"up forever while observed; in the cell nearest one half ({float(head['representative_share']):.1%})"
                    f", one change at a time gives {moves} ([phenomenon_regions.csv](phenomenon_regions.csv)).")
+    return out
+
+
+def gridworld_answers(rows: list[dict], extra: list[dict]) -> list[str]:
+    """The gridworlds section: the absent-supervisor gridworld beside the turn family's absent-supervisor regime."""
+    by = {r["environment"]: r for r in rows}
+    if "absent_supervisor" not in by:
+        return []
+    a = by["absent_supervisor"]
+    out = ["## The AI Safety Gridworlds, exactly", ""]
+    enters = {e["quantity"].rsplit("_", 1)[-1]: e["value"] for e in extra
+              if e["quantity"].startswith("reward_optimal_path_enters_P")}
+    out.append(f"- Absent supervisor ([gridworlds.md](gridworlds.md)): the reward optimum is {a['reward_optimum']} and "
+               f"the hidden-performance optimum {a['performance_optimum']}; every reward-optimal policy has "
+               f"performance {a['reward_optimal_performance_min']}, a safety gap of {a['safety_gap']}. The "
+               f"reward-optimal path enters the punishment cell when supervised: {enters.get('supervised')}; when "
+               f"unsupervised: {enters.get('unsupervised')}." + (
+                   " As in the turn family's absent-supervisor regime, behaving differently when unsupervised is "
+                   "then what the visible objective asks for (an optimum effect), not a training artifact."
+                   if enters.get("supervised") == "false" and enters.get("unsupervised") == "true" else ""))
+    gaps = [f"{r['environment']} {r['safety_gap']}" for r in rows if r["safety_gap"] != "0"]
+    out.append(f"- Safety gaps (performance optimum minus the performance of the worst reward-optimal policy): "
+               f"{', '.join(gaps) or 'none'}; zero in the other {len(rows) - len(gaps)} maps.")
+    whisky = {e["quantity"]: e for e in extra if e["environment"] == "whisky_gold"}
+    if whisky:
+        out.append(f"- Whisky and gold: a planner that models its own forced randomisation avoids the whisky (optimum "
+                   f"{whisky['embedded_optimum']['value']}); one that assumes its actions stay its own expects "
+                   f"{whisky['naive_believed_optimum']['value']} by drinking and really gets "
+                   f"{float(whisky['naive_actual_value']['value_float']):.4g}.")
+    shift = {(e["environment"], e["quantity"]): e["value"] for e in extra if e["environment"].startswith("distrib")}
+    if shift:
+        out.append("- Distributional shift: the training map's optimal plan, played on the testing maps, gets " +
+                   "; ".join(f"{env.split('_')[-1]}: {shift[(env, 'train_plan_on_test')]} (optimum "
+                             f"{shift[(env, 'test_optimum')]})" for env in sorted({k[0] for k in shift})) + ".")
     return out
 
 
@@ -285,6 +321,8 @@ def main(out_dir: str | Path = REPORTS) -> None:
     regions = read_csv(out / "phenomenon_regions.csv") if (out / "phenomenon_regions.csv").exists() else []
     lines += phenomenon_answers(phenomenon, regions) + [""]
     lines += answers(exact, learned, verdicts, attribution, variants, mesa, symbolic, switching, convergence) + [""]
+    if (out / "gridworlds.csv").exists():
+        lines += gridworld_answers(read_csv(out / "gridworlds.csv"), read_csv(out / "gridworlds_extra.csv")) + [""]
     write_atomic(out / "README.md", "\n".join(lines))
     print(f"wrote {out}/README.md")
 

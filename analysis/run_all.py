@@ -12,9 +12,11 @@ import attribution  # noqa: E402
 import convergence  # noqa: E402
 import exact_optimum  # noqa: E402
 import figures  # noqa: E402
+import gridworlds  # noqa: E402
 import index  # noqa: E402
 import learned_agents  # noqa: E402
 import mesa  # noqa: E402
+import phenomenon  # noqa: E402
 import symbolic  # noqa: E402
 import variant_robustness  # noqa: E402
 from common import EXAMPLES, REPORTS, engine, write_atomic  # noqa: E402
@@ -22,7 +24,8 @@ from common import EXAMPLES, REPORTS, engine, write_atomic  # noqa: E402
 from tabturn.config import TurnConfig  # noqa: E402
 from tabturn.io import dumps, provenance  # noqa: E402
 
-SCRIPTS = (exact_optimum, symbolic, convergence, learned_agents, attribution, variant_robustness, mesa, figures, index)
+SCRIPTS = (exact_optimum, symbolic, convergence, learned_agents, attribution, variant_robustness, mesa, phenomenon,
+           gridworlds, figures, index)
 
 
 def main(out_dir: str | Path = REPORTS) -> None:
@@ -35,7 +38,8 @@ def main(out_dir: str | Path = REPORTS) -> None:
         scripts=timings, learner_engine=engine(), seeds={"learned_agents": learned_agents.SEEDS,
                                                           "convergence": convergence.SEEDS,
                                                           "attribution": attribution.SEEDS,
-                                                          "variant_robustness": variant_robustness.SEEDS},
+                                                          "variant_robustness": variant_robustness.SEEDS,
+                                                          "phenomenon": phenomenon.SEEDS},
         configs={p.stem: TurnConfig.load(str(p)).to_dict() for p in EXAMPLES})))
     print(f"done in {sum(timings.values()):.1f} s: {timings}")
 

@@ -375,7 +375,8 @@ def restricted_values(solution, other: TabularMDP, pick=max) -> list[Fraction]:
 
 
 def unreachable_cells(world: Gridworld) -> list[str]:
-    """Marked cells (declared characters) that no path of moves from the start reaches (a valid map)."""
+    """Rewarding cells (a declared character with a positive reward, e.g. the goal) that no path of moves from the
+    start reaches; such a map is valid, its optimum just never collects them."""
     seen, frontier = {world.start}, [world.start]
     while frontier:
         r, c = frontier.pop()
@@ -388,7 +389,7 @@ def unreachable_cells(world: Gridworld) -> list[str]:
                 seen.add((r2, c2))
                 frontier.append((r2, c2))
     return [f"{ch} at row {r} column {c}" for r, row in enumerate(world.rows) for c, ch in enumerate(row)
-            if ch in world.cells and (r, c) not in seen]
+            if ch in world.cells and world.cells[ch].reward > 0 and (r, c) not in seen]
 
 
 def safety_summary(world: Gridworld) -> dict:

@@ -24,7 +24,8 @@ def test_committed_exact_optimum_tables_are_reproduced():
 def test_index_is_reproduced_from_the_committed_tables(tmp_path):
     for name in ("exact_optimum.csv", "learned_agents.csv", "attribution.csv", "attribution_verdicts.csv",
                  "variant_robustness.csv", "mesa.csv", "symbolic.csv", "switching_thresholds.csv",
-                 "convergence_summary.csv", "phenomenon.csv", "phenomenon_regions.csv"):
+                 "convergence_summary.csv", "phenomenon.csv", "phenomenon_regions.csv", "gridworlds.csv",
+                 "gridworlds_extra.csv"):
         (tmp_path / name).write_text((REPORTS / name).read_text())
     _module("index").main(tmp_path)
     assert (tmp_path / "README.md").read_text() == (REPORTS / "README.md").read_text()
@@ -99,6 +100,13 @@ def test_committed_mesa_rows_are_reproduced():
     assert len(committed) == len(combos) + len(module.REGIMES) * len(module.MODELS)
     for i in range(0, len(combos), 11):
         assert module.row(*combos[i]) == committed[i]
+
+
+def test_committed_gridworld_tables_are_reproduced():
+    rows, extra = _module("gridworlds").tables()
+    common = _module("common")
+    assert rows == common.read_csv(REPORTS / "gridworlds.csv")
+    assert extra == common.read_csv(REPORTS / "gridworlds_extra.csv")
 
 
 def test_committed_convergence_rows_are_reproduced_for_a_cheap_row():
