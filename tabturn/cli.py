@@ -581,6 +581,11 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError:
         print("tabturn: error: memory: the problem does not fit in memory", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (e.g. | head): stop quietly, as SIGPIPE would
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except OSError as exc:  # an unreadable input or unwritable output
         print(f"tabturn: error: {exc.filename or 'file'}: {exc.strerror or exc}", file=sys.stderr)
         return 2

@@ -232,6 +232,10 @@ def _flatten(data: dict[str, Any]) -> dict[str, Any]:
         raise InputError("config", "must be a table of sections")
     kwargs: dict[str, Any] = {}
     for section, body in data.items():
+        if section == "gridworld":
+            raise InputError("gridworld", "this is a gridworld map; this command needs a turn-family config "
+                             "(sections grid, loss, objective, supervision); solve, check, learn, export and states "
+                             "take gridworlds")
         if section not in _SECTIONS:
             raise InputError(section, f"unknown section; allowed: {', '.join(_SECTIONS)}")
         if not isinstance(body, dict):
