@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -50,8 +51,11 @@ def phenomenon_answers(rows: list[dict], found: list[dict]) -> list[str]:
                "of seeds whose greedy policy goes up forever while observed lies strictly between 1% and 99% "
                "([phenomenon.csv](phenomenon.csv)).")
     allowed = sum(r["exact_always_up_optimal"] == "true" for r in rows)
+    hit_allowed = sum(r["exact_always_up_optimal"] == "true" for r in hits)
     out.append(f"- Going up forever while observed is optimal in {allowed} of the {len(rows)} cells "
-               "(column exact_always_up_optimal), so wherever agents do it, it is not what the objective asks for.")
+               f"(column exact_always_up_optimal), {hit_allowed} of them seed-dependent: in the other "
+               f"{len(hits) - hit_allowed} seed-dependent cells, the agents that go up forever miss the exact optimum "
+               "(and the class always-up counts only such misses).")
     if not hits:
         top = max(rows, key=lambda r: float(r["always_up_observed"]) if float(r["always_up_observed"]) < 0.99 else -1)
         out.append(f"- No seed-dependent cell was found; the largest share below 99% is "
@@ -67,6 +71,18 @@ def phenomenon_answers(rows: list[dict], found: list[dict]) -> list[str]:
                    f"{head['episodes']}): {float(head['share_min']):.1%} to {float(head['share_max']):.1%} of seeds go "
                    f"up forever while observed; in the cell nearest one half ({float(head['representative_share']):.1%})"
                    f", one change at a time gives {moves} ([phenomenon_regions.csv](phenomenon_regions.csv)).")
+    from phenomenon import mechanism
+
+    out += mechanism(found)
+    learner_hits = [r for r in hits if r["block"] != "mesa"]
+    if learner_hits:
+        bs = sorted({r["b"] for r in learner_hits}, key=lambda b: float(Fraction(b)))
+        b_one = [r for r in rows if r["block"] != "mesa" and r["b"] == "1"]
+        out.append(f"- Every seed-dependent learner cell has b (a = 1) in {{{', '.join(bs)}}}, a "
+                   f"{' or '.join(sorted({r['table'] for r in learner_hits}))} table and initial value(s) "
+                   f"{', '.join(sorted({r['initial_value'] for r in learner_hits}))}; of the {len(b_one)} learner "
+                   f"cells with b = 1, {sum(1 for r in b_one if 0.01 < float(r['always_up_observed']) < 0.99)} are "
+                   "seed-dependent.")
     return out
 
 

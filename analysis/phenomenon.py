@@ -321,8 +321,9 @@ def interventions(cell: dict) -> list[dict]:
 
 
 def traces(cell: dict, n: int = 3, points: int = 24) -> dict:
-    """For n always-up seeds of the cell: Q(start, up) - min over the other actions of Q(start, a), at the start
-    state and step 0, along training (loss units: negative means 'up' is the greedy choice)."""
+    """For n always-up seeds of the cell and two others: Q(s, up) - min over the other actions of Q(s, a) along
+    training, at the first state of the all-up path where the exact optimum stops going up (loss units: negative
+    means 'up' is the greedy choice there)."""
     import numpy as np
 
     from tabturn.compare import compare
@@ -333,16 +334,19 @@ def traces(cell: dict, n: int = 3, points: int = 24) -> dict:
     start = training_start(config)
     result = learn(mdp, settings, range(SEEDS), start=start, engine=engine())
     classes = compare(solution, result.greedy(), result.visited()).classes["observed"]
-    chosen = [s for s, c in enumerate(classes) if c == "always-up"][:n]
-    if not chosen:
-        return {"seeds": [], "episodes": [], "margins": []}
+    ups = [s for s, c in enumerate(classes) if c == "always-up"][:n]
+    if not ups:
+        return {"seeds": [], "episodes": [], "margins": [], "classes": []}
+    chosen = ups + [s for s, c in enumerate(classes) if c != "always-up"][:2]  # two contrasting seeds
     grid = sorted({max(1, round(settings.episodes ** (i / (points - 1)))) for i in range(points)})
     up = mdp.action_names.index("up")
-    s0 = start[0][0]
+    s0, step = start[0][0], 0  # the first state of the all-up path where the optimum stops going up
+    while up in solution.optimal_actions(s0, step) and step + 1 < (solution.horizon or mdp.n_states):
+        s0, step = mdp.next_states(s0, up)[0][0], step + 1
     margins = {s: [] for s in chosen}
 
     def record(episodes, res) -> bool:
-        q = res.q if res.q.ndim == 3 else res.q[:, 0]
+        q = res.q if res.q.ndim == 3 else res.q[:, min(step, res.q.shape[1] - 1)]
         for b, s in enumerate(chosen):
             row = q[b, s0]
             others = np.delete(row, up)
@@ -350,7 +354,8 @@ def traces(cell: dict, n: int = 3, points: int = 24) -> dict:
         return False
 
     learn(mdp, settings, chosen, start=start, engine=engine(), checkpoints=grid, on_checkpoint=record)
-    return {"seeds": chosen, "episodes": grid, "margins": [margins[s] for s in chosen]}
+    return {"seeds": chosen, "episodes": grid, "margins": [margins[s] for s in chosen],
+            "classes": [classes[s] for s in chosen], "state": mdp.state_labels[s0], "step": step}
 
 
 def mesa_interventions(cell: dict) -> list[dict]:
@@ -396,41 +401,95 @@ def region_rows(rows: list[dict], cells: dict[str, dict]) -> tuple[list[dict], l
     return out, all_traces
 
 
+def map_slice(rows: list[dict]) -> tuple[dict, list[dict]]:
+    """The setup-block slice (horizon, grid, distance, actions fixed) with the most seed-dependent cells."""
+    setup = [r for r in rows if r["block"] == "setup"]
+    keys = ("horizon", "grid_y", "distance", "actions")
+    slices: dict[tuple, list[dict]] = {}
+    for r in setup:
+        slices.setdefault(tuple(r[k] for k in keys), []).append(r)
+    best = max(slices, key=lambda k: (sum(LOW < float(r["always_up_observed"]) < HIGH for r in slices[k]), k))
+    return dict(zip(keys, best)), slices[best]
+
+
 def figure(rows: list[dict], region_traces: list[dict]):
-    """Left: always-up share (observed) over episodes x learner setting, coarse learner block (epsilon 0.05).
-    Right: Q(start, up) - min Q(start, other) along training for three always-up seeds of each region."""
+    """Left: always-up share (observed) over b and episodes in the setup slice with the most seed-dependent cells
+    (Q-learning, default settings). Right: Q(start, up) - min Q(start, other) along training for three always-up
+    seeds of each learner region."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
 
-    block = [r for r in rows if r["block"] == "learner" and r["refined"] == "0" and float(r["epsilon"]) == 0.05]
-    ys = sorted({(r["algorithm"], r["table"], r["initial_value"]) for r in block})
-    xs = sorted({int(r["episodes"]) for r in block})
+    fixed, cells = map_slice(rows)
+    xs = sorted({r["b"] for r in cells}, key=lambda b: float(Fraction(b)))
+    ys = sorted({int(r["episodes"]) for r in cells})
     grid = np.full((len(ys), len(xs)), np.nan)
-    for r in block:
-        grid[ys.index((r["algorithm"], r["table"], r["initial_value"])), xs.index(int(r["episodes"]))] = float(
-            r["always_up_observed"])
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 0.28 * len(ys) + 2.5))
-    im = ax.imshow(grid, aspect="auto", cmap="magma", vmin=0, vmax=1)
-    ax.set_xticks(range(len(xs)), [str(x) for x in xs])
-    ax.set_yticks(range(len(ys)), [" / ".join(y) for y in ys], fontsize=7)
-    ax.set_xlabel("training episodes")
-    ax.set_title(f"share of {SEEDS} seeds going up forever while observed (epsilon 0.05)", fontsize=9)
+    for r in cells:
+        grid[ys.index(int(r["episodes"])), xs.index(r["b"])] = float(r["always_up_observed"])
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 4.8))
+    im = ax.imshow(grid, aspect="auto", cmap="magma", vmin=0, vmax=1, origin="lower")
+    ax.set_xticks(range(len(xs)), xs)
+    ax.set_yticks(range(len(ys)), [str(y) for y in ys])
+    ax.set_xlabel("b (a = 1): weight of the -b*y term")
+    ax.set_ylabel("training episodes (Q-learning)")
+    for (i, j), v in np.ndenumerate(grid):
+        if not np.isnan(v):
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7, color="white" if v < 0.5 else "black")
+    ax.set_title("share of seeds going up forever while observed\n" + ", ".join(f"{k} {v}" for k, v in fixed.items())
+                 + f"; {SEEDS} seeds per cell, blank: not sampled", fontsize=8)
     fig.colorbar(im, ax=ax, fraction=0.04)
     for t in region_traces:
-        for seed, margin in zip(t.get("seeds", []), t.get("margins", [])):
-            bx.plot(t["episodes"], margin, marker=".", label=f"region {t['region']}, seed {seed}")
+        for seed, margin, cls in zip(t.get("seeds", []), t.get("margins", []), t.get("classes", [])):
+            bx.plot(t["episodes"], margin, marker=".", ls="-" if cls == "always-up" else "--",
+                    label=f"region {t['region']}, seed {seed} ({cls})")
     bx.axhline(0, color="grey", lw=0.5)
     bx.set_xscale("log")
+    bx.set_yscale("symlog", linthresh=1)
     bx.set_xlabel("training episodes")
-    bx.set_ylabel("Q(start, up) - min Q(start, other)  (loss; < 0: up is greedy)")
-    bx.set_title("three always-up seeds per region, along training", fontsize=9)
-    if region_traces and any(t.get("seeds") for t in region_traces):
+    where = "; ".join(f"region {t['region']}: state {t['state']} after {t['step']} ups" for t in region_traces
+                      if t.get("seeds"))
+    bx.set_ylabel("Q(s, up) - min Q(s, other)  (loss; < 0: up is greedy)")
+    bx.set_title("where the optimum first stops going up (" + where + "):\nthree always-up seeds (solid), two "
+                 "others (dashed)", fontsize=8)
+    if any(t.get("seeds") for t in region_traces):
         bx.legend(fontsize=6)
     fig.tight_layout()
     return fig
+
+
+def first_move_losses(found: list[dict]) -> str:
+    """"up -15, down 0, ..." : the exact one-step loss of each action at the start of region 1's representative."""
+    from tabturn.rational import format_rational
+
+    cells = {cell_key({k: v for k, v in c.items() if k != "_refined"}): c
+             for c in json.loads((REPORTS / "phenomenon_cells.json").read_text())}
+    first = next((r for r in found if r["block"] != "mesa"), None)
+    if first is None:
+        return "no learner region"
+    _, mdp, _, _ = cell_learner({k: v for k, v in cells[first["representative"]].items() if k != "_refined"})
+    s0 = mdp.start[0][0]
+    return ", ".join(f"{name} {format_rational(mdp.cost(s0, a))}" for a, name in enumerate(mdp.action_names))
+
+
+def mechanism(found: list[dict]) -> list[str]:
+    """Per region: which single changes remove it (Wilson upper bound below the representative's lower bound and a
+    share at most a quarter of it) and which strengthen it (lower bound above the representative's upper bound)."""
+    out = []
+    for region in dict.fromkeys(r["region"] for r in found):
+        mine = [r for r in found if r["region"] == region]
+        rep = float(mine[0]["representative_share"])
+        k = round(rep * SEEDS)
+        low, high = wilson(k, SEEDS)
+        removes = [r["intervention"] for r in mine
+                   if float(r["intervention_wilson"].strip("[]").split(",")[1]) < low
+                   and float(r["intervention_share"]) <= rep / 4]
+        strengthens = [r["intervention"] for r in mine if float(r["intervention_wilson"].strip("[]").split(",")[0]) > high]
+        neutral = [r["intervention"] for r in mine if r["intervention"] not in removes + strengthens]
+        out.append(f"- Region {region}: removed by {', '.join(removes) or 'none of the changes tried'}; strengthened by "
+                   f"{', '.join(strengthens) or 'none of the changes tried'}; no clear effect: {', '.join(neutral) or 'none'}.")
+    return out
 
 
 def markdown(rows: list[dict], found: list[dict]) -> str:
@@ -450,7 +509,15 @@ def markdown(rows: list[dict], found: list[dict]) -> str:
              f"**Seed-dependent cells: {len(hits)} of {len(rows)}.** Largest share below {HIGH:.0%}: "
              f"{float(top['always_up_observed']):.3f} (cell {top['cell']}, block {top['block']}).", ""]
     if found:
-        lines += ["## Regions and interventions", "",
+        hit_b = sorted({r["b"] for r in hits if r["block"] != "mesa"}, key=lambda b: float(Fraction(b)))
+        lines += ["## Mechanisms, from the interventions", "", *mechanism(found), "",
+                  f"Values of b (a = 1) among the seed-dependent learner cells: {', '.join(hit_b) or 'none'}; "
+                  f"the learner blocks that keep b = 1 have "
+                  f"{sum(1 for r in hits if r['block'] in ('learner', 'training', 'regime'))} seed-dependent cells. "
+                  "Exact loss of each first move from the start (tabturn's MDP), in the representative cell of "
+                  f"region 1: {first_move_losses(found)}. Initial Q-values of 0 sit above a negative loss, so the "
+                  "first action that comes out below 0 stays greedy until exploration finds better.", "",
+                  "## Regions and interventions", "",
                   "One row per region x intervention; `representative_share` is the share in the cell closest to "
                   "one half, `intervention_share` after changing one thing in that cell.", "",
                   *markdown_table(found, REGION_COLUMNS), ""]
