@@ -468,9 +468,13 @@ def first_move_losses(found: list[dict]) -> str:
     first = next((r for r in found if r["block"] != "mesa"), None)
     if first is None:
         return "no learner region"
-    _, mdp, _, _ = cell_learner({k: v for k, v in cells[first["representative"]].items() if k != "_refined"})
-    s0 = mdp.start[0][0]
-    return ", ".join(f"{name} {format_rational(mdp.cost(s0, a))}" for a, name in enumerate(mdp.action_names))
+    cell = {k: v for k, v in cells[first["representative"]].items() if k != "_refined"}
+    texts = []
+    for variant in (cell, {**cell, "grid.actions": ["up", "down", "left", "right"]}):
+        _, mdp, _, _ = cell_learner(variant)
+        s0 = mdp.start[0][0]
+        texts.append(", ".join(f"{name} {format_rational(mdp.cost(s0, a))}" for a, name in enumerate(mdp.action_names)))
+    return f"{texts[0]}; with the four moves instead: {texts[1]} (down and left are blocked at the start)"
 
 
 def mechanism(found: list[dict]) -> list[str]:
