@@ -1,21 +1,52 @@
-"""tabturn: exact analysis of tabular reinforcement-learning toys, starting with the treacherous turn."""
+"""tabturn: exact analysis of tabular reinforcement-learning toys, starting with the treacherous turn.
+
+The public names below are imported on first use (PEP 562), so ``import tabturn`` and the command line start fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import types
 
 __version__ = "0.1.0"
 
-from tabturn.arrays import load_npz, mdp_from_arrays
-from tabturn.config import TurnConfig
-from tabturn.discounted import certify, solve_discounted
-from tabturn.errors import InputError
-from tabturn.finite import backward_induction
-from tabturn.learn import LearnerSettings, learn
-from tabturn.mdp import TabularMDP
-from tabturn.policy_check import CheckResult, check, state_table
-from tabturn.solution import ExactVector, Solution
-from tabturn.solve import solve, solve_config
-from tabturn.turn import turn_mdp
+_EXPORTS = {
+    "CheckResult": "tabturn.policy_check", "check": "tabturn.policy_check", "state_table": "tabturn.policy_check",
+    "ExactVector": "tabturn.solution", "Solution": "tabturn.solution",
+    "InputError": "tabturn.errors",
+    "LearnerSettings": "tabturn.learn", "learn": "tabturn.learn",
+    "TabularMDP": "tabturn.mdp",
+    "TurnConfig": "tabturn.config",
+    "backward_induction": "tabturn.finite",
+    "certify": "tabturn.discounted", "solve_discounted": "tabturn.discounted",
+    "load_npz": "tabturn.arrays", "mdp_from_arrays": "tabturn.arrays",
+    "solve": "tabturn.solve", "solve_config": "tabturn.solve",
+    "turn_mdp": "tabturn.turn",
+}
+__all__ = sorted(_EXPORTS)
 
-__all__ = [
-    "CheckResult", "ExactVector", "InputError", "LearnerSettings", "Solution", "TabularMDP", "TurnConfig",
-    "backward_induction", "certify", "check", "learn", "load_npz", "mdp_from_arrays", "solve", "solve_config",
-    "solve_discounted", "state_table", "turn_mdp",
-]
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'tabturn' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+class _Package(types.ModuleType):
+    """``tabturn.solve`` and ``tabturn.learn`` name functions, although submodules of those names exist (importing a
+    submodule sets the package attribute to the module; this keeps the function)."""
+
+    def __getattribute__(self, name: str):
+        if name in ("solve", "learn"):
+            return getattr(importlib.import_module(f"tabturn.{name}"), name)
+        return super().__getattribute__(name)
+
+
+sys.modules[__name__].__class__ = _Package

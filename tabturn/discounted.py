@@ -9,7 +9,6 @@ from fractions import Fraction
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
-from scipy.optimize import linprog
 
 from tabturn.bellman import (INT64_SAFE, ExactBackup, as_dtype, gaps_to_second, max_abs, minimum_and_mask,
                               shifted_views)
@@ -121,6 +120,8 @@ def linear_program(mdp: TabularMDP, discount) -> FloatResult:
     S, A = mdp.n_states, mdp.n_actions
     c = mdp.sign * mdp.costs_float()
     blocks = [sp.identity(S, format="csr") - gamma * mdp.transition_matrix(a) for a in range(A)]
+    from scipy.optimize import linprog  # imported here: it is slow to import and only this solver needs it
+
     result = linprog(-np.ones(S), A_ub=sp.vstack(blocks).tocsr(), b_ub=np.concatenate([c[:, a] for a in range(A)]),
                      bounds=[(None, None)] * S, method="highs")
     if result.status != 0:

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
-import networkx as nx
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from tabturn.mdp import TabularMDP
 from tabturn.solution import Solution
 
+if TYPE_CHECKING:
+    import networkx as nx
+
 
 def transition_graph(mdp: TabularMDP) -> nx.DiGraph:
     """Directed graph with an edge s -> t whenever some action moves s to t with positive probability."""
+    import networkx as nx
+
     union = sum((m != 0).astype(np.int8) for m in mdp.transition_numerators)
     return nx.from_scipy_sparse_array(union, create_using=nx.DiGraph)
 
 
 def reachable_states(mdp: TabularMDP) -> set[int]:
     """States reachable from the start distribution under some sequence of actions."""
+    import networkx as nx
+
     graph = transition_graph(mdp)
     out: set[int] = set()
     for s, _ in mdp.start:
@@ -79,6 +87,8 @@ def _offset_cycle(labels: list) -> list[int] | None:
 
 def policy_graph(solution: Solution, step: int = 0) -> nx.DiGraph:
     """Graph over states reachable from the start under the first-index optimal actions of ``step``."""
+    import networkx as nx
+
     mdp = solution.mdp
     graph = nx.DiGraph()
     frontier = [s for s, _ in mdp.start]
@@ -94,6 +104,8 @@ def policy_graph(solution: Solution, step: int = 0) -> nx.DiGraph:
 
 def policy_attractors(solution: Solution, step: int = 0) -> list[list]:
     """Attracting components (closed recurrent classes) of the optimal policy graph, as sorted labels."""
+    import networkx as nx
+
     graph = policy_graph(solution, step)
     comps = [sorted(solution.mdp.state_labels[s] for s in comp) for comp in nx.attracting_components(graph)]
     return sorted(comps)

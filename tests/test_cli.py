@@ -135,3 +135,31 @@ def test_every_subcommand_help_has_a_description_and_an_example(command, capsys)
     example = [line for line in text.splitlines() if line.startswith("example: tabturn ")]
     assert len(example) == 1 and f"tabturn {command}" in example[0]
     assert len(text.split("\n\n")[1]) > 40  # the description paragraph after the usage line
+
+
+def test_importing_the_cli_and_the_package_stays_light():
+    # the command line starts fast: heavy libraries load only in the commands that use them
+    code = ("import sys, tabturn, tabturn.cli; heavy = ['sympy', 'scipy', 'scipy.optimize', 'networkx', 'matplotlib', "
+            "'gymnasium', 'numba', 'numpy']; print([m for m in heavy if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
+    assert out.strip() == "[]"
+    code = ("import sys; from tabturn.cli import main; main(['solve', '--config', %r]); "
+            "print([m for m in ['sympy', 'scipy.optimize', 'networkx', 'matplotlib', 'gymnasium', 'numba'] "
+            "if m in sys.modules], file=sys.stderr)" % str(ROOT / "examples" / "always.toml"))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_the_package_exports_resolve_to_functions_even_after_submodule_imports():
+    import importlib
+
+    import tabturn
+
+    importlib.import_module("tabturn.solve")
+    importlib.import_module("tabturn.learn")
+    assert callable(tabturn.solve) and callable(tabturn.learn) and callable(tabturn.check)
+    assert set(tabturn.__all__) <= set(dir(tabturn))
+    with pytest.raises(AttributeError):
+        tabturn.no_such_name  # noqa: B018
