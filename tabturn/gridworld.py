@@ -366,7 +366,7 @@ def restricted_values(solution, other: TabularMDP, pick=max) -> list[Fraction]:
     """Exact values of ``other``'s objective at step 0 when, at every (step, state), only the actions optimal for
     ``solution`` may be played, choosing among them by ``pick`` (max: the best such policy, min: the worst)."""
     H = solution.horizon
-    S, A = other.n_states, other.n_actions
+    S = other.n_states
     V = [other.final_cost(s) for s in range(S)]
     for t in range(H - 1, -1, -1):
         V = [pick(other.cost(s, a) + sum(p * V[n] for n, p in other.next_states(s, a))
