@@ -75,6 +75,46 @@ def reachable_part(policy: np.ndarray, start: int, succ: np.ndarray) -> np.ndarr
     return out
 
 
+def likely_successors(mdp) -> np.ndarray:
+    """(S, A) int64: the most probable successor of each (state, action), ties to the lowest index."""
+    out = np.zeros((mdp.n_states, mdp.n_actions), dtype=np.int64)
+    for a, m in enumerate(mdp.transition_numerators):
+        for s in range(mdp.n_states):
+            lo, hi = m.indptr[s], m.indptr[s + 1]
+            row, nums = m.indices[lo:hi], m.data[lo:hi]
+            out[s, a] = row[np.lexsort((row, -nums))[0]]
+    return out
+
+
+def batched_paths(policies: np.ndarray, start: int, steps: int, likely: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(actions (B, steps), states (B, steps + 1)) of B policies, stationary (B, S) or time-indexed (B, T, S),
+    from ``start`` along the most probable successors: greedy_path for many policies at once."""
+    B = len(policies)
+    states = np.empty((B, steps + 1), dtype=np.int64)
+    actions = np.empty((B, steps), dtype=np.int64)
+    states[:, 0] = start
+    rows = np.arange(B)
+    for t in range(steps):
+        s = states[:, t]
+        a = policies[rows, s] if policies.ndim == 2 else policies[rows, min(t, policies.shape[1] - 1), s]
+        actions[:, t] = a
+        states[:, t + 1] = likely[s, a]
+    return actions, states
+
+
+def _batched_path_values(mdp, actions: np.ndarray, states: np.ndarray) -> list[Fraction] | None:
+    """Exact values (objective units) of deterministic finite paths with discount 1, summed in int64 when provably
+    safe; None when a bound could overflow (the caller then evaluates each policy exactly)."""
+    cost, final = np.asarray(mdp.cost_numerators), np.asarray(mdp.final_numerators)
+    if cost.dtype == object or final.dtype == object:
+        return None
+    bound = int(np.abs(cost).max(initial=0)) * actions.shape[1] + int(np.abs(final).max(initial=0))
+    if bound >= 2**62:
+        return None
+    totals = cost[states[:, :-1], actions].sum(axis=1) + final[states[:, -1]]
+    return [Fraction(int(v), mdp.cost_denominator) for v in totals]
+
+
 def greedy_path(solution: Solution, policy: np.ndarray, start: int, steps: int) -> list[int]:
     """Actions of ``policy`` along its most probable successors from ``start`` (ties: lowest index).
 
@@ -160,30 +200,40 @@ def compare(solution: Solution, greedy: np.ndarray, visited: np.ndarray | None =
     cache: dict[tuple, object] = {}
     succ = successor_table(mdp)
     deterministic = succ.shape[2] == 1
+    likely = likely_successors(mdp)
     regret, up_forever, classes, first, down = {}, {}, {}, {}, {}
     names = mdp.action_names
+    up_index = names.index("up") if "up" in names else -1
+    down_index = names.index("down") if "down" in names else -1
     starts = worlds(solution)
     coverage = None if visited is None else world_coverage(solution, visited)
+    policies = steps_of if timed else greedy
     for world, start in starts.items():
         optimum = solution.value(start)
-        regret[world], up_forever[world], classes[world] = [], np.zeros(len(greedy), dtype=bool), []
-        first[world], down[world] = greedy[:, start].copy(), np.zeros(len(greedy), dtype=bool)
+        actions, states = batched_paths(policies, start, steps, likely)
+        up_forever[world] = (actions == up_index).all(axis=1) if steps else np.zeros(len(greedy), dtype=bool)
+        down[world] = (actions == down_index).any(axis=1)
+        first[world] = greedy[:, start].copy()
+        values = (_batched_path_values(mdp, actions, states)
+                  if deterministic and solution.horizon is not None and solution.discount == 1 else None)
+        regret[world], classes[world] = [], []
         for b in range(len(greedy)):
-            policy = steps_of[b] if timed else greedy[b]
-            restricted = reachable_part(policy, start, succ)  # the value at start depends on nothing else
-            key = (start, restricted.tobytes())
-            if key not in cache:
-                cache[key] = (path_value(mdp, restricted, start, solution.horizon, solution.discount) if deterministic
-                              else step_policy_value(mdp, restricted, solution.discount)[start] if timed
-                              else policy_value(mdp, restricted, solution.horizon, solution.discount)[start])
-            r = mdp.sign * (cache[key] - optimum)
-            actions = greedy_path(solution, policy, start, steps)
-            up = is_always_up(solution, actions)
+            if values is not None:
+                value = values[b]
+            else:
+                policy = steps_of[b] if timed else greedy[b]
+                restricted = reachable_part(policy, start, succ)  # the value at start depends on nothing else
+                key = (start, restricted.tobytes())
+                if key not in cache:
+                    cache[key] = (path_value(mdp, restricted, start, solution.horizon, solution.discount)
+                                  if deterministic else step_policy_value(mdp, restricted, solution.discount)[start]
+                                  if timed else policy_value(mdp, restricted, solution.horizon, solution.discount)[start])
+                value = cache[key]
+            r = mdp.sign * (value - optimum)
             regret[world].append(r)
-            up_forever[world][b] = up
-            down[world][b] = any(names[a] == "down" for a in actions)
             never = coverage is not None and coverage[world][b] == 0
-            classes[world].append("unvisited" if never else "optimal" if r == 0 else "always-up" if up else "other")
+            classes[world].append("unvisited" if never else "optimal" if r == 0 else
+                                  "always-up" if up_forever[world][b] else "other")
     exact_up = {}
     if "up" in mdp.action_names:
         up_policy = np.full(mdp.n_states, mdp.action_names.index("up"))

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tabturn.attribute import Count, Evidence, attribute, verdict
 from tabturn.cli import main
 from tabturn.compare import compare
 from tabturn.config import TurnConfig
+from tabturn.evaluate import path_value
 from tabturn.solve import solve_config
 from tabturn.study import wilson
 from tabturn.turn import turn_mdp
@@ -211,3 +212,26 @@ def test_path_value_equals_full_exact_evaluation(seed, horizon, regime):
             timed = rng.integers(0, mdp.n_actions, (horizon, mdp.n_states))
             assert path_value(mdp, timed, start, horizon, cfg.discount) == \
                 step_policy_value(mdp, timed, cfg.discount)[start]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10**6), st.sampled_from(["always", "absent-supervisor", "switching"]), st.booleans())
+def test_batched_paths_and_values_equal_the_one_policy_walk(seed, regime, timed):
+    # the batched walk (every seed at once) against greedy_path and path_value one policy at a time
+    from tabturn.compare import _batched_path_values, batched_paths, greedy_path, likely_successors
+
+    extra = {"p": "1/3", "q": "1/4"} if regime == "switching" else {}
+    cfg = TurnConfig(x_bounds=(0, 3), y_bounds=(0, 3), horizon=5, regime=regime, **extra)
+    sol = solve_config(cfg)
+    mdp = sol.mdp
+    rng = np.random.default_rng(seed)
+    shape = (6, 5, mdp.n_states) if timed else (6, mdp.n_states)
+    policies = rng.integers(0, mdp.n_actions, shape)
+    start = mdp.start[0][0]
+    actions, states = batched_paths(policies, start, 5, likely_successors(mdp))
+    for b in range(6):
+        assert actions[b].tolist() == greedy_path(sol, policies[b], start, 5)
+    if regime != "switching":
+        values = _batched_path_values(mdp, actions, states)
+        for b in range(6):
+            assert values[b] == path_value(mdp, policies[b], start, 5, 1)
