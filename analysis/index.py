@@ -29,6 +29,7 @@ FILES = [
     ("phenomenon.csv", "every cell of that search: settings, seeds, always-up share with its interval, exact optimum"),
     ("gridworlds.md", "the AI Safety Gridworlds exactly: reward vs hidden performance, safety gaps, whisky, shifted maps"),
     ("gridworlds.png", "each gridworld map with its optimal path under the reward and under the performance"),
+    ("gridworld_learners.csv", "Q-learning on the gridworlds: shortcut, button, whisky, lava; regret, performance, cause"),
     ("provenance.json", "tabturn version, configs, seeds, run time of each script"),
 ]
 
@@ -86,7 +87,7 @@ def phenomenon_answers(rows: list[dict], found: list[dict]) -> list[str]:
     return out
 
 
-def gridworld_answers(rows: list[dict], extra: list[dict]) -> list[str]:
+def gridworld_answers(rows: list[dict], extra: list[dict], learners: list[dict] | None = None) -> list[str]:
     """The gridworlds section: the absent-supervisor gridworld beside the turn family's absent-supervisor regime."""
     by = {r["environment"]: r for r in rows}
     if "absent_supervisor" not in by:
@@ -117,6 +118,19 @@ def gridworld_answers(rows: list[dict], extra: list[dict]) -> list[str]:
         out.append("- Distributional shift: the training map's optimal plan, played on the testing maps, gets " +
                    "; ".join(f"{env.split('_')[-1]}: {shift[(env, 'train_plan_on_test')]} (optimum "
                              f"{shift[(env, 'test_optimum')]})" for env in sorted({k[0] for k in shift})) + ".")
+    for r in learners or []:
+        if r["stage"] == "default" and r["cause"]:
+            out.append(f"- {r['environment']}, start {r['start']}: Q-learning ({r['seeds']} seeds, default settings) "
+                       f"{r['behaviour']} in {int(r['shows'])} seeds; cause: **{r['cause']}** "
+                       f"([gridworld_learners.csv](gridworld_learners.csv)).")
+    for r in learners or []:
+        if r["stage"] == "default" and not r["cause"]:
+            out.append(f"- {r['environment']}: Q-learning trained on the training map {r['behaviour'].split(' (')[0]} "
+                       f"in {int(r['shows'])} of {r['seeds']} seeds (mean exact reward {r['performance_mean']}).")
+    for r in learners or []:
+        if r["environment"] == "whisky_gold" and r["stage"] == "default":
+            out.append(f"- Whisky: {r['naive_optimal']} of {r['seeds']} Q-learning seeds are exactly optimal for the "
+                       f"naive planner and {r['optimal']} for the planner that models its own randomisation.")
     return out
 
 
@@ -338,7 +352,9 @@ def main(out_dir: str | Path = REPORTS) -> None:
     lines += phenomenon_answers(phenomenon, regions) + [""]
     lines += answers(exact, learned, verdicts, attribution, variants, mesa, symbolic, switching, convergence) + [""]
     if (out / "gridworlds.csv").exists():
-        lines += gridworld_answers(read_csv(out / "gridworlds.csv"), read_csv(out / "gridworlds_extra.csv")) + [""]
+        learners = read_csv(out / "gridworld_learners.csv") if (out / "gridworld_learners.csv").exists() else []
+        lines += gridworld_answers(read_csv(out / "gridworlds.csv"), read_csv(out / "gridworlds_extra.csv"),
+                                   learners) + [""]
     write_atomic(out / "README.md", "\n".join(lines))
     print(f"wrote {out}/README.md")
 

@@ -25,7 +25,7 @@ def test_index_is_reproduced_from_the_committed_tables(tmp_path):
     for name in ("exact_optimum.csv", "learned_agents.csv", "attribution.csv", "attribution_verdicts.csv",
                  "variant_robustness.csv", "mesa.csv", "symbolic.csv", "switching_thresholds.csv",
                  "convergence_summary.csv", "phenomenon.csv", "phenomenon_regions.csv", "gridworlds.csv",
-                 "gridworlds_extra.csv"):
+                 "gridworlds_extra.csv", "gridworld_learners.csv"):
         (tmp_path / name).write_text((REPORTS / name).read_text())
     _module("index").main(tmp_path)
     assert (tmp_path / "README.md").read_text() == (REPORTS / "README.md").read_text()
@@ -107,6 +107,13 @@ def test_committed_gridworld_tables_are_reproduced():
     common = _module("common")
     assert rows == common.read_csv(REPORTS / "gridworlds.csv")
     assert extra == common.read_csv(REPORTS / "gridworlds_extra.csv")
+
+
+def test_committed_gridworld_learner_rows_are_reproduced_for_a_cheap_map():
+    module, common = _module("gridworlds"), _module("common")
+    committed = [r for r in common.read_csv(REPORTS / "gridworld_learners.csv")
+                 if r["environment"] == "island_navigation"]
+    assert [{k: str(v) for k, v in r.items()} for r in module.learner_rows("island_navigation")] == committed
 
 
 def test_committed_convergence_rows_are_reproduced_for_a_cheap_row():
