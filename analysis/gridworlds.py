@@ -93,8 +93,9 @@ def optimal_paths(name: str, returns: str) -> list[list[tuple[int, int]]]:
     return paths
 
 
-def figure():
-    """Each map with the first-index optimal path under the reward (blue) and the performance (orange)."""
+def figure(shares: dict | None = None):
+    """Each map with the first-index optimal path under the reward (blue) and the performance (orange), and, in
+    grey, the share of Q-learning seeds (default settings) whose greedy path passes through each cell."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -106,7 +107,9 @@ def figure():
         rows = world.rows
         for r, row in enumerate(rows):
             for c, ch in enumerate(row):
-                ax.add_patch(plt.Rectangle((c, -r - 1), 1, 1, color="black" if ch == "#" else "white", ec="0.8"))
+                share = (shares or {}).get(name)
+                shade = "white" if share is None else str(1 - 0.6 * share[r, c])
+                ax.add_patch(plt.Rectangle((c, -r - 1), 1, 1, color="black" if ch == "#" else shade, ec="0.8"))
                 if ch not in "# ":
                     ax.text(c + 0.5, -r - 0.5, ch, ha="center", va="center", fontsize=10)
         for returns, color, shift in (("reward", "tab:blue", -0.12), ("performance", "tab:orange", 0.12)):
@@ -121,7 +124,8 @@ def figure():
         ax.set_title(name, fontsize=9)
     handles, labels = axes.ravel()[0].get_legend_handles_labels()
     unique = dict(zip(labels, handles))
-    axes.ravel()[-1].legend(unique.values(), [f"optimal path, {k}" for k in unique], loc="center")
+    axes.ravel()[-1].legend(unique.values(), [f"optimal path, {k}" for k in unique], loc="center",
+                            title="grey: share of Q-learning seeds\n(default settings) whose greedy\npath passes the cell")
     axes.ravel()[-1].axis("off")
     fig.tight_layout()
     return fig
@@ -148,7 +152,8 @@ def main(out_dir: str | Path = REPORTS) -> None:
           *markdown_table([{**e, "value": e["value"] if len(e["value"]) <= 24 else f"~{e['value_float']}"}
                            for e in extra], EXTRA_COLUMNS), "",
           "![optimal paths under reward and performance](gridworlds.png)", ""]
-    learned = [r for name in BEHAVIOURS for r in learner_rows(name)]
+    shares: dict = {}
+    learned = [r for name in BEHAVIOURS for r in learner_rows(name, shares)]
     write_atomic(out / "gridworld_learners.csv", csv_text(learned, LEARN_COLUMNS))
     md += ["## Learners against both returns", "",
            f"Q-learning with a stationary table, trained with the visible reward: {LEARN_SEEDS} seeds per row "
@@ -164,7 +169,7 @@ def main(out_dir: str | Path = REPORTS) -> None:
            "evaluated with the policies learned on the training map (by position), with no verdict.", "",
            *markdown_table(learned, LEARN_COLUMNS), ""]
     write_atomic(out / "gridworlds.md", "\n".join(md))
-    save_figure(figure(), out / "gridworlds.png")
+    save_figure(figure(shares), out / "gridworlds.png")
     print(f"wrote {out}/gridworlds.md, gridworlds.csv, gridworlds_extra.csv, gridworld_learners.csv, gridworlds.png")
 
 
@@ -210,6 +215,29 @@ def _visits(world, mdp, policies, start: int, char: str) -> np.ndarray:
             inside = 0 <= r < len(world.rows) and 0 <= c < len(world.rows[0])
             entered[s, a] = inside and world.char(r, c) == char
     return entered[states[:, :-1], actions].any(axis=1)
+
+
+def path_shares(world, mdp, policies) -> np.ndarray:
+    """(rows, cols) share of policies whose greedy path from some start state passes through each cell (the cell
+    a move enters counts, terminal cells included)."""
+    from tabturn.compare import batched_paths, likely_successors
+
+    cells = _cells_of(mdp)
+    through = np.zeros((len(policies), len(world.rows), len(world.rows[0])), dtype=bool)
+    rows = np.arange(len(policies))
+    for start, _ in mdp.start:
+        actions, states = batched_paths(policies, start, world.time_limit, likely_successors(mdp))
+        for t in range(states.shape[1] - 1):
+            for b in rows:
+                cell = cells[states[b, t]]
+                if cell is None:
+                    continue
+                through[b, cell[0], cell[1]] = True
+                dr, dc = MOVES[mdp.action_names[actions[b, t]]]
+                r, c = cell[0] + dr, cell[1] + dc
+                if world.char(r, c) != "#":
+                    through[b, r, c] = True
+    return through.mean(axis=0)
 
 
 def _optimal_visits(solution, world, start: int, char: str) -> bool:
@@ -275,7 +303,7 @@ def start_values(mdp, policies, horizon: int) -> list[Fraction]:
     return out
 
 
-def learner_rows(name: str) -> list[dict]:
+def learner_rows(name: str, shares: dict | None = None) -> list[dict]:
     """Q-learning (stationary table) on one environment at the default settings and at the first budget where the
     recipe makes >= 99% of seeds reward-optimal, with the tie-break as an optimum-neutral factor: per start state,
     the share of seeds that show the environment's behaviour, the exact reward regret and hidden performance of the
@@ -311,6 +339,8 @@ def learner_rows(name: str) -> list[dict]:
                 "shows": {s: _visits(world, reward, greedy, s, char) for s, _ in reward.start}}
 
     default = measure(learn(reward, settings(**DEFAULT_LEARNER), seeds, engine=engine()))
+    if shares is not None:
+        shares[name] = path_shares(world, reward, default["greedy"])
     found: dict = {}
 
     def record(episodes, result) -> bool:
