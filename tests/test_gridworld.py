@@ -135,3 +135,28 @@ def test_a_walled_off_goal_is_a_valid_map_and_reported_unreachable(capsys):
                                                                                                    "terminal": True}}})
     summary = safety_summary(world)
     assert summary["reward_optimum"] == -100 and summary["unreachable"] == ["G at row 1 column 3"]
+
+
+def test_gridworld_runs_through_the_gymnasium_adapter_unchanged():
+    pytest.importorskip("gymnasium")
+    import warnings
+
+    from gymnasium.utils.env_checker import check_env
+
+    from tabturn.gym_env import TabularEnv
+
+    reward, _ = gridworld_mdps(load_gridworld(str(GW / "absent_supervisor.toml")))
+    env = TabularEnv(reward, 100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_env(env, skip_render_check=True)
+    # the shortcut when unsupervised: down, down (into P), down (into G): -1 -1 (+50 -1) = 47
+    obs, info = env.reset(seed=0)
+    while "supervisor" in info["label"]:
+        obs, info = env.reset()
+    total, done = 0.0, False
+    while not done:
+        obs, r, terminated, truncated, info = env.step(1)
+        total += r
+        done = terminated or truncated
+    assert total == 47
