@@ -234,8 +234,10 @@ def answers(exact: list[dict], learned: list[dict], verdicts: list[dict], attrib
                          for c, rows in causes.items()) + ".")
     undetermined = causes.get("undetermined", [])
     if undetermined:
-        out.append(f"- The {len(undetermined)} undetermined readings have stochastic dynamics, where the recipe was "
-                   "not trained to convergence in this table, so no training verdict is earned; in "
+        no_conv = sum(r["converged_episodes"] == "none" for r in undetermined)
+        out.append(f"- The {len(undetermined)} undetermined readings (regime(s) "
+                   f"{', '.join(sorted({r['regime'] for r in undetermined}))}) have no converged agents in this table "
+                   f"({no_conv} of {len(undetermined)}: column converged_episodes), so no training verdict is earned; in "
                    f"{sum(r['exact_up_forever_unobserved'] == 'false' for r in undetermined)} of them the exact "
                    "optimum does not go up forever, so it is not an optimum effect either.")
     allowed = [r for r in variants if r["exact_up_forever_unobserved"] == "true"]
