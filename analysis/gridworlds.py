@@ -21,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import REPORTS, ROOT, csv_text, engine, markdown_table, save_figure, write_atomic
 
-from tabturn.gridworld import MOVES, gridworld_mdps, load_gridworld, naive_planner_value, safety_summary, shifted_value
+from tabturn.gridworld import (END, MOVES, gridworld_mdps, load_gridworld, naive_planner_value, safety_summary,
+                               shifted_value, states)
 from tabturn.rational import format_rational
 from tabturn.solve import solve
 
@@ -72,18 +73,17 @@ def optimal_paths(name: str, returns: str) -> list[list[tuple[int, int]]]:
     reward, performance = gridworld_mdps(world)
     mdp = reward if returns == "reward" else performance
     solution = solve(mdp, world.time_limit, 1)
-    paths = []
+    paths, cells = [], _cells(world)
     for start, _ in mdp.start:
         s, path = start, []
         for t in range(world.time_limit):
-            label = mdp.state_labels[s]
-            if label == "end":
+            if cells[s] is None:
                 break
-            r, c = map(int, label.split()[0].strip("()").split(","))
+            r, c = cells[s]
             path.append((r, c))
             a = solution.optimal_actions(s, t)[0]
             nxt = max(mdp.next_states(s, a), key=lambda tp: (tp[1], -tp[0]))[0]
-            if mdp.state_labels[nxt] == "end":  # the move into a terminal cell: draw that cell too
+            if cells[nxt] is None:  # the move into a terminal cell: draw that cell too
                 dr, dc = MOVES[mdp.action_names[a]]
                 path.append((r + dr, c + dc))
             if nxt == s and len(path) > 1 and path[-1] == path[-2]:
@@ -192,11 +192,28 @@ LEARN_COLUMNS = ["environment", "start", "behaviour", "learner", "stage", "episo
                  "cause", "evidence"]
 
 
-def _cells_of(mdp) -> list[tuple[int, int] | None]:
-    out = []
-    for label in mdp.state_labels:
-        out.append(None if label == "end" else tuple(map(int, label.split()[0].strip("()").split(","))))
+def _cells(world) -> list[tuple[int, int] | None]:
+    """Each state's (row, col) in the order of gridworld_mdps; None for the end state."""
+    return [None if label == END else label[:2] for label in states(world)]
+
+
+def _entered_cells(world, mdp) -> np.ndarray:
+    """(S, A) flat index (row * width + col) of the cell each move enters, or -1 (from the end state, or into a
+    wall, where the agent stays put and enters nothing)."""
+    width = len(world.rows[0])
+    out = np.full((mdp.n_states, mdp.n_actions), -1, dtype=np.int64)
+    for s, cell in enumerate(_cells(world)):
+        for a, name in enumerate(mdp.action_names):
+            if cell is not None:
+                r, c = cell[0] + MOVES[name][0], cell[1] + MOVES[name][1]
+                if 0 <= r < len(world.rows) and 0 <= c < width and world.char(r, c) != "#":
+                    out[s, a] = r * width + c
     return out
+
+
+def _marks(world, char: str) -> np.ndarray:
+    """(rows * width,) bool: the cells holding ``char``."""
+    return np.array([ch == char for row in world.rows for ch in row])
 
 
 def _visits(world, mdp, policies, start: int, char: str) -> np.ndarray:
@@ -204,17 +221,9 @@ def _visits(world, mdp, policies, start: int, char: str) -> np.ndarray:
     cell (terminal cells included: the move into them is what counts)."""
     from tabturn.compare import batched_paths, likely_successors
 
-    actions, states = batched_paths(policies, start, world.time_limit, likely_successors(mdp))
-    cells = _cells_of(mdp)
-    entered = np.zeros((mdp.n_states, mdp.n_actions), dtype=bool)
-    for s, cell in enumerate(cells):
-        for a, name in enumerate(mdp.action_names):
-            if cell is None:
-                continue
-            r, c = cell[0] + MOVES[name][0], cell[1] + MOVES[name][1]
-            inside = 0 <= r < len(world.rows) and 0 <= c < len(world.rows[0])
-            entered[s, a] = inside and world.char(r, c) == char
-    return entered[states[:, :-1], actions].any(axis=1)
+    actions, states_ = batched_paths(policies, start, world.time_limit, likely_successors(mdp))
+    entered = _entered_cells(world, mdp)[states_[:, :-1], actions]
+    return ((entered >= 0) & _marks(world, char)[entered]).any(axis=1)
 
 
 def path_shares(world, mdp, policies) -> np.ndarray:
@@ -222,28 +231,23 @@ def path_shares(world, mdp, policies) -> np.ndarray:
     a move enters counts, terminal cells included)."""
     from tabturn.compare import batched_paths, likely_successors
 
-    cells = _cells_of(mdp)
-    through = np.zeros((len(policies), len(world.rows), len(world.rows[0])), dtype=bool)
-    rows = np.arange(len(policies))
+    width = len(world.rows[0])
+    here = np.array([-1 if cell is None else cell[0] * width + cell[1] for cell in _cells(world)])
+    entered_table = _entered_cells(world, mdp)
+    through = np.zeros((len(policies), len(world.rows) * width), dtype=bool)
     for start, _ in mdp.start:
-        actions, states = batched_paths(policies, start, world.time_limit, likely_successors(mdp))
-        for t in range(states.shape[1] - 1):
-            for b in rows:
-                cell = cells[states[b, t]]
-                if cell is None:
-                    continue
-                through[b, cell[0], cell[1]] = True
-                dr, dc = MOVES[mdp.action_names[actions[b, t]]]
-                r, c = cell[0] + dr, cell[1] + dc
-                if world.char(r, c) != "#":
-                    through[b, r, c] = True
-    return through.mean(axis=0)
+        actions, states_ = batched_paths(policies, start, world.time_limit, likely_successors(mdp))
+        own = here[states_[:, :-1]]
+        for cells in (own, np.where(own >= 0, entered_table[states_[:, :-1], actions], -1)):
+            seeds, steps = np.nonzero(cells >= 0)
+            through[seeds, cells[seeds, steps]] = True
+    return through.mean(axis=0).reshape(len(world.rows), width)
 
 
 def _optimal_visits(solution, world, start: int, char: str) -> bool:
     """Whether some optimal policy's paths from ``start`` enter a ``char`` cell (all successors, all ties)."""
     mdp = solution.mdp
-    cells = _cells_of(mdp)
+    cells = _cells(world)
     seen, frontier = {(0, start)}, [(0, start)]
     while frontier:
         t, s = frontier.pop()
@@ -259,24 +263,20 @@ def _optimal_visits(solution, world, start: int, char: str) -> bool:
     return False
 
 
-def _performance(perf_mdp, policies, start, horizon: int, all_states: bool = False):
-    """Exact values (``perf_mdp``'s objective) from ``start`` of each stationary policy; with ``all_states``, the
-    value vector of the first policy."""
-    from tabturn.policy_check import policy_values
+def _value_vectors(mdp, policies, horizon: int) -> list[list[Fraction]]:
+    """Exact value vectors of stationary policies (B, S), one evaluation per distinct policy."""
+    from tabturn.policy_check import deterministic_table, policy_values
 
-    cache, out = {}, []
-    A = perf_mdp.n_actions
-    for b in range(len(policies)):
-        key = policies[b].tobytes()
-        if key not in cache:
-            table = np.empty((1, perf_mdp.n_states, A), dtype=object)
-            for s in range(perf_mdp.n_states):
-                table[0, s] = [Fraction(int(a == policies[b, s])) for a in range(A)]
-            cache[key] = policy_values(perf_mdp, table, horizon, 1)
-        if all_states:
-            return cache[key]
-        out.append(cache[key][start])
-    return out
+    cache: dict[bytes, list[Fraction]] = {}
+    for policy in policies:
+        if policy.tobytes() not in cache:
+            cache[policy.tobytes()] = policy_values(mdp, deterministic_table(policy[None], mdp.n_actions), horizon, 1)
+    return [cache[policy.tobytes()] for policy in policies]
+
+
+def _performance(perf_mdp, policies, start: int, horizon: int) -> list[Fraction]:
+    """Exact hidden performance from ``start`` of each stationary policy."""
+    return [values[start] for values in _value_vectors(perf_mdp, policies, horizon)]
 
 
 def start_values(mdp, policies, horizon: int) -> list[Fraction]:
@@ -286,21 +286,15 @@ def start_values(mdp, policies, horizon: int) -> list[Fraction]:
     if mdp.is_deterministic():
         totals = [Fraction(0)] * len(policies)
         for s, p in mdp.start:
-            actions, states = batched_paths(policies, s, horizon, likely_successors(mdp))
-            values = _batched_path_values(mdp, actions, states)
+            actions, states_ = batched_paths(policies, s, horizon, likely_successors(mdp))
+            values = _batched_path_values(mdp, actions, states_)
             if values is None:
                 break
             totals = [t + p * v for t, v in zip(totals, values)]
         else:
             return totals
-    out, cache = [], {}
-    for b in range(len(policies)):
-        key = policies[b].tobytes()
-        if key not in cache:
-            values = _performance(mdp, policies[b:b + 1], None, horizon, all_states=True)
-            cache[key] = sum((p * values[s] for s, p in mdp.start), Fraction(0))
-        out.append(cache[key])
-    return out
+    return [sum((p * values[s] for s, p in mdp.start), Fraction(0))
+            for values in _value_vectors(mdp, policies, horizon)]
 
 
 def learner_rows(name: str, shares: dict | None = None) -> list[dict]:

@@ -316,13 +316,7 @@ def interventions(cell: dict) -> list[dict]:
     changes.append(("'up' " + ("last" if order == "up first" else "first") + " in the action order",
                     "removes it if the tie-break order is why the direction is up",
                     {"learner.action_order": "up last" if order == "up first" else "up first"}))
-    out = []
-    for name, purpose, change in changes:
-        row = run_cell({**cell, **change}, cache=None)
-        k, n = row["always_up"], row["seeds"]
-        out.append({"intervention": name, "purpose": purpose, "always_up_observed": f"{k / n:.4f}",
-                    "wilson": f"[{row['wilson_low']}, {row['wilson_high']}]", "always_up": k, "seeds": n})
-    return out
+    return run_changes(cell, changes)
 
 
 def traces(cell: dict, n: int = 3, points: int = 24) -> dict:
@@ -363,6 +357,17 @@ def traces(cell: dict, n: int = 3, points: int = 24) -> dict:
             "classes": [classes[s] for s in chosen], "state": mdp.state_labels[s0], "step": step}
 
 
+def run_changes(cell: dict, changes: list[tuple[str, str, dict]]) -> list[dict]:
+    """Each (name, purpose, change) applied to ``cell`` alone, over SEEDS seeds: the always-up share it leaves."""
+    out = []
+    for name, purpose, change in changes:
+        row = run_cell({**cell, **change}, cache=None)
+        k, n = row["always_up"], row["seeds"]
+        out.append({"intervention": name, "purpose": purpose, "always_up_observed": f"{k / n:.4f}",
+                    "wilson": f"[{row['wilson_low']}, {row['wilson_high']}]", "always_up": k, "seeds": n})
+    return out
+
+
 def mesa_interventions(cell: dict) -> list[dict]:
     """The mesa agent's interventions: more data, longer episodes, another prior for unseen states."""
     changes = [("10x episodes of data", "removes it if too little data is the cause",
@@ -372,13 +377,7 @@ def mesa_interventions(cell: dict) -> list[dict]:
                ("prior " + ("0" if cell["mesa.prior"] != "0" else "-50") + " for unseen states",
                 "removes it if extrapolation into unseen cells is the cause",
                 {"mesa.prior": "0" if cell["mesa.prior"] != "0" else "-50"})]
-    out = []
-    for name, purpose, change in changes:
-        row = run_cell({**cell, **change}, cache=None)
-        k, n = row["always_up"], row["seeds"]
-        out.append({"intervention": name, "purpose": purpose, "always_up_observed": f"{k / n:.4f}",
-                    "wilson": f"[{row['wilson_low']}, {row['wilson_high']}]", "always_up": k, "seeds": n})
-    return out
+    return run_changes(cell, changes)
 
 
 MAX_REGIONS = 4

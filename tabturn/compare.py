@@ -88,7 +88,7 @@ def likely_successors(mdp) -> np.ndarray:
 
 def batched_paths(policies: np.ndarray, start: int, steps: int, likely: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(actions (B, steps), states (B, steps + 1)) of B policies, stationary (B, S) or time-indexed (B, T, S),
-    from ``start`` along the most probable successors: greedy_path for many policies at once."""
+    from ``start`` along the most probable successors (ties: lowest index), all policies at once."""
     B = len(policies)
     states = np.empty((B, steps + 1), dtype=np.int64)
     actions = np.empty((B, steps), dtype=np.int64)
@@ -115,22 +115,6 @@ def _batched_path_values(mdp, actions: np.ndarray, states: np.ndarray) -> list[F
     return [Fraction(int(v), mdp.cost_denominator) for v in totals]
 
 
-def greedy_path(solution: Solution, policy: np.ndarray, start: int, steps: int) -> list[int]:
-    """Actions of ``policy`` along its most probable successors from ``start`` (ties: lowest index).
-
-    ``policy`` is (S,) for a stationary policy or (T, S) for a time-indexed one (step t uses row t).
-    """
-    mdp = solution.mdp
-    policy = np.asarray(policy)
-    actions, s = [], start
-    for t in range(steps):
-        a = int(policy[s] if policy.ndim == 1 else policy[min(t, len(policy) - 1), s])
-        actions.append(a)
-        row = mdp.next_states(s, a)
-        s = max(row, key=lambda tp: (tp[1], -tp[0]))[0]
-    return actions
-
-
 def optimal_path_steps(solution: Solution) -> list[tuple[int, int]]:
     """(step, state) pairs visited by the first-index optimal policy from the start."""
     mdp = solution.mdp
@@ -139,12 +123,6 @@ def optimal_path_steps(solution: Solution) -> list[tuple[int, int]]:
         states = [mdp.index_of(lab) for lab in traj["states"][:-1]]
         return list(enumerate(states))
     return [(0, s) for s in sorted(policy_graph(solution).nodes)]
-
-
-def is_always_up(solution: Solution, actions: list[int]) -> bool:
-    """True when every action of the path is named "up"."""
-    names = solution.mdp.action_names
-    return bool(actions) and all(names[a] == "up" for a in actions)
 
 
 @dataclass(frozen=True, eq=False)

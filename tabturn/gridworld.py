@@ -418,7 +418,7 @@ def naive_planner_value(world: Gridworld) -> dict:
     optimum a naive planner believes in (its actions stay its own), and what the naive plan really gets."""
     import dataclasses
 
-    from tabturn.policy_check import policy_values
+    from tabturn.policy_check import deterministic_table, policy_values
     from tabturn.solve import solve
 
     embedded_world = dataclasses.replace(world, agent_model="embedded")
@@ -427,22 +427,25 @@ def naive_planner_value(world: Gridworld) -> dict:
     naive, _ = gridworld_mdps(naive_world)
     true_solution = solve(embedded, world.time_limit, 1)
     naive_solution = solve(naive, world.time_limit, 1)
-    H, S, A = world.time_limit, embedded.n_states, embedded.n_actions
-    table = np.empty((H, S, A), dtype=object)
-    for t in range(H):
-        for s in range(S):
-            first = naive_solution.optimal_actions(s, t)[0]
-            table[t, s] = [Fraction(int(a == first)) for a in range(A)]
+    H = world.time_limit
+    table = deterministic_table(_first_optimal(naive_solution, H), embedded.n_actions)
     actual = policy_values(embedded, table, H, 1)
     start = sum((p * actual[s] for s, p in embedded.start), Fraction(0))
     return {"embedded_optimum": true_solution.start_value(), "naive_believed_optimum": naive_solution.start_value(),
             "naive_actual_value": start}
 
 
+def _first_optimal(solution, steps: int) -> np.ndarray:
+    """(steps, S): the first optimal action of ``solution`` at every (step, state) (its last step repeated)."""
+    last = solution.horizon - 1
+    return np.array([[solution.optimal_actions(s, min(t, last))[0] for s in range(solution.mdp.n_states)]
+                     for t in range(steps)])
+
+
 def shifted_value(train: Gridworld, test: Gridworld) -> dict:
     """Distributional shift: the training map's optimal plan (first optimal action, keyed by position and step, as
     a tabular agent would) played on the test map, against the test map's own optimum; exact."""
-    from tabturn.policy_check import policy_values
+    from tabturn.policy_check import deterministic_table, policy_values
     from tabturn.solve import solve
 
     train_mdp, _ = gridworld_mdps(train)
@@ -451,13 +454,8 @@ def shifted_value(train: Gridworld, test: Gridworld) -> dict:
         raise InputError("gridworld.map", f"{test.name} does not have the states of {train.name} (walls differ)")
     plan = solve(train_mdp, train.time_limit, 1)
     test_solution = solve(test_mdp, test.time_limit, 1)
-    H, S, A = test.time_limit, test_mdp.n_states, test_mdp.n_actions
-    table = np.empty((H, S, A), dtype=object)
-    for t in range(H):
-        for s in range(S):
-            first = plan.optimal_actions(s, min(t, train.time_limit - 1))[0]
-            table[t, s] = [Fraction(int(a == first)) for a in range(A)]
-    values = policy_values(test_mdp, table, H, 1)
+    H = test.time_limit
+    values = policy_values(test_mdp, deterministic_table(_first_optimal(plan, H), test_mdp.n_actions), H, 1)
     played = sum((p * values[s] for s, p in test_mdp.start), Fraction(0))
     return {"train": train.name, "test": test.name, "test_optimum": test_solution.start_value(),
             "train_plan_on_test": played, "shift_regret": test_solution.start_value() - played}

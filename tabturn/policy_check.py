@@ -132,17 +132,10 @@ def policy_from_rows(mdp: TabularMDP, rows: list[dict], horizon: int | None) -> 
         raise InputError("policy", f"needs an action column or one probability column per action "
                          f"({', '.join(names)})")
     timed = _steps(rows, horizon)
-    index = _label_index(mdp)
     T = horizon if timed else 1
     ties: dict[tuple[int, int], list[int]] = {}
     probs: dict[tuple[int, int], list[Fraction]] = {}
-    for n, row in enumerate(rows, start=2 if not isinstance(rows, _Array) else 0):
-        where = f"row {n}"
-        label = _row_label(mdp, row, where)
-        if label not in index:
-            raise InputError("policy", f"{where}: unknown state {label!r}")
-        t = _step(row, T, where) if timed else 0
-        key = (t, index[label])
+    for where, label, key, row in _keyed_rows(mdp, rows, T if timed else None, "policy"):
         if by_action:
             name = str(row["action"]).strip()
             if name not in names:
@@ -175,6 +168,27 @@ class _Array(list):
     """Rows that came from an array (no header line to count)."""
 
 
+def _keyed_rows(mdp: TabularMDP, rows: list[dict], steps: int | None, field: str):
+    """Yield (where, label, (t, state index), row) for every row; ``steps`` is T for a t column, else None.
+    Unknown states and bad steps are refused, naming the row (file rows count from 2, after the header)."""
+    index = _label_index(mdp)
+    for n, row in enumerate(rows, start=2 if not isinstance(rows, _Array) else 0):
+        where = f"row {n}"
+        label = _row_label(mdp, row, where)
+        if label not in index:
+            raise InputError(field, f"{where}: unknown state {label!r}")
+        yield where, label, (_step(row, steps, where) if steps else 0, index[label]), row
+
+
+def deterministic_table(actions: np.ndarray, n_actions: int) -> np.ndarray:
+    """(T, S, A) Fraction policy table playing ``actions[t, s]`` with probability 1."""
+    actions = np.asarray(actions)
+    out = np.empty(actions.shape + (n_actions,), dtype=object)
+    for t, s in np.ndindex(actions.shape):
+        out[t, s] = [Fraction(int(a == actions[t, s])) for a in range(n_actions)]
+    return out
+
+
 def _step(row: dict, T: int, where: str) -> int:
     try:
         t = int(str(row["t"]).strip())
@@ -198,17 +212,11 @@ def policy_from_q(mdp: TabularMDP, rows: list[dict], horizon: int | None, object
         raise InputError("q", f"needs one Q-value column per action; missing {', '.join(missing)}")
     timed = _steps(rows, horizon)
     T = horizon if timed else 1
-    index = _label_index(mdp)
     q = np.full((T, mdp.n_states, len(names)), np.nan)
-    for n, row in enumerate(rows, start=2 if not isinstance(rows, _Array) else 0):
-        where = f"row {n}"
-        label = _row_label(mdp, row, where)
-        if label not in index:
-            raise InputError("q", f"{where}: unknown state {label!r}")
-        t = _step(row, T, where) if timed else 0
-        if not np.isnan(q[t, index[label], 0]):
+    for where, label, key, row in _keyed_rows(mdp, rows, T if timed else None, "q"):
+        if not np.isnan(q[key][0]):
             raise InputError("q", f"{where}: state {label!r} appears twice")
-        q[t, index[label]] = [_number(row[a], where, a) for a in names]
+        q[key] = [_number(row[a], where, a) for a in names]
     return greedy_policy(mdp, q, objective, tie_break, action_order, seed)
 
 
@@ -271,11 +279,7 @@ def policy_from_array(mdp: TabularMDP, array: np.ndarray, horizon: int | None, k
         actions = arr.reshape(-1, S).astype(np.int64)
         if actions.min() < 0 or actions.max() >= A:
             raise InputError("policy", f"action indices must lie in 0..{A - 1}")
-        out = np.empty((len(actions), S, A), dtype=object)
-        for t in range(len(actions)):
-            for s in range(S):
-                out[t, s] = [Fraction(int(a == actions[t, s])) for a in range(A)]
-        return out
+        return deterministic_table(actions, A)
     values = arr.reshape(-1, S, A).astype(np.float64)
     if kind == "q":
         return greedy_policy(mdp, values, **q_options)
@@ -366,10 +370,6 @@ def policy_values(mdp: TabularMDP, policy: np.ndarray, horizon: int | None, disc
         Q, den, _ = ExactBackup(mixed_chain(mdp, policy[t]), gamma).q_values(N, den)
         N = Q[0]
     return [Fraction(int(mdp.sign * n), den) for n in N]
-
-
-def _fit(N: np.ndarray) -> np.ndarray:
-    return N.astype(np.int64) if max(abs(int(n)) for n in N) < 2**62 else N
 
 
 # ---------------------------------------------------------------- the check

@@ -217,8 +217,16 @@ def test_path_value_equals_full_exact_evaluation(seed, horizon, regime):
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 10**6), st.sampled_from(["always", "absent-supervisor", "switching"]), st.booleans())
 def test_batched_paths_and_values_equal_the_one_policy_walk(seed, regime, timed):
-    # the batched walk (every seed at once) against greedy_path and path_value one policy at a time
-    from tabturn.compare import _batched_path_values, batched_paths, greedy_path, likely_successors
+    # the batched walk (every seed at once) against a one-policy walk written out here, and path_value
+    from tabturn.compare import _batched_path_values, batched_paths, likely_successors
+
+    def greedy_path(solution, policy, start, steps):
+        actions, s = [], start
+        for t in range(steps):
+            a = int(policy[s] if policy.ndim == 1 else policy[min(t, len(policy) - 1), s])
+            actions.append(a)
+            s = max(solution.mdp.next_states(s, a), key=lambda tp: (tp[1], -tp[0]))[0]
+        return actions
 
     extra = {"p": "1/3", "q": "1/4"} if regime == "switching" else {}
     cfg = TurnConfig(x_bounds=(0, 3), y_bounds=(0, 3), horizon=5, regime=regime, **extra)
