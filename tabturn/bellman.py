@@ -21,8 +21,6 @@ def max_abs(array: np.ndarray) -> int:
     """Largest absolute entry as a Python int (0 for an empty array)."""
     if array.size == 0:
         return 0
-    if array.dtype == object:
-        return max(abs(int(v)) for v in array.ravel())
     return max(abs(int(array.max())), abs(int(array.min())))
 
 
@@ -94,8 +92,8 @@ class ExactBackup:
                 nf, ny, nx = W.shape
                 self._pad = np.empty((nf, ny + 2, nx + 2), dtype=W.dtype)
             return shifted_views(W, self.grid.shifts, self._pad), new_den, bound
-        return [costs[:, a] + _matvec(mdp.transition_numerators[a], N) * value_scale
-                for a in range(mdp.n_actions)], new_den, bound
+        N = N * value_scale if value_scale != 1 else N  # scaled once, not once per action
+        return [costs[:, a] + _matvec(mdp.transition_numerators[a], N) for a in range(mdp.n_actions)], new_den, bound
 
 
 def shifted_views(W: np.ndarray, shifts, pad: np.ndarray | None = None) -> list[np.ndarray]:
@@ -150,10 +148,7 @@ def reduce_fraction(N: np.ndarray, den: int) -> tuple[np.ndarray, int]:
     """Divide numerators and denominator by their common gcd."""
     g = den
     if N.size:
-        g = math.gcd(den, int(np.gcd.reduce(N.ravel())) if N.dtype != object
-                     else math.gcd(*(int(v) for v in N.ravel())))
+        g = math.gcd(den, int(np.gcd.reduce(N.ravel())) if N.dtype != object else math.gcd(*N.ravel().tolist()))
     if g <= 1:
         return N, den
-    if N.dtype != object:
-        return N // g, den // g
-    return np.array([int(v) // g for v in N.ravel()], dtype=object).reshape(N.shape), den // g
+    return N // g, den // g

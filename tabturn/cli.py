@@ -202,7 +202,11 @@ def _cmd_solve(args) -> int:
     if not 0 <= args.step < (horizon or 1):
         where = f"horizon {horizon}" if horizon else "infinite horizon: only step 0"
         raise InputError("--step", f"must lie in 0..{(horizon or 1) - 1} ({where}), not {args.step}")
-    solution = solve(mdp, horizon, gamma)
+    from tabturn.progress import StatusLine
+
+    status = StatusLine("solve")
+    solution = solve(mdp, horizon, gamma, status=status)
+    status.close()
     document = solution_json(solution, provenance(command="solve", **source), step=args.step, states=args.states)
     if "gridworld" in source:
         from tabturn.gridworld import load_gridworld, safety_summary

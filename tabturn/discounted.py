@@ -11,7 +11,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from tabturn.bellman import (INT64_SAFE, ExactBackup, as_dtype, gaps_to_second, max_abs, minimum_and_mask,
-                              shifted_views)
+                              reduce_fraction, shifted_views)
 from tabturn.errors import InputError
 from tabturn.mdp import TabularMDP
 from tabturn.rational import format_rational, parse_rational
@@ -49,10 +49,10 @@ def _float_q(mdp: TabularMDP, V: np.ndarray, gamma: float, cache: dict) -> list[
             cache["arrival"] = mdp.sign * np.asarray(mdp.grid.arrival_cost, dtype=np.float64) / mdp.cost_denominator
         W = cache["arrival"] + gamma * V.reshape(mdp.grid.shape)
         return [v.ravel() for v in shifted_views(W, mdp.grid.shifts)]
-    if "P" not in cache:
-        cache["P"] = [mdp.transition_matrix(a) for a in range(mdp.n_actions)]
-        cache["c"] = mdp.sign * mdp.costs_float()
-    return [cache["c"][:, a] + gamma * (cache["P"][a] @ V) for a in range(mdp.n_actions)]
+    if "P" not in cache:  # all actions in one (A S x S) matrix: one sparse product per sweep
+        cache["P"] = sp.vstack([mdp.transition_matrix(a) for a in range(mdp.n_actions)]).tocsr()
+        cache["c"] = np.ascontiguousarray((mdp.sign * mdp.costs_float()).T).ravel()
+    return list((cache["c"] + gamma * (cache["P"] @ V)).reshape(mdp.n_actions, -1))
 
 
 def _rounding_allowance(mdp: TabularMDP, V: np.ndarray, gamma: float) -> float:
@@ -62,10 +62,12 @@ def _rounding_allowance(mdp: TabularMDP, V: np.ndarray, gamma: float) -> float:
     return (nnz + 3) * FLOAT_EPS * scale / (1 - gamma)
 
 
-def value_iteration(mdp: TabularMDP, discount, epsilon: float = 1e-9, max_iterations: int = 10**6) -> FloatResult:
+def value_iteration(mdp: TabularMDP, discount, epsilon: float = 1e-9, max_iterations: int = 10**6,
+                    status=None) -> FloatResult:
     """Float64 value iteration stopped when ||V_k+1 - V*||_inf <= epsilon is guaranteed.
 
-    Stop rule: gamma/(1-gamma) * ||V_k+1 - V_k||_inf <= epsilon (Puterman 6.3.2).
+    Stop rule: gamma/(1-gamma) * ||V_k+1 - V_k||_inf <= epsilon (Puterman 6.3.2). ``status``, if given, is
+    called with a progress message every 100 sweeps.
     """
     gamma = float(_check_discount(discount))
     if not epsilon > 0 or not math.isfinite(epsilon):
@@ -81,6 +83,8 @@ def value_iteration(mdp: TabularMDP, discount, epsilon: float = 1e-9, max_iterat
         if gamma == 0 or gamma / (1 - gamma) * delta <= epsilon:
             reason = "converged"
             break
+        if status is not None and k % 100 == 0:
+            status(f"value iteration sweep {k}, error bound {gamma / (1 - gamma) * delta:.3g} (target {epsilon:g})")
     policy = np.argmin(np.stack(_float_q(mdp, V, gamma, cache)), axis=0)
     bound = (gamma / (1 - gamma) * delta if gamma else 0.0) + _rounding_allowance(mdp, V, gamma)
     return FloatResult(mdp.sign * V, policy, bound, k, reason)
@@ -106,6 +110,42 @@ def policy_iteration(mdp: TabularMDP, discount, max_iterations: int = 1000) -> F
         tol = 1e-12 * (1 + np.abs(best))
         keep = Q[policy, np.arange(mdp.n_states)] <= best + tol
         new = np.where(keep, policy, np.argmin(Q, axis=0))
+        if np.array_equal(new, policy):
+            residual = float(np.abs(best - V).max())
+            return FloatResult(mdp.sign * V, policy, residual / (1 - gamma) + _rounding_allowance(mdp, V, gamma),
+                               k, "stable")
+        policy = new
+    return FloatResult(mdp.sign * V, policy, math.inf, k, "max-iterations")
+
+
+def functional_float_values(succ: np.ndarray, cost: np.ndarray, gamma: float) -> np.ndarray:
+    """Float values of V = cost + gamma V[succ] by pointer doubling: round k adds the next 2^k steps."""
+    values, ptr, weight = cost.astype(np.float64), succ.copy(), gamma
+    while weight > FLOAT_EPS**2:  # the steps not yet added weigh at most weight / (1 - gamma) of the cost scale
+        values += weight * values[ptr]
+        ptr = ptr[ptr]
+        weight *= weight
+    return values
+
+
+def functional_policy_iteration(mdp: TabularMDP, discount, max_iterations: int = 10_000, status=None) -> FloatResult:
+    """Float64 policy iteration for deterministic dynamics: each policy's values by pointer doubling on its
+    functional graph (O(S log(1/(1-gamma))) per evaluation); keeps the current action on near-ties.
+
+    Starts from the myopic policy (least one-step cost). The error bound comes from the Bellman residual.
+    """
+    gamma = float(_check_discount(discount))
+    succ, cost = mdp.successors(), mdp.sign * mdp.costs_float()
+    rows = np.arange(mdp.n_states)
+    policy = np.argmin(cost, axis=1)
+    for k in range(1, max_iterations + 1):
+        if status is not None:
+            status(f"policy iteration round {k}")
+        V = functional_float_values(succ[rows, policy], cost[rows, policy], gamma)
+        Q = cost + gamma * V[succ]
+        best = Q.min(axis=1)
+        keep = Q[rows, policy] <= best + 1e-12 * (1 + np.abs(best))
+        new = np.where(keep, policy, np.argmin(Q, axis=1))
         if np.array_equal(new, policy):
             residual = float(np.abs(best - V).max())
             return FloatResult(mdp.sign * V, policy, residual / (1 - gamma) + _rounding_allowance(mdp, V, gamma),
@@ -144,53 +184,198 @@ def evaluate_policy_exact(mdp: TabularMDP, policy, discount) -> list[Fraction]:
 def policy_values(mdp: TabularMDP, policy, discount) -> ExactVector:
     """Like evaluate_policy_exact, as an ExactVector (common denominator)."""
     gamma = _check_discount(discount)
-    policy = [int(a) for a in np.asarray(policy).ravel()]
-    if len(policy) != mdp.n_states or any(not 0 <= a < mdp.n_actions for a in policy):
+    policy = np.asarray(policy).ravel().astype(np.int64)
+    if len(policy) != mdp.n_states or not np.all((policy >= 0) & (policy < mdp.n_actions)):
         raise InputError("policy", f"must give one action index in [0, {mdp.n_actions}) per state")
     if mdp.is_deterministic():
-        succ = mdp.successors()[np.arange(mdp.n_states), policy].tolist()
-        cost = [mdp.sign * int(c) for c in np.asarray(mdp.cost_numerators)[np.arange(mdp.n_states), policy]]
-        nums, dens = _functional_graph_values(succ, cost, mdp.cost_denominator, gamma)
-        common = math.lcm(*set(dens))
-        values = np.array([mdp.sign * n * (common // d) for n, d in zip(nums, dens)], dtype=object)
-        if max_abs(values) < 2**62:
-            values = values.astype(np.int64)
-        return ExactVector(values, common)
-    cost = [mdp.sign * mdp.cost(s, a) for s, a in enumerate(policy)]
-    return ExactVector.from_fractions([mdp.sign * v for v in _scc_values(mdp, policy, cost, gamma)])
+        rows = np.arange(mdp.n_states)
+        succ = mdp.successors()[rows, policy]
+        N, D = functional_values(succ, mdp.sign * np.asarray(mdp.cost_numerators)[rows, policy],
+                                 mdp.cost_denominator, gamma)
+        return _exact_vector(mdp.sign * N, D)
+    N, D = sparse_policy_values(mdp, policy, gamma)
+    return _exact_vector(mdp.sign * N, D)
 
 
-def _functional_graph_values(succ: list[int], cost: list[int], cden: int, gamma: Fraction):
-    """Values N[s] / D[s] of V = c + gamma V(succ) with c = cost / cden, in unreduced Python integers."""
-    g, h = gamma.numerator, gamma.denominator
+def _exact_vector(N: np.ndarray, D: int) -> ExactVector:
+    """N / D as an ExactVector: int64 when it fits (after removing a common factor, when that is cheap)."""
+    largest = max_abs(N)
+    if largest < INT64_SAFE:
+        return ExactVector(N.astype(np.int64), D)
+    if largest.bit_length() <= 192:  # a common factor may bring it into int64; beyond, reducing costs
+        N, D = reduce_fraction(N, D)  # more than it saves
+    return ExactVector(N.astype(np.int64) if max_abs(N) < INT64_SAFE else N, D)
+    N, D = sparse_policy_values(mdp, policy, gamma)
+    return _exact_vector(mdp.sign * N, D)
+
+
+def _cycle_heads(succ: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bool masks of the nodes on cycles of the functional graph s -> succ[s] and of one node per cycle
+    (its smallest index)."""
     S = len(succ)
-    num, den = [0] * S, [1] * S
-    status = [0] * S  # 0 new, 1 on the current path, 2 solved
-    for origin in range(S):
-        path, s = [], origin
-        while status[s] == 0:
-            status[s] = 1
-            path.append(s)
-            s = succ[s]
-        if status[s] == 1:  # closed a new cycle starting at s: V(s) = sum_j gamma^j c_j / (1 - gamma^k)
-            at = len(path) - 1
-            while path[at] != s:
-                at -= 1
-            cycle = path[at:]
-            total, power = Fraction(0), Fraction(1)
-            for t in cycle:
-                total += power * Fraction(cost[t], cden)
-                power *= gamma
-            head = total / (1 - power)
-            num[cycle[0]], den[cycle[0]] = head.numerator, head.denominator
-            status[cycle[0]] = 2
-            path = path[:at] + cycle[1:]
-        for t in reversed(path):  # V(t) = c/cden + (g/h) N'/D' = (c h D' + cden g N') / (cden h D')
-            nxt = succ[t]
-            num[t] = cost[t] * h * den[nxt] + cden * g * num[nxt]
-            den[t] = cden * h * den[nxt]
-            status[t] = 2
-    return num, den
+    lowest, ptr = np.arange(S), succ.copy()
+    for _ in range(max(S - 1, 1).bit_length()):  # afterwards ptr = succ^(2^k) with 2^k >= S
+        np.minimum(lowest, lowest[ptr], out=lowest)
+        ptr = ptr[ptr]
+    on_cycle = np.zeros(S, dtype=bool)
+    on_cycle[ptr] = True  # the image of succ^n for n >= S is exactly the set of nodes on cycles
+    return on_cycle & (lowest == np.arange(S)), on_cycle
+
+
+def _levels(succ: np.ndarray, heads: np.ndarray) -> list[np.ndarray]:
+    """Nodes grouped by their number of steps to a cycle head (level 0 = the heads), via predecessor lists."""
+    order = np.argsort(succ, kind="stable")
+    indptr = np.searchsorted(succ[order], np.arange(len(succ) + 1))
+    levels = [np.flatnonzero(heads)]
+    while True:
+        lo, hi = indptr[levels[-1]], indptr[levels[-1] + 1]
+        counts = hi - lo
+        if not counts.sum():
+            return levels
+        starts = np.repeat(lo - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
+        preds = order[starts + np.arange(counts.sum())]
+        preds = preds[~heads[preds]]  # a head is reached again only around its own cycle
+        if not preds.size:
+            return levels
+        levels.append(preds)
+
+
+def functional_values(succ, cost, cden: int, gamma: Fraction) -> tuple[np.ndarray, int]:
+    """Exact values N / D of V = cost / cden + gamma V[succ] (a deterministic policy's Bellman equation).
+
+    Each cycle's head is solved in closed form, V = sum_j gamma^j c_j / (1 - gamma^k); every other node
+    follows its successor level by level. With gamma = g/h, L levels and k over the cycle lengths,
+    D = cden h^max(d, 1) lcm_k(h^k - g^k), d the longest path into a cycle, makes every value an integer
+    multiple of 1 / D and N(s) = c(s) D / cden + g N(succ s) / h divide exactly.
+    N is an object array of Python ints.
+    """
+    g, h = gamma.numerator, gamma.denominator
+    succ = np.asarray(succ, dtype=np.int64)
+    cost = np.asarray(cost)
+    heads, on_cycle = _cycle_heads(succ)
+    levels = _levels(succ, heads)
+    depth = np.zeros(len(succ), dtype=np.int64)  # steps to the first node on a cycle
+    for level in levels[1:]:
+        depth[level] = np.where(on_cycle[level], 0, depth[succ[level]] + 1)
+    loops = levels[0][succ[levels[0]] == levels[0]]
+    cycles = {}
+    for head in levels[0][succ[levels[0]] != levels[0]].tolist():
+        nodes, s = [head], int(succ[head])
+        while s != head:
+            nodes.append(s)
+            s = int(succ[s])
+        cycles[head] = nodes
+    lengths = {len(nodes) for nodes in cycles.values()} | ({1} if loops.size else set())
+    D = cden * h ** max(int(depth.max()), 1) * math.lcm(*(h ** k - g ** k for k in lengths))
+    N = np.zeros(len(succ), dtype=object)
+    N[loops] = cost[loops].astype(object) * (h * (D // (cden * (h - g))))
+    for head, nodes in cycles.items():
+        k = len(nodes)
+        total = sum(g ** j * h ** (k - j) * int(cost[t]) for j, t in enumerate(nodes))
+        N[head] = total * (D // (cden * (h ** k - g ** k)))
+    scale = D // cden
+    for level in levels[1:]:
+        N[level] = cost[level].astype(object) * scale + g * (N[succ[level]] // h)
+    return N, D
+
+
+def _policy_matrix(mdp: TabularMDP, policy: np.ndarray) -> sp.csr_matrix:
+    """(S x S) int64 CSR of the policy's transition numerators (over mdp.prob_denominator)."""
+    rows = [sp.diags((policy == a).astype(np.int64), dtype=np.int64) @ mdp.transition_numerators[a] for a in range(mdp.n_actions)]
+    matrix = sum(rows[1:], rows[0]).tocsr()
+    matrix.eliminate_zeros()
+    matrix.sort_indices()
+    return matrix
+
+
+def _condensation_levels(matrix: sp.csr_matrix) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Strong components of the policy graph and the components grouped by level (0 = no way out; a
+    component's level exceeds every level it can move to)."""
+    from scipy.sparse.csgraph import connected_components
+
+    n, comp = connected_components(matrix, directed=True, connection="strong")
+    coo = matrix.tocoo()
+    cross = comp[coo.row] != comp[coo.col]
+    src, dst = comp[coo.row[cross]], comp[coo.col[cross]]
+    edges = np.unique(np.stack([src, dst], axis=1), axis=0) if src.size else np.zeros((0, 2), dtype=np.int64)
+    remaining = np.bincount(edges[:, 0], minlength=n)  # components each one still waits for
+    order = np.argsort(edges[:, 1], kind="stable")
+    indptr = np.searchsorted(edges[order, 1], np.arange(n + 1))
+    levels, frontier = [], np.flatnonzero(remaining == 0)
+    while frontier.size:
+        levels.append(frontier)
+        lo, hi = indptr[frontier], indptr[frontier + 1]
+        counts = hi - lo
+        starts = np.repeat(lo - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
+        preds = edges[order[starts + np.arange(counts.sum())], 0]
+        np.subtract.at(remaining, preds, 1)
+        frontier = np.unique(preds[remaining[preds] == 0])
+    return comp, levels
+
+
+def sparse_policy_values(mdp: TabularMDP, policy: np.ndarray, gamma: Fraction) -> tuple[np.ndarray, int]:
+    """Exact values N / D (minimisation units) of a stationary deterministic policy, any dynamics.
+
+    Strong components level by level from the sinks: a single state s is
+    V = (c h Pd / cd + g sum_(t != s) n_t V_t) / (h Pd - g n_ss) over the next level's denominator, in
+    vectorised Python-int arithmetic (gamma = g/h, probabilities n / Pd, costs c / cd); a larger component
+    is solved by Gauss-Jordan elimination over Fractions. N is an object array of Python ints.
+    """
+    g, h = gamma.numerator, gamma.denominator
+    pd, cd = mdp.prob_denominator, mdp.cost_denominator
+    matrix = _policy_matrix(mdp, policy)
+    cost = (mdp.sign * np.asarray(mdp.cost_numerators)[np.arange(mdp.n_states), policy]).astype(object)
+    comp, levels = _condensation_levels(matrix)
+    members = np.argsort(comp, kind="stable")
+    bounds = np.searchsorted(comp[members], np.arange(comp.max() + 2))
+    N = np.zeros(mdp.n_states, dtype=object)
+    level_of = np.zeros(mdp.n_states, dtype=np.int64)
+    dens = [cd]  # dens[k + 1]: the denominator of level k's numerators; each divides the next
+    for k, comps in enumerate(levels):
+        sizes = bounds[comps + 1] - bounds[comps]
+        single = members[bounds[comps[sizes == 1]]]
+        multi = [members[bounds[c]:bounds[c + 1]] for c in comps[sizes > 1]]
+        below = dens[-1]
+        ratio = np.array([below // d for d in dens[1:]] + [0], dtype=object)  # rescales level j to `below`
+        sub = matrix[single]
+        stay = np.asarray(sub[np.arange(len(single)), single] if len(single) else [], dtype=np.int64).ravel()
+        stay = stay.astype(object)
+        rows = np.repeat(np.arange(len(single)), np.diff(sub.indptr))
+        out = sub.indices != single[rows]
+        parts = sub.data[out].astype(object) * N[sub.indices[out]] * ratio[level_of[sub.indices[out]]]
+        summed = np.zeros(len(single), dtype=object)
+        np.add.at(summed, rows[out], parts)
+        factor = h * pd - g * stay
+        exact = [_component_values(mdp, policy, cost, gamma, block, N, level_of, dens) for block in multi]
+        new = below * math.lcm(1, *set(factor.tolist()))
+        new = math.lcm(new, *(v.denominator for block in exact for v in block))
+        N[single] = (cost[single] * (h * pd * below // cd) + g * summed) * (new // below) // factor
+        for block, values in zip(multi, exact):
+            N[block] = [v.numerator * (new // v.denominator) for v in values]
+        level_of[single] = k
+        for block in multi:
+            level_of[block] = k
+        dens.append(new)
+    D = dens[-1]
+    scale = np.array([D // d for d in dens[1:]], dtype=object)
+    return N * scale[level_of], D
+
+
+def _component_values(mdp, policy, cost, gamma, block, N, level_of, dens) -> list[Fraction]:
+    """Exact values (Fractions) of one strong component given the solved values outside it."""
+    inside = {int(s): i for i, s in enumerate(block)}
+    k = len(block)
+    matrix = [[Fraction(int(i == j)) for j in range(k)] for i in range(k)]
+    rhs = []
+    for i, s in enumerate(block.tolist()):
+        outside = Fraction(0)
+        for t, p in mdp.next_states(s, int(policy[s])):
+            if t in inside:
+                matrix[i][inside[t]] -= gamma * p
+            else:
+                outside += p * Fraction(int(N[t]), dens[level_of[t] + 1])
+        rhs.append(Fraction(int(cost[s]), mdp.cost_denominator) + gamma * outside)
+    return _solve_exact(matrix, rhs)
 
 
 def _scc_values(mdp: TabularMDP, policy: list[int], cost: list[Fraction], gamma: Fraction) -> list[Fraction]:
@@ -291,22 +476,34 @@ def _bits(mask: np.ndarray, n_actions: int) -> list[np.ndarray]:
     return [(mask >> mask.dtype.type(a)) & 1 for a in range(n_actions)]
 
 
-def solve_discounted(mdp: TabularMDP, discount, epsilon: float = 1e-9, method: str = "value-iteration",
-                     max_rounds: int = 1000) -> Solution:
+METHODS = ("auto", "value-iteration", "policy-iteration", "functional-policy-iteration", "linear-program")
+
+
+def solve_discounted(mdp: TabularMDP, discount, epsilon: float = 1e-9, method: str = "auto",
+                     max_rounds: int = 1000, status=None) -> Solution:
     """Exact optimum of the infinite discounted sum: a float solve, then a rational certificate.
 
-    When the float policy fails the certificate, exact policy improvement (switch improvable states
-    to an exactly optimal action, re-evaluate exactly) repeats until it passes.
+    ``method`` "auto" is functional-policy-iteration for deterministic dynamics and value-iteration
+    otherwise. When the float policy fails the certificate, exact policy improvement (switch improvable
+    states to an exactly optimal action, re-evaluate exactly) repeats until it passes. ``status``, if given,
+    receives a message at each stage (e.g. a tabturn.progress.StatusLine).
     """
     gamma = _check_discount(discount)
-    solvers = {"value-iteration": lambda: value_iteration(mdp, gamma, epsilon),
+    if method not in METHODS:
+        raise InputError("method", f"must be one of {', '.join(METHODS)}, not {method!r}")
+    if method == "auto":
+        method = "functional-policy-iteration" if mdp.is_deterministic() else "value-iteration"
+    solvers = {"value-iteration": lambda: value_iteration(mdp, gamma, epsilon, status=status),
                "policy-iteration": lambda: policy_iteration(mdp, gamma),
+               "functional-policy-iteration": lambda: functional_policy_iteration(mdp, gamma, status=status),
                "linear-program": lambda: linear_program(mdp, gamma)}
-    if method not in solvers:
-        raise InputError("method", f"must be one of {', '.join(solvers)}, not {method!r}")
+    if method == "functional-policy-iteration" and not mdp.is_deterministic():
+        raise InputError("method", "functional-policy-iteration needs deterministic transitions")
     floating = solvers[method]()
     policy, rounds = floating.policy, 0
     while True:
+        if status is not None:
+            status(f"exact certificate{f', improvement round {rounds}' if rounds else ''}")
         cert = certify(mdp, policy, gamma)
         if cert.certified or rounds >= max_rounds:
             break

@@ -11,7 +11,7 @@ class Progress:
 
     def __init__(self, total: int, label: str, quiet: bool = False, stream=None):
         self.total, self.label = max(int(total), 1), label
-        self.stream = stream or sys.stderr
+        self.stream = stream if stream is not None else sys.stderr
         self.enabled = not quiet and hasattr(self.stream, "isatty") and self.stream.isatty()
         self.started = time.perf_counter()
         self.done = 0
@@ -31,5 +31,30 @@ class Progress:
 
     def close(self) -> None:
         if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+class StatusLine:
+    """A stage line for one long computation: ``status(message)`` rewrites it on stderr, but only once the
+    computation has run for ``delay`` seconds and only on a terminal (so short solves print nothing)."""
+
+    def __init__(self, label: str, delay: float = 1.0, quiet: bool = False, stream=None):
+        self.label, self.delay = label, delay
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = not quiet and hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.started = time.perf_counter()
+        self.shown = False
+
+    def __call__(self, message: str) -> None:
+        elapsed = time.perf_counter() - self.started
+        if not self.enabled or elapsed < self.delay:
+            return
+        self.stream.write(f"\r{self.label}: {message} ({elapsed:.1f}s)\033[K")
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
             self.stream.write("\n")
             self.stream.flush()

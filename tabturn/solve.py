@@ -13,11 +13,12 @@ from tabturn.solution import Solution
 from tabturn.turn import turn_mdp
 
 
-def solve(mdp: TabularMDP, horizon: int | None, discount: Fraction | int | str = 1) -> Solution:
-    """Backward induction when ``horizon`` is finite, else the certified discounted solver."""
+def solve(mdp: TabularMDP, horizon: int | None, discount: Fraction | int | str = 1, status=None) -> Solution:
+    """Backward induction when ``horizon`` is finite, else the certified discounted solver (which reports
+    its stages to ``status``, if given)."""
     gamma = parse_rational(discount, "discount")
     if horizon is None:
-        return solve_discounted(mdp, gamma)
+        return solve_discounted(mdp, gamma, status=status)
     return backward_induction(mdp, horizon, gamma)
 
 

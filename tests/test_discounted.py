@@ -9,14 +9,16 @@ import sympy
 from hypothesis import given, strategies as st
 
 from tabturn.arrays import mdp_from_arrays
+from tabturn.bellman import INT64_SAFE, ExactBackup
 from tabturn.config import TurnConfig
-from tabturn.discounted import (_scc_values, certify, evaluate_policy_exact, linear_program, policy_iteration,
-                                solve_discounted, value_iteration)
+from tabturn.discounted import (_scc_values, _solve_exact, certify, evaluate_policy_exact, functional_policy_iteration,
+                                functional_values, linear_program, policy_iteration, solve_discounted,
+                                sparse_policy_values, value_iteration)
 from tabturn.turn import turn_mdp
 
 
 @st.composite
-def random_mdps(draw):
+def random_mdps(draw, deterministic=False):
     S, A = draw(st.integers(1, 4)), draw(st.integers(1, 3))
     weights = draw(st.lists(st.lists(st.lists(st.integers(0, 3), min_size=S, max_size=S), min_size=S, max_size=S),
                             min_size=A, max_size=A))
@@ -24,6 +26,8 @@ def random_mdps(draw):
     for a in range(A):
         for s in range(S):
             row = np.array(weights[a][s], dtype=float)
+            if deterministic:
+                row = np.eye(S)[int(np.argmax(row))]
             if row.sum() == 0:
                 row[draw(st.integers(0, S - 1))] = 1
             P[a, s] = row / row.sum()
@@ -128,7 +132,7 @@ def test_loose_value_iteration_is_repaired_by_exact_improvement():
         P[1, s, min(s + 1, k)] = 1
         R[s] = (1, 0) if s < k else (100, 100)
     mdp = mdp_from_arrays(P, R)
-    loose = solve_discounted(mdp, "9/10", epsilon=1e3)
+    loose = solve_discounted(mdp, "9/10", epsilon=1e3, method="value-iteration")
     assert loose.stats["float_iterations"] == 1 and loose.stats["exact_improvement_rounds"] > 0
     assert loose.certified
     assert loose.value(0) == Fraction(9, 10) ** k * 1000
@@ -140,7 +144,79 @@ def test_certificate_rescaling_cannot_overflow_int64():
     # certificate's self-check. They must switch to Python integers instead.
     from tabturn.symbolic import reduced_mdp
 
-    mdp = reduced_mdp(Fraction(1), Fraction(1, 2), Fraction(3, 4), Fraction(1))
+    mdp = reduced_mdp(Fraction(1), Fraction(1, 2), Fraction(2, 3), Fraction(1))
     sol = solve_discounted(mdp, Fraction(3, 4))
     assert sol.certified
-    assert sol.values.numerators.dtype == np.int64 and max(abs(int(v)) for v in sol.values.numerators) > 2**60
+    values = sol.values
+    _, den, _ = ExactBackup(mdp, Fraction(3, 4)).q_values(values.numerators, values.denominator)
+    largest = max(abs(int(v)) for v in values.numerators)
+    assert values.numerators.dtype == np.int64 and largest * (den // values.denominator) >= INT64_SAFE
+
+
+@given(st.lists(st.integers(0, 7), min_size=1, max_size=8), st.lists(st.integers(-9, 9), min_size=8, max_size=8),
+       st.sampled_from([Fraction(0), Fraction(1, 3), Fraction(9, 10), Fraction(99, 100)]), st.integers(1, 3))
+def test_functional_values_solve_the_linear_system(targets, costs, gamma, cden):
+    # Any functional graph (trees into cycles of any length, self-loops): N / D must solve
+    # (I - gamma P) V = c / cden, checked against Gauss-Jordan elimination over Fractions.
+    S = len(targets)
+    succ = np.array([t % S for t in targets])
+    N, D = functional_values(succ, np.array(costs[:S]), cden, gamma)
+    matrix = [[Fraction(int(i == j)) - gamma * int(succ[i] == j) for j in range(S)] for i in range(S)]
+    assert [Fraction(int(n), D) for n in N] == _solve_exact(matrix, [Fraction(c, cden) for c in costs[:S]])
+
+
+@given(random_mdps(deterministic=True))
+def test_functional_policy_iteration_is_certified(case):
+    mdp, gamma = case
+    result = functional_policy_iteration(mdp, gamma)
+    assert result.stop_reason == "stable"
+    assert certify(mdp, result.policy, gamma).certified
+    exact = np.array([float(v) for v in solve_discounted(mdp, gamma, method="value-iteration").values.to_fractions()])
+    assert np.abs(result.values - exact).max() <= result.error_bound
+
+
+@given(random_mdps(), st.data())
+def test_level_evaluation_equals_scc_elimination(case, data):
+    # Stochastic dynamics: the vectorised level-by-level evaluation against plain elimination per component.
+    mdp, gamma = case
+    policy = np.array(data.draw(st.lists(st.integers(0, mdp.n_actions - 1), min_size=mdp.n_states,
+                                         max_size=mdp.n_states)))
+    N, D = sparse_policy_values(mdp, policy, gamma)  # minimisation units: sign * cost
+    cost = [mdp.sign * mdp.cost(s, int(a)) for s, a in enumerate(policy)]
+    assert [Fraction(int(n), D) for n in N] == _scc_values(mdp, policy.tolist(), cost, gamma)
+
+
+def test_level_evaluation_on_the_switching_regime():
+    cfg = TurnConfig(x_bounds=(0, 4), y_bounds=(0, 4), horizon=None, discount="9/10", regime="switching",
+                     p="1/10", q="1/5", actions=("up", "right", "down", "stay"))
+    mdp = turn_mdp(cfg)
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        policy = rng.integers(0, mdp.n_actions, mdp.n_states)
+        cost = [mdp.cost(s, int(a)) for s, a in enumerate(policy)]
+        assert evaluate_policy_exact(mdp, policy, cfg.discount) == _scc_values(mdp, policy.tolist(), cost,
+                                                                                  cfg.discount)
+
+
+class _Terminal(list):
+    def isatty(self):
+        return True
+
+    def write(self, text):
+        self.append(text)
+
+    def flush(self):
+        pass
+
+
+def test_status_line_reports_the_stages_of_a_long_solve():
+    from tabturn.progress import StatusLine
+
+    cfg = TurnConfig(x_bounds=(0, 7), y_bounds=(0, 7), horizon=None, discount="99/100", regime="switching",
+                     p="1/10", q="1/5")
+    shown, hidden = _Terminal(), _Terminal()
+    solve_discounted(turn_mdp(cfg), cfg.discount, status=StatusLine("solve", delay=0, stream=shown))
+    solve_discounted(turn_mdp(cfg), cfg.discount, status=StatusLine("solve", delay=60, stream=hidden))
+    assert any("value iteration sweep 100" in line for line in shown)
+    assert any("exact certificate" in line for line in shown)
+    assert hidden == []  # a solve shorter than the delay prints nothing
