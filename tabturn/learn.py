@@ -4,23 +4,20 @@ Every learner minimises ``sign * cost`` (the loss for the turn family; minus the
 MDPs): Q estimates the expected discounted future loss and the greedy action is an argmin. Returned
 Q-tables are in the MDP's objective units (loss for MIN, reward for MAX).
 
-Many seeds run at once on a batch axis. Seed s draws from its own stream
-``Generator(PCG64(SeedSequence([base_seed, s])))`` and consumes a fixed number of uniforms per step
-(``draw_columns``: it depends on the settings only, never on states or history), and every update is
-elementwise along the batch axis, so seed s gives a bit-identical Q-table alone, in any batch, or split
-across workers. Results are floating point.
+Many seeds run at once on a batch axis. Seed s's uniforms are counter-based (tabturn.counter_rng): a
+hash of (seed key, episode, step, column), with the columns fixed by the settings (``draw_columns``: never
+by states or history), and every update is elementwise along the batch axis, so seed s gives a
+bit-identical Q-table alone, in any batch, or split across workers. Results are floating point.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-from tabturn import detmath
+from tabturn import counter_rng, detmath
 from tabturn.config import MAX_TABLE_BYTES
 from tabturn.errors import InputError
 from tabturn.mdp import TabularMDP
@@ -166,11 +163,6 @@ def draw_columns(settings: LearnerSettings, stochastic: bool, multi_start: bool)
     return {name: i for i, name in enumerate(names)}
 
 
-def seed_generator(base_seed: int, seed: int) -> np.random.Generator:
-    """The independent random stream of ``seed``."""
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([base_seed, seed])))
-
-
 def _order(settings: LearnerSettings, n_actions: int) -> np.ndarray:
     order = settings.action_order if settings.action_order is not None else tuple(range(n_actions))
     if sorted(order) != list(range(n_actions)):
@@ -250,82 +242,87 @@ def learn(mdp: TabularMDP, settings: LearnerSettings, seeds, base_seed: int = 0,
     q2 = q.copy() if settings.algorithm == "double-q" else None
     visits = np.zeros((B, R, A), dtype=np.int64)
     cols = draw_columns(settings, not deterministic, len(start) > 1)
-    generators = [seed_generator(base_seed, s) for s in seeds]
+    keys = counter_rng.seed_keys(base_seed, seeds)
+    greedy_kernel = (settings.algorithm != "double-q" and settings.exploration == "epsilon"
+                     and settings.tie_break != "random")  # the numba engine's smaller loop applies
+    if engine == "numba":
+        nexts = nexts.astype(np.int32)  # half the bytes per lookup; S < 2^31 always holds for a table in memory
     rows = np.arange(B)
     g = float(settings.discount)
-    workers = min(os.cpu_count() or 1, 8)
-    pool = ThreadPoolExecutor(max_workers=workers) if B >= 64 and workers > 1 else None
-    try:
-        for first, count in _chunks(settings.episodes, checkpoints):
-            draws = _draw(generators, (count, H + 1, len(cols)), pool, workers)
-            # step sizes n^-omega from one CPU-independent table (shared by both engines), long enough for this chunk
-            alphas = (detmath.step_sizes(settings.omega, int(visits.max()) + count * H + 2)
-                      if settings.step_schedule == "1/n" else np.ones(1))
-            if engine == "numba":
-                learn_numba.run_chunk(
-                    q, q if q2 is None else q2, visits, draws,
-                    np.array([settings.epsilon_at(first + e) for e in range(count)]), nexts, cum, deterministic, cost,
-                    terminal, final, start_states, start_cum, learn_numba.ALGORITHM_CODES[settings.algorithm],
-                    learn_numba.TIE_CODES[settings.tie_break], settings.exploration == "softmax",
-                    float(settings.temperature), settings.step_schedule == "constant", float(settings.step_size), alphas, g,
-                    settings.truncation == "terminal", stride, *(cols.get(n, -1) for n in ("explore", "action", "next",
-                                                                                           "tie", "coin")))
-            else:
-                for e in range(count):
-                    eps = settings.epsilon_at(first + e)
-                    u = draws[:, e]  # (B, H + 1, DRAWS)
-                    s = start_states[0] + np.zeros(B, dtype=np.int64)
-                    if len(start_cum) > 1:
-                        pick = (u[:, 0, cols["next"]][:, None] > start_cum[None, :]).sum(1)
-                        s = start_states[np.minimum(pick, len(start_cum) - 1)]
-                    a = _behaviour(q[rows, s] if q2 is None else q[rows, s] + q2[rows, s], u[:, 0], eps, settings, cols)
-                    alive = ~terminal[s]
-                    for t in range(H):
-                        ut = u[:, t + 1]
-                        if deterministic:
-                            s_next = nexts[s, a, 0]
+    for first, count in _chunks(settings.episodes, checkpoints):
+        hashes = counter_rng.counter_hashes(first, count, H + 1, len(cols))
+        # step sizes n^-omega from one CPU-independent table (shared by both engines), long enough for this chunk
+        alphas = (detmath.step_sizes(settings.omega, int(visits.max()) + count * H + 2)
+                  if settings.step_schedule == "1/n" else np.ones(1))
+        eps_chunk = np.array([settings.epsilon_at(first + e) for e in range(count)])
+        if engine == "numba" and greedy_kernel:
+            learn_numba.run_chunk_greedy(
+                q, visits, keys, hashes, eps_chunk, nexts, cum, deterministic, cost, terminal, final, start_states,
+                start_cum, learn_numba.ALGORITHM_CODES[settings.algorithm], learn_numba.TIE_CODES[settings.tie_break],
+                settings.step_schedule == "constant", float(settings.step_size), alphas, g,
+                settings.truncation == "terminal", stride, *(cols.get(n, -1) for n in ("explore", "action", "next")))
+        elif engine == "numba":
+            learn_numba.run_chunk(
+                q, q if q2 is None else q2, visits, keys, hashes, eps_chunk, nexts, cum, deterministic, cost,
+                terminal, final, start_states, start_cum, learn_numba.ALGORITHM_CODES[settings.algorithm],
+                learn_numba.TIE_CODES[settings.tie_break], settings.exploration == "softmax",
+                float(settings.temperature), settings.step_schedule == "constant", float(settings.step_size), alphas, g,
+                settings.truncation == "terminal", stride, *(cols.get(n, -1) for n in ("explore", "action", "next",
+                                                                                       "tie", "coin")))
+        else:
+            draws = counter_rng.uniforms(keys, hashes)  # (B, count, H + 1, columns)
+            for e in range(count):
+                eps = settings.epsilon_at(first + e)
+                u = draws[:, e]  # (B, H + 1, columns)
+                s = start_states[0] + np.zeros(B, dtype=np.int64)
+                if len(start_cum) > 1:
+                    pick = (u[:, 0, cols["next"]][:, None] > start_cum[None, :]).sum(1)
+                    s = start_states[np.minimum(pick, len(start_cum) - 1)]
+                a = _behaviour(q[rows, s] if q2 is None else q[rows, s] + q2[rows, s], u[:, 0], eps, settings, cols)
+                alive = ~terminal[s]
+                for t in range(H):
+                    ut = u[:, t + 1]
+                    if deterministic:
+                        s_next = nexts[s, a, 0]
+                    else:
+                        k = (ut[:, cols["next"]][:, None] > cum[s, a]).sum(1)
+                        s_next = nexts[s, a, np.minimum(k, nexts.shape[2] - 1)]
+                    c = cost[s, a]
+                    last = t == H - 1 and settings.truncation == "terminal"
+                    done = terminal[s_next] | last
+                    end = final[s_next] if last else 0.0  # the end-of-horizon (terminal-timing) loss
+                    i, i_next = s + t * stride, s_next + min(t + 1, H - 1) * stride
+                    qn = q[rows, i_next]
+                    if q2 is None:
+                        a_next = _behaviour(qn, ut, eps, settings, cols)
+                        if settings.algorithm == "q":
+                            boot = qn.min(axis=1)
+                        elif settings.algorithm == "sarsa":
+                            boot = qn[rows, a_next]
                         else:
-                            k = (ut[:, cols["next"]][:, None] > cum[s, a]).sum(1)
-                            s_next = nexts[s, a, np.minimum(k, nexts.shape[2] - 1)]
-                        c = cost[s, a]
-                        last = t == H - 1 and settings.truncation == "terminal"
-                        done = terminal[s_next] | last
-                        end = final[s_next] if last else 0.0  # the end-of-horizon (terminal-timing) loss
-                        i, i_next = s + t * stride, s_next + min(t + 1, H - 1) * stride
-                        qn = q[rows, i_next]
-                        if q2 is None:
-                            a_next = _behaviour(qn, ut, eps, settings, cols)
-                            if settings.algorithm == "q":
-                                boot = qn.min(axis=1)
-                            elif settings.algorithm == "sarsa":
-                                boot = qn[rows, a_next]
-                            else:
-                                boot = _row_sum(_policy_probs(qn, eps, settings, _column(ut, cols, "tie")) * qn)
-                            target = c + g * np.where(done, end, boot)
-                            _update(q, visits, rows, i, a, target, alive, settings, alphas)
-                        else:
-                            qn2 = q2[rows, i_next]
-                            a_next = _behaviour(qn + qn2, ut, eps, settings, cols)
-                            coin = ut[:, cols["coin"]] < 0.5
-                            chosen = np.where(coin[:, None], qn, qn2)
-                            other = np.where(coin[:, None], qn2, qn)
-                            boot = other[rows, _greedy(chosen, _column(ut, cols, "tie"), settings.tie_break)]
-                            target = c + g * np.where(done, end, boot)
-                            _update(q, visits, rows, i, a, target, alive & coin, settings, alphas, count_visit=False)
-                            _update(q2, visits, rows, i, a, target, alive & ~coin, settings, alphas, count_visit=False)
-                            visits[rows, i, a] += alive
-                        alive = alive & ~terminal[s_next]
-                        s, a = s_next, a_next
-            if progress is not None:
-                progress(first + count)
-            if first + count in checkpoints and on_checkpoint is not None and on_checkpoint(
-                    first + count, _result(q, q2, visits, order, mdp.sign, seeds, base_seed,
-                                           dataclasses.replace(settings, episodes=first + count))):
-                break
-    finally:
-        if pool is not None:
-            pool.shutdown()
-    return _result(q, q2, visits, order, mdp.sign, seeds, base_seed, settings)
+                            boot = _row_sum(_policy_probs(qn, eps, settings, _column(ut, cols, "tie")) * qn)
+                        target = c + g * np.where(done, end, boot)
+                        _update(q, visits, rows, i, a, target, alive, settings, alphas)
+                    else:
+                        qn2 = q2[rows, i_next]
+                        a_next = _behaviour(qn + qn2, ut, eps, settings, cols)
+                        coin = ut[:, cols["coin"]] < 0.5
+                        chosen = np.where(coin[:, None], qn, qn2)
+                        other = np.where(coin[:, None], qn2, qn)
+                        boot = other[rows, _greedy(chosen, _column(ut, cols, "tie"), settings.tie_break)]
+                        target = c + g * np.where(done, end, boot)
+                        _update(q, visits, rows, i, a, target, alive & coin, settings, alphas, count_visit=False)
+                        _update(q2, visits, rows, i, a, target, alive & ~coin, settings, alphas, count_visit=False)
+                        visits[rows, i, a] += alive
+                    alive = alive & ~terminal[s_next]
+                    s, a = s_next, a_next
+        if progress is not None:
+            progress(first + count)
+        if first + count in checkpoints and on_checkpoint is not None and on_checkpoint(
+                first + count, _result(q, q2, visits, order, mdp.sign, seeds, base_seed,
+                                       dataclasses.replace(settings, episodes=first + count))):
+            break
+    return _result(q, q2, visits, order, mdp.sign, seeds, base_seed, settings, copy=False)
 
 
 def _chunks(episodes: int, checkpoints) -> list[tuple[int, int]]:
@@ -335,13 +332,14 @@ def _chunks(episodes: int, checkpoints) -> list[tuple[int, int]]:
     return [(a, b - a) for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
-def _result(q, q2, visits, order, sign, seeds, base_seed, settings) -> LearnResult:
-    """The LearnResult of the current tables (copies, objective units, MDP action order)."""
+def _result(q, q2, visits, order, sign, seeds, base_seed, settings, copy: bool = True) -> LearnResult:
+    """The LearnResult of the current tables (objective units, MDP action order); copies unless ``copy`` is
+    False (the final result: training is over, the tables can be handed over)."""
     B, R, A = q.shape
-    final = q.copy() if q2 is None else (q + q2) / 2
+    final = (q.copy() if copy else q) if q2 is None else (q + q2) / 2
     if sign != 1:
         final = sign * final
-    visits = visits.copy()
+    visits = visits.copy() if copy else visits
     if settings.time_indexed:
         H = settings.horizon
         final, visits = final.reshape(B, H, R // H, A), visits.reshape(B, H, R // H, A)
@@ -350,22 +348,6 @@ def _result(q, q2, visits, order, sign, seeds, base_seed, settings) -> LearnResu
     out, vis = np.empty_like(final), np.empty_like(visits)
     out[..., order], vis[..., order] = final, visits
     return LearnResult(seeds, int(base_seed), settings, out, vis, sign)
-
-
-def _draw(generators, shape: tuple, pool, workers: int) -> np.ndarray:
-    """(B, *shape) uniforms, seed b's from its own generator (threads never share a generator)."""
-    draws = np.empty((len(generators), *shape))
-
-    def fill(block: range) -> None:
-        for b in block:
-            generators[b].random(out=draws[b])
-
-    if pool is None:
-        fill(range(len(generators)))
-    else:
-        step = -(-len(generators) // workers)
-        list(pool.map(fill, [range(i, min(i + step, len(generators))) for i in range(0, len(generators), step)]))
-    return draws
 
 
 def _update(q, visits, rows, s, a, target, active, settings, alphas, count_visit: bool = True) -> None:

@@ -1,8 +1,9 @@
 """Compiled (numba) engine for tabturn.learn: the same arithmetic as the numpy engine, seed by seed.
 
-Optional: needs the ``fast`` extra (numba). It consumes the same pre-drawn uniforms in the same order and
+Optional: needs the ``fast`` extra (numba). It computes each uniform inside the loop from the seed's key and
+the draw's counter hash (tabturn.counter_rng: the same integer operations as the numpy version) and
 performs the same IEEE operations (no fast-math), so its Q-tables equal the numpy engine's bit for bit
-(tested); it only removes the per-step interpreter and memory-pass overhead. Step sizes come from the same
+(tested); nothing is drawn ahead, so no random numbers stream through memory. Step sizes come from the same
 table (tabturn.detmath.step_sizes) and softmax's exp is detmath.exp_scalar compiled, so neither engine's
 results depend on the CPU.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tabturn import detmath
+from tabturn import counter_rng, detmath
 
 try:
     import numba
@@ -31,6 +32,17 @@ if numba is not None:
     _jit = numba.njit(cache=True, fastmath=False, nogil=True, parallel=True)
     _inline = numba.njit(cache=True, fastmath=False, inline="always")
     _exp = _inline(detmath.exp_scalar)  # the same operations as the numpy engine's detmath.exp_array
+    _GOLDEN, _MIX1, _MIX2 = counter_rng.GOLDEN, counter_rng.MIX1, counter_rng.MIX2
+    _S30, _S27, _S31, _S11 = counter_rng.S30, counter_rng.S27, counter_rng.S31, counter_rng.S11
+
+    @_inline
+    def _uniform(key, counter_hash):
+        z = (key ^ counter_hash) + _GOLDEN  # counter_rng.unit(counter_rng.splitmix(key ^ counter_hash))
+        z = (z ^ (z >> _S30)) * _MIX1
+        z = (z ^ (z >> _S27)) * _MIX2
+        z = z ^ (z >> _S31)
+        return np.float64(z >> _S11) * counter_rng.UNIT
+
 
     @_inline
     def _greedy(qs, u_tie, tie):
@@ -77,20 +89,36 @@ if numba is not None:
             out[i] = out[i] / total
 
     @_inline
-    def _behaviour(qs, u, eps, tie, softmax, temperature, scratch, c_explore, c_action, c_tie):
+    def _behaviour(qs, key, u, e, r, eps, tie, softmax, temperature, scratch, c_explore, c_action, c_tie):
+        # u[e, r]: the step's counter hashes (indexed, not sliced: a slice would touch the shared array's
+        # reference count from every thread); a uniform is computed only when used (its value does not
+        # depend on whether others were)
         A = qs.shape[0]
         if softmax:
             _softmax(qs, temperature, scratch)
+            u_action = _uniform(key, u[e, r, c_action])
             cdf = 0.0
             k = 0
             for i in range(A):
                 cdf += scratch[i]
-                if u[c_action] > cdf:
+                if u_action > cdf:
                     k += 1
             return min(k, A - 1)
-        greedy = _greedy(qs, u[c_tie] if c_tie >= 0 else 0.0, tie)
-        rand = min(int(u[c_action] * A), A - 1)
-        return rand if u[c_explore] < eps else greedy
+        if _uniform(key, u[e, r, c_explore]) < eps:
+            return min(int(_uniform(key, u[e, r, c_action]) * A), A - 1)
+        return _greedy(qs, _uniform(key, u[e, r, c_tie]) if c_tie >= 0 else 0.0, tie)
+
+    @_inline
+    def _argmin(table, r, tie):
+        """One pass: the first (tie 0) or last (tie 1) index of the least entry of table[r]."""
+        best = table[r, 0]
+        k = 0
+        for i in range(1, table.shape[1]):
+            v = table[r, i]
+            if v < best or (tie == 1 and v == best):
+                best = v
+                k = i
+        return k
 
     @_inline
     def _alpha(visits, constant, step_size, alphas):
@@ -99,10 +127,11 @@ if numba is not None:
         return alphas[max(visits, 1)]
 
     @_jit
-    def run_chunk(q, q2, visits, draws, eps_arr, nexts, cum, deterministic, cost, terminal, final, start_states,
-                  start_cum, algorithm, tie, softmax, temperature, constant, step_size, alphas, g, trunc_terminal,
-                  stride, c_explore, c_action, c_next, c_tie, c_coin):
-        B, count, H1, _ = draws.shape
+    def run_chunk(q, q2, visits, keys, hashes, eps_arr, nexts, cum, deterministic, cost, terminal, final,
+                  start_states, start_cum, algorithm, tie, softmax, temperature, constant, step_size, alphas, g,
+                  trunc_terminal, stride, c_explore, c_action, c_next, c_tie, c_coin):
+        B = keys.shape[0]
+        count, H1, C = hashes.shape
         H = H1 - 1
         A = q.shape[2]
         K = nexts.shape[2]
@@ -110,28 +139,30 @@ if numba is not None:
             scratch = np.empty(A)
             row = np.empty(A)
             row2 = np.empty(A)
+            key = keys[b]
+            qb, q2b, vb = q[b], q2[b], visits[b]
             for e in range(count):
                 eps = eps_arr[e]
-                u = draws[b, e]
                 s = start_states[0]
                 if start_cum.shape[0] > 1:
+                    u_start = _uniform(key, hashes[e, 0, c_next])
                     k = 0
                     for j in range(start_cum.shape[0]):
-                        if u[0, c_next] > start_cum[j]:
+                        if u_start > start_cum[j]:
                             k += 1
                     s = start_states[min(k, start_cum.shape[0] - 1)]
                 for i in range(A):
                     row[i] = q[b, s, i] if algorithm != 3 else q[b, s, i] + q2[b, s, i]
-                a = _behaviour(row, u[0], eps, tie, softmax, temperature, scratch, c_explore, c_action, c_tie)
+                a = _behaviour(row, key, hashes, e, 0, eps, tie, softmax, temperature, scratch, c_explore, c_action, c_tie)
                 alive = not terminal[s]
                 for t in range(H):
-                    ut = u[t + 1]
                     if deterministic:
                         s_next = nexts[s, a, 0]
                     else:
                         k = 0
+                        u_next = _uniform(key, hashes[e, t + 1, c_next])
                         for j in range(K):
-                            if ut[c_next] > cum[s, a, j]:
+                            if u_next > cum[s, a, j]:
                                 k += 1
                         s_next = nexts[s, a, min(k, K - 1)]
                     c = cost[s, a]
@@ -141,9 +172,9 @@ if numba is not None:
                     ri = s + t * stride  # table row of (step t, state s); stride 0 for a stationary table
                     rn = s_next + min(t + 1, H - 1) * stride
                     for i in range(A):
-                        row[i] = q[b, rn, i]
+                        row[i] = qb[rn, i]
                     if algorithm != 3:
-                        a_next = _behaviour(row, ut, eps, tie, softmax, temperature, scratch, c_explore, c_action, c_tie)
+                        a_next = _behaviour(row, key, hashes, e, t + 1, eps, tie, softmax, temperature, scratch, c_explore, c_action, c_tie)
                         if algorithm == 0:
                             boot = row[0]
                             for i in range(1, A):
@@ -154,7 +185,7 @@ if numba is not None:
                             if softmax:
                                 _softmax(row, temperature, scratch)
                             else:
-                                gr = _greedy(row, ut[c_tie] if c_tie >= 0 else 0.0, tie)
+                                gr = _greedy(row, _uniform(key, hashes[e, t + 1, c_tie]) if c_tie >= 0 else 0.0, tie)
                                 for i in range(A):
                                     scratch[i] = eps / A
                                 scratch[gr] += 1 - eps
@@ -171,10 +202,10 @@ if numba is not None:
                         for i in range(A):
                             row2[i] = q2[b, rn, i]
                             scratch[i] = row[i] + row2[i]
-                        a_next = _behaviour(scratch.copy(), ut, eps, tie, softmax, temperature, scratch, c_explore,
+                        a_next = _behaviour(scratch.copy(), key, hashes, e, t + 1, eps, tie, softmax, temperature, scratch, c_explore,
                                             c_action, c_tie)
-                        coin = ut[c_coin] < 0.5
-                        u_tie = ut[c_tie] if c_tie >= 0 else 0.0
+                        coin = _uniform(key, hashes[e, t + 1, c_coin]) < 0.5
+                        u_tie = _uniform(key, hashes[e, t + 1, c_tie]) if c_tie >= 0 else 0.0
                         if coin:
                             boot = row2[_greedy(row, u_tie, tie)]
                         else:
@@ -189,6 +220,75 @@ if numba is not None:
                                 cur = q2[b, ri, a]
                                 q2[b, ri, a] = cur + alpha * (target - cur)
                             visits[b, ri, a] += 1
+                    alive = alive and not terminal[s_next]
+                    s = s_next
+                    a = a_next
+
+    @_jit
+    def run_chunk_greedy(q, visits, keys, hashes, eps_arr, nexts, cum, deterministic, cost, terminal, final,
+                         start_states, start_cum, algorithm, tie, constant, step_size, alphas, g, trunc_terminal,
+                         stride, c_explore, c_action, c_next):
+        """run_chunk for the common case, in a smaller loop: Q-learning, SARSA or expected SARSA, epsilon-greedy,
+        ties to the first (tie 0) or last (tie 1) index; greedy action and bootstrap from one pass over the row."""
+        B = keys.shape[0]
+        count, H1, _ = hashes.shape
+        H = H1 - 1
+        A = q.shape[2]
+        K = nexts.shape[2]
+        for b in numba.prange(B):
+            key = keys[b]
+            qb, vb = q[b], visits[b]
+            for e in range(count):
+                eps = eps_arr[e]
+                s = start_states[0]
+                if start_cum.shape[0] > 1:
+                    u_start = _uniform(key, hashes[e, 0, c_next])
+                    k = 0
+                    for j in range(start_cum.shape[0]):
+                        if u_start > start_cum[j]:
+                            k += 1
+                    s = start_states[min(k, start_cum.shape[0] - 1)]
+                a = _argmin(qb, s, tie)
+                if _uniform(key, hashes[e, 0, c_explore]) < eps:
+                    a = min(int(_uniform(key, hashes[e, 0, c_action]) * A), A - 1)
+                alive = not terminal[s]
+                for t in range(H):
+                    if deterministic:
+                        s_next = nexts[s, a, 0]
+                    else:
+                        k = 0
+                        u_next = _uniform(key, hashes[e, t + 1, c_next])
+                        for j in range(K):
+                            if u_next > cum[s, a, j]:
+                                k += 1
+                        s_next = nexts[s, a, min(k, K - 1)]
+                    c = cost[s, a]
+                    last = t == H - 1 and trunc_terminal
+                    done = terminal[s_next] or last
+                    end = final[s_next] if last else 0.0
+                    ri = s + t * stride
+                    rn = s_next + min(t + 1, H - 1) * stride
+                    gi = _argmin(qb, rn, tie)
+                    a_next = gi
+                    if _uniform(key, hashes[e, t + 1, c_explore]) < eps:
+                        a_next = min(int(_uniform(key, hashes[e, t + 1, c_action]) * A), A - 1)
+                    if algorithm == 0:
+                        boot = qb[rn, gi]
+                    elif algorithm == 1:
+                        boot = qb[rn, a_next]
+                    else:  # the same operations as run_chunk's behaviour probabilities
+                        boot = 0.0
+                        for i in range(A):
+                            p = eps / A
+                            if i == gi:
+                                p += 1 - eps
+                            boot += p * qb[rn, i]
+                    target = c + g * (end if done else boot)
+                    if alive:
+                        vb[ri, a] += 1
+                        alpha = _alpha(vb[ri, a], constant, step_size, alphas)
+                        cur = qb[ri, a]
+                        qb[ri, a] = cur + alpha * (target - cur)
                     alive = alive and not terminal[s_next]
                     s = s_next
                     a = a_next
