@@ -2,7 +2,8 @@
 #               parquet extras, run the tests
 #               (Storm, Gymnasium, Dask and Parquet checks must run, not skip: TABTURN_REQUIRE_EXTRAS=1)
 # make report : same setup, regenerate reports/ from the analysis scripts
-# make bench  : same setup plus the bench extra (pymdptoolbox, stormpy), run the benchmarks
+# make bench  : same setup plus the bench extra (pymdptoolbox, stormpy), run the benchmarks (about 4 minutes) and
+#               rewrite benchmarks/RESULTS.md and the README's performance table
 # make lock   : refresh requirements.lock (the exact versions the reports were made with) in a fresh venv
 # Every install is constrained by requirements.lock, so a fresh machine gets the versions of the reports.
 PYTHON ?= python3
@@ -42,10 +43,7 @@ lock:
 	rm -rf .lock-venv
 
 bench: $(VENV)/.installed-bench
-	$(PY) benchmarks/exact.py
-	$(PY) benchmarks/learn.py
-	$(PY) benchmarks/storm.py
-	$(PY) benchmarks/sweep.py
+	$(PY) -m benchmarks.run
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

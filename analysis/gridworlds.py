@@ -153,10 +153,12 @@ def main(out_dir: str | Path = REPORTS) -> None:
                            for e in extra], EXTRA_COLUMNS), "",
           "![optimal paths under reward and performance](gridworlds.png)", ""]
     shares: dict = {}
-    learned = [r for name in BEHAVIOURS for r in learner_rows(name, shares)]
+    learned = [r for name in BEHAVIOURS for algorithm in LEARNERS
+               for r in learner_rows(name, shares if algorithm == "q" else None, algorithm)]
     write_atomic(out / "gridworld_learners.csv", csv_text(learned, LEARN_COLUMNS))
     md += ["## Learners against both returns", "",
-           f"Q-learning with a stationary table, trained with the visible reward: {LEARN_SEEDS} seeds per row "
+           f"The four tabular learners ({', '.join(LEARNERS)}) with a stationary table, trained with the visible "
+           f"reward: {LEARN_SEEDS} seeds per row "
            f"({STOCHASTIC_LEARN_SEEDS} where the dynamics are stochastic, column `seeds`). Stage `default`: "
            f"{DEFAULT_LEARNER}; stage `recipe`: the deterministic recipe of [convergence.md](convergence.md) "
            f"(optimistic initial values, alpha 1, epsilon 0.1) on budgets {', '.join(map(str, LEARN_BUDGETS))}, stopped "
@@ -166,7 +168,8 @@ def main(out_dir: str | Path = REPORTS) -> None:
            "`behaviour`; `reward_regret_mean` and `performance_mean`: exact, averaged over seeds (shown rounded). "
            "`cause` comes from `tabturn.attribute.verdict`: converged agents are the first stage with >= 99% "
            "reward-optimal seeds, and the tie-break (first, last) is the optimum-neutral factor. The shifted maps are "
-           "evaluated with the policies learned on the training map (by position), with no verdict.", "",
+           "evaluated with the policies learned on the training map (by position), with no verdict. The figure's "
+           "path shares are Q-learning's at the default settings.", "",
            *markdown_table(learned, LEARN_COLUMNS), ""]
     write_atomic(out / "gridworlds.md", "\n".join(md))
     save_figure(figure(shares), out / "gridworlds.png")
@@ -263,20 +266,17 @@ def _optimal_visits(solution, world, start: int, char: str) -> bool:
     return False
 
 
-def _value_vectors(mdp, policies, horizon: int) -> list[list[Fraction]]:
-    """Exact value vectors of stationary policies (B, S), one evaluation per distinct policy."""
-    from tabturn.policy_check import deterministic_table, policy_values
+def _start_columns(mdp, policies, horizon: int, starts: list[int]) -> list[list[Fraction]]:
+    """Exact values of stationary policies (B, S) at the given start states (one stacked evaluation)."""
+    from tabturn.policy_check import stationary_values
 
-    cache: dict[bytes, list[Fraction]] = {}
-    for policy in policies:
-        if policy.tobytes() not in cache:
-            cache[policy.tobytes()] = policy_values(mdp, deterministic_table(policy[None], mdp.n_actions), horizon, 1)
-    return [cache[policy.tobytes()] for policy in policies]
+    N, den = stationary_values(mdp, policies, horizon)
+    return [[Fraction(int(row[s]), den) for s in starts] for row in N]
 
 
 def _performance(perf_mdp, policies, start: int, horizon: int) -> list[Fraction]:
     """Exact hidden performance from ``start`` of each stationary policy."""
-    return [values[start] for values in _value_vectors(perf_mdp, policies, horizon)]
+    return [values[0] for values in _start_columns(perf_mdp, policies, horizon, [start])]
 
 
 def start_values(mdp, policies, horizon: int) -> list[Fraction]:
@@ -293,12 +293,16 @@ def start_values(mdp, policies, horizon: int) -> list[Fraction]:
             totals = [t + p * v for t, v in zip(totals, values)]
         else:
             return totals
-    return [sum((p * values[s] for s, p in mdp.start), Fraction(0))
-            for values in _value_vectors(mdp, policies, horizon)]
+    starts = [s for s, _ in mdp.start]
+    return [sum((p * v for (_, p), v in zip(mdp.start, values)), Fraction(0))
+            for values in _start_columns(mdp, policies, horizon, starts)]
 
 
-def learner_rows(name: str, shares: dict | None = None) -> list[dict]:
-    """Q-learning (stationary table) on one environment at the default settings and at the first budget where the
+LEARNERS = ("q", "sarsa", "expected-sarsa", "double-q")
+
+
+def learner_rows(name: str, shares: dict | None = None, algorithm: str = "q") -> list[dict]:
+    """One tabular learner (stationary table) on one environment at the default settings and at the first budget where the
     recipe makes >= 99% of seeds reward-optimal, with the tie-break as an optimum-neutral factor: per start state,
     the share of seeds that show the environment's behaviour, the exact reward regret and hidden performance of the
     learned policies, and the verdict of tabturn.attribute.verdict."""
@@ -322,7 +326,7 @@ def learner_rows(name: str, shares: dict | None = None) -> list[dict]:
     recipe["initial_value"] = float(values.max() + span)  # optimistic: above the best exact reward
 
     def settings(**fields) -> LearnerSettings:
-        return LearnerSettings(horizon=H, discount=1.0, truncation="terminal", **fields)
+        return LearnerSettings(algorithm=algorithm, horizon=H, discount=1.0, truncation="terminal", **fields)
 
     def measure(result) -> dict:
         greedy = result.greedy()
@@ -361,18 +365,18 @@ def learner_rows(name: str, shares: dict | None = None) -> list[dict]:
         v = verdict(evidence)
         for stage, episodes, m in stages:
             perf = _performance(performance, m["greedy"], s, H)
-            rows.append({"environment": name, "start": reward.state_labels[s], "behaviour": meaning, "learner": "q",
+            rows.append({"environment": name, "start": reward.state_labels[s], "behaviour": meaning, "learner": algorithm,
                          "stage": stage, "episodes": episodes, "seeds": len(seeds), "optimal": m["optimal"],
                          "naive_optimal": m["naive_optimal"], "shows": int(m["shows"][s].sum()),
                          "reward_regret_mean": f"{float(sum(m['regret']) / len(seeds)):.4g}",
                          "performance_mean": f"{float(sum(perf) / len(perf)):.4g}",
                          "allowed_by_reward_optimum": str(allowed).lower(), "cause": v.cause, "evidence": v.evidence})
     if name == "distributional_shift_train":
-        rows += _shift_rows(stages, seeds)
+        rows += _shift_rows(stages, seeds, algorithm)
     return rows
 
 
-def _shift_rows(stages, seeds) -> list[dict]:
+def _shift_rows(stages, seeds, algorithm: str) -> list[dict]:
     """The training map's learned policies (by position) on each testing map: share stepping into lava there."""
     out = []
     for k in (1, 2):
@@ -383,7 +387,7 @@ def _shift_rows(stages, seeds) -> list[dict]:
         for stage, episodes, m in stages:
             got = start_values(test_mdp, m["greedy"], test.time_limit)
             out.append({"environment": f"distributional_shift_test{k}", "start": test_mdp.state_labels[s],
-                        "behaviour": "steps into lava (trained on the training map)", "learner": "q",
+                        "behaviour": "steps into lava (trained on the training map)", "learner": algorithm,
                         "stage": stage, "episodes": episodes, "seeds": len(seeds),
                         "optimal": sum(v == optimum for v in got), "naive_optimal": "",
                         "shows": int(_visits(test, test_mdp, m["greedy"], s, "L").sum()),

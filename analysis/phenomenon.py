@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import REPORTS, ROOT, csv_text, engine, markdown_table, read_csv, save_figure, write_atomic
 
+from tabturn import counter_rng
 from tabturn.config import TurnConfig
 from tabturn.study import wilson
 
@@ -83,8 +84,9 @@ def coarse_cells() -> list[dict]:
 
 
 def cell_key(cell: dict) -> str:
-    """A short stable name of a cell (its cache directory)."""
-    return hashlib.sha256(json.dumps(cell, sort_keys=True).encode()).hexdigest()[:12]
+    """A short stable name of a cell (its cache directory); it names the learners' random streams too, so a
+    change of generator never reads results made with another."""
+    return hashlib.sha256(json.dumps({**cell, "streams": counter_rng.STREAMS}, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def midpoint(a, b, kind: str):

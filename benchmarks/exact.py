@@ -1,21 +1,29 @@
 """Benchmark: tabturn's exact solvers vs pymdptoolbox on the turn family (absent supervisor, 4 actions).
 
-(a) 256x256 grid, both flags, H = 512, undiscounted: exact backward induction vs FiniteHorizon (floats).
-(b) 128x128 grid, both flags, gamma = 99/100: value iteration + rational certificate vs ValueIteration.
+(a) 256x256x2, H = 512, undiscounted: exact backward induction vs FiniteHorizon (floats).
+(b) 128x128x2, gamma = 99/100: certified optimum (float solve + rational certificate) vs ValueIteration.run();
+    target <= 1x the peer.
+(c) 256x256x2, gamma = 99/100: certified, target <= 1 s (peer: ValueIteration.run()).
+(d) switching 128x128x2 (p = 1/10, q = 1/5, stochastic), gamma = 9/10: certified, target <= 0.5 s.
+(e) 512x512x2, gamma = 99/100: certified within this machine's memory (peak RSS of a fresh process).
 
-Run: `make bench` (or `python benchmarks/exact.py [--quick]`). Needs the `bench` extra (pymdptoolbox).
-pymdptoolbox's input check builds a dense S x S array and cannot run at these sizes, so it is bypassed
-(the model is the same validated TabularMDP). Times are wall-clock seconds, measured in this run.
+pymdptoolbox's input check builds a dense S x S array and cannot run at these sizes, so it is bypassed, and so is
+ValueIteration's iteration bound (_boundIter, 38 s at 128x128 alone; run() still stops on its own threshold).
+Peers run on the same validated TabularMDP. Run: `make bench` or `python -m benchmarks.exact [--quick]`.
 """
 
 from __future__ import annotations
 
 import argparse
-import time
+import json
+import subprocess
+import sys
 import warnings
+from fractions import Fraction
 
 import numpy as np
 
+from benchmarks.common import Row, repeat, seconds, show
 from tabturn.config import TurnConfig
 from tabturn.discounted import solve_discounted
 from tabturn.finite import backward_induction
@@ -26,6 +34,7 @@ def _pymdptoolbox():
     import mdptoolbox.mdp as mdp_module
 
     mdp_module._util.check = lambda *args, **kwargs: None  # dense S x S check: bypassed (see module doc)
+    mdp_module.ValueIteration._boundIter = lambda self, epsilon: None  # see module doc
     return mdp_module
 
 
@@ -34,70 +43,103 @@ def pmt_arrays(mdp):
     return [mdp.transition_matrix(a) for a in range(mdp.n_actions)], -mdp.costs_float()
 
 
-def timed(fn):
-    start = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - start
-
-
 def policy_agreement(solution, pmt_policy, step=0) -> float:
     """Fraction of states where pymdptoolbox's single action lies in tabturn's exact optimal set."""
     masks = solution.action_masks[step].astype(np.uint64)
     return float(np.mean((masks >> np.asarray(pmt_policy, dtype=np.uint64)) & np.uint64(1)))
 
 
-def bench_finite(n: int, horizon: int) -> dict:
-    cfg = TurnConfig(x_bounds=(0, n - 1), y_bounds=(0, n - 1), regime="absent-supervisor", horizon=horizon)
-    mdp = turn_mdp(cfg)
-    ours, t_ours = timed(lambda: backward_induction(mdp, horizon))
+def turn(n: int, **kw):
+    return turn_mdp(TurnConfig(x_bounds=(0, n - 1), y_bounds=(0, n - 1), **kw))
+
+
+def finite_row(n: int, horizon: int, times: int) -> Row:
+    mdp = turn(n, regime="absent-supervisor", horizon=horizon)
+    ours = repeat(lambda: backward_induction(mdp, horizon), times)
+    sol = backward_induction(mdp, horizon)
     P, R = pmt_arrays(mdp)
     m = _pymdptoolbox()
+    models = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fh, t_pmt = timed(lambda: _run(m.FiniteHorizon(P, R, 1, horizon)))
-    diff = float(np.abs(ours.values.to_float() + fh.V[:, 0]).max())
-    return {"case": f"(a) finite {n}x{n}x2, H={horizon}", "states": mdp.n_states, "tabturn_s": t_ours,
-            "pymdptoolbox_s": t_pmt, "ratio": t_ours / t_pmt, "max_value_diff": diff,
-            "policy_in_optimal_set": policy_agreement(ours, fh.policy[:, 0]), "method": ours.method}
+        peer = repeat(lambda: models.append(m.FiniteHorizon(P, R, 1, horizon)) or models[-1].run(), max(times - 1, 1))
+    diff = float(np.abs(sol.values.to_float() + models[-1].V[:, 0]).max())
+    return show(Row(f"(a) exact finite horizon {n}x{n}x2, H = {horizon} (peer: pymdptoolbox FiniteHorizon, floats; "
+                    f"max value difference {diff:.3g}, its action optimal at "
+                    f"{100 * policy_agreement(sol, models[-1].policy[:, 0]):.1f}% of states)",
+                    seconds(ours), seconds(peer), f"{ours.median / peer.median:.3f}", "", None))
 
 
-def bench_discounted(n: int, gamma: str) -> dict:
-    cfg = TurnConfig(x_bounds=(0, n - 1), y_bounds=(0, n - 1), regime="absent-supervisor", horizon=None,
-                     discount=gamma)
-    mdp = turn_mdp(cfg)
-    ours, t_ours = timed(lambda: solve_discounted(mdp, cfg.discount))
+def discounted_row(label: str, n: int, gamma: str, times: int, limit_s: float | None, peer_ratio: float | None,
+                   **kw) -> Row:
+    mdp = turn(n, horizon=None, discount=gamma, **kw)
+    ours = repeat(lambda: solve_discounted(mdp, gamma), times)
+    sol = solve_discounted(mdp, gamma)
     P, R = pmt_arrays(mdp)
     m = _pymdptoolbox()
-    vi, t_init = timed(lambda: m.ValueIteration(P, R, float(cfg.discount)))
-    _, t_run = timed(lambda: vi.run())
-    t_pmt = t_init + t_run
-    diff = float(np.abs(ours.values.to_float() + np.asarray(vi.V)).max())
-    return {"case": f"(b) discounted {n}x{n}x2, gamma={gamma}", "states": mdp.n_states, "tabturn_s": t_ours,
-            "pymdptoolbox_s": t_pmt, "pymdptoolbox_run_only_s": t_run, "ratio": t_ours / t_pmt,
-            "ratio_vs_run_only": t_ours / t_run, "max_value_diff": diff, "certified": ours.certified,
-            "policy_in_optimal_set": policy_agreement(ours, vi.policy), "method": ours.method}
+    vi = m.ValueIteration(P, R, float(Fraction(gamma)), max_iter=10**6)
+    start_v = vi.V.copy()
+
+    def run():
+        vi.V, vi.iter = start_v.copy(), 0
+        vi.run()
+
+    peer = repeat(run, times)
+    diff = float(np.abs(sol.values.to_float() + np.asarray(vi.V)).max())
+    ratio = ours.median / peer.median
+    targets = []
+    met = True
+    if peer_ratio is not None:
+        targets.append(f"<= {peer_ratio:g}x peer")
+        met = met and ratio <= peer_ratio
+    if limit_s is not None:
+        targets.append(f"<= {limit_s:g} s")
+        met = met and ours.median <= limit_s
+    return show(Row(f"({label}) certified discounted {kw.get('regime', 'absent-supervisor')} {n}x{n}x2, "
+                    f"gamma = {gamma}, {sol.method}, certified {sol.certified} (peer: pymdptoolbox "
+                    f"ValueIteration.run(), floats, {diff:.3g} off the exact V*)",
+                    seconds(ours), seconds(peer), f"{ratio:.2f}", " and ".join(targets), met and sol.certified))
 
 
-def _run(model):
-    model.run()
-    return model
+LARGE = """
+import json, resource, time
+from tabturn.discounted import solve_discounted
+from benchmarks.exact import turn
+mdp = turn({n}, regime="absent-supervisor", horizon=None, discount="99/100")
+start = time.perf_counter()
+sol = solve_discounted(mdp, "99/100")
+print(json.dumps({{"seconds": time.perf_counter() - start, "certified": sol.certified,
+                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
+
+
+def large_row(n: int) -> Row:
+    out = subprocess.run([sys.executable, "-c", LARGE.format(n=n)], capture_output=True, text=True, check=True)
+    r = json.loads(out.stdout)
+    from pathlib import Path
+
+    total = int(Path("/proc/meminfo").read_text().split()[1]) / 1024 if Path("/proc/meminfo").exists() else float("nan")
+    return show(Row(f"(e) certified discounted absent-supervisor {n}x{n}x2, gamma = 99/100 (one fresh process)",
+                    f"{r['seconds']:.3g} s, peak {r['peak_mib'] / 1024:.1f} GiB", f"machine memory {total / 1024:.0f} GiB",
+                    "", "certified within memory", r["certified"] and r["peak_mib"] < total))
+
+
+def measure(quick: bool = False) -> list[Row]:
+    times = 2 if quick else 3
+    if quick:
+        return [finite_row(32, 64, times), discounted_row("b", 16, "99/100", times, None, 1.0),
+                discounted_row("d", 16, "9/10", times, None, None, regime="switching", p="1/10", q="1/5")]
+    return [finite_row(256, 512, times),
+            discounted_row("b", 128, "99/100", times, None, 1.0),
+            discounted_row("c", 256, "99/100", times, 1.0, None),
+            discounted_row("d", 128, "9/10", times, 0.5, None, regime="switching", p="1/10", q="1/5"),
+            large_row(512)]
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
-    args = parser.parse_args(argv)
-    sizes = ((32, 64), (16, "99/100")) if args.quick else ((256, 512), (128, "99/100"))
-    print("pymdptoolbox's dense input check is bypassed (it cannot run at these sizes); same model for both.")
-    for row in (bench_finite(*sizes[0]), bench_discounted(*sizes[1])):
-        print(f"\n{row['case']}: {row['states']} states, tabturn method {row['method']}")
-        print(f"  tabturn      {row['tabturn_s']:.3f} s")
-        print(f"  pymdptoolbox {row['pymdptoolbox_s']:.3f} s"
-              + (f" (run() alone {row['pymdptoolbox_run_only_s']:.3f} s)" if "pymdptoolbox_run_only_s" in row else ""))
-        print(f"  ratio tabturn/pymdptoolbox = {row['ratio']:.3f}"
-              + (f" (vs run() alone {row['ratio_vs_run_only']:.3f})" if "ratio_vs_run_only" in row else ""))
-        print(f"  max |tabturn exact - pymdptoolbox float| value difference = {row['max_value_diff']:.3g}; "
-              f"pymdptoolbox's action lies in tabturn's optimal set at {100 * row['policy_in_optimal_set']:.2f}% of states")
+    measure(parser.parse_args(argv).quick)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """Benchmark: batched Q-learning updates per second, tabturn vs a tutorial loop vs pymdptoolbox QLearning.
 
 Q-learning on the turn family: 32x32 grid with both flags (2048 states), 4 actions, episodes of H = 64
-steps, 1024 seeds. Run: `make bench` (or `python benchmarks/learn.py [--quick]`). pymdptoolbox's dense
-input check is bypassed (same model). All three are measured in this run; ratios are against tabturn.
+steps, 1024 seeds. Targets (issue "speed"): numba engine >= 1e8 updates/s and >= 500x the tutorial loop.
+It also prints a memory-bandwidth limit: the bytes one update touches over the copy bandwidth measured here.
+Run: `make bench` (all benchmarks, results table) or `python -m benchmarks.learn [--quick]`.
+pymdptoolbox's dense input check is bypassed (same model). Every figure is measured in this run.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ import time
 
 import numpy as np
 
+from benchmarks.common import Row, Timing, repeat, show
 from tabturn.config import TurnConfig
 from tabturn.learn import LearnerSettings, learn
 from tabturn.turn import turn_mdp
+
+BYTES_PER_UPDATE = 4 * 8 + 4 + 8 + 2 * 8 + 2 * 8  # next row of Q, successor (int32), cost, Q r/w, visits r/w
 
 
 def tutorial_q_learning(succ, cost, episodes, horizon, start, alpha=0.1, epsilon=0.1, gamma=1.0, seed=0):
@@ -36,58 +41,67 @@ def tutorial_q_learning(succ, cost, episodes, horizon, start, alpha=0.1, epsilon
     return q
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer seeds and episodes (smoke run)")
-    args = parser.parse_args(argv)
-    seeds, episodes = (64, 4) if args.quick else (1024, 16)
-    cfg = TurnConfig(x_bounds=(0, 31), y_bounds=(0, 31), horizon=64)
-    mdp = turn_mdp(cfg)
-    settings = LearnerSettings(episodes=episodes, horizon=64)
-    learn(mdp, LearnerSettings(episodes=1, horizon=4), range(4))  # warm-up
-    start = time.perf_counter()
-    learn(mdp, settings, range(seeds))
-    ours = seeds * episodes * 64 / (time.perf_counter() - start)
-    fast = None
-    try:
-        fast_episodes = episodes * 32
-        learn(mdp, LearnerSettings(episodes=2, horizon=64), range(seeds), engine="numba")  # compile, start threads
-        start = time.perf_counter()
-        learn(mdp, LearnerSettings(episodes=fast_episodes, horizon=64), range(seeds), engine="numba")
-        fast = seeds * fast_episodes * 64 / (time.perf_counter() - start)
-    except Exception as exc:  # noqa: BLE001  (report, do not hide: the numba extra may be absent)
-        print(f"numba engine unavailable: {exc}")
+def rate(updates: int, t: Timing) -> Timing:
+    """Updates per second (median, and the range from the slowest to the fastest repeat)."""
+    return Timing(updates / t.median, updates / t.high, updates / t.low)
 
+
+def fmt(r: Timing) -> str:
+    return f"{r.median:.3g}/s ({r.spread()})"
+
+
+def copy_bandwidth(n_bytes: int = 2**28, times: int = 3) -> float:
+    """Bytes per second moved by a large array copy (read + write), best of ``times``."""
+    src, dst = np.ones(n_bytes // 8), np.empty(n_bytes // 8)
+    np.copyto(dst, src)
+    t = repeat(lambda: np.copyto(dst, src), times)
+    return 2 * n_bytes / t.low
+
+
+def measure(quick: bool = False) -> list[Row]:
+    seeds, episodes, times = (256, 64, 2) if quick else (1024, 1024, 3)
+    mdp = turn_mdp(TurnConfig(x_bounds=(0, 31), y_bounds=(0, 31), horizon=64))
     succ, cost = mdp.successors(), mdp.costs_float()
-    tut_episodes = 20 if args.quick else 100
-    start = time.perf_counter()
-    tutorial_q_learning(succ, cost, tut_episodes, 64, mdp.start[0][0])
-    tutorial = tut_episodes * 64 / (time.perf_counter() - start)
+    tut_episodes = 20 if quick else 100
+    tutorial = rate(tut_episodes * 64, repeat(lambda: tutorial_q_learning(succ, cost, tut_episodes, 64,
+                                                                           mdp.start[0][0]), times))
+    learn(mdp, LearnerSettings(episodes=2, horizon=64), range(seeds), engine="numba")  # compile, start threads
+    settings = LearnerSettings(episodes=episodes, horizon=64)
+    fast = rate(seeds * episodes * 64, repeat(lambda: learn(mdp, settings, range(seeds), engine="numba"), times))
+    slow_settings = LearnerSettings(episodes=4 if quick else 16, horizon=64)
+    slow = rate(seeds * slow_settings.episodes * 64, repeat(lambda: learn(mdp, slow_settings, range(seeds)), times))
 
     import mdptoolbox.mdp as pmt
 
     pmt._util.check = lambda *a, **k: None  # dense S x S input check bypassed (same validated model)
-    # Dense (A, S, S) input: pymdptoolbox's QLearning samples a row of P every step, which is its fastest
-    # with dense arrays (with sparse ones it ran at about 40 updates/s here).
-    P = np.stack([mdp.transition_matrix(a).toarray() for a in range(mdp.n_actions)])
-    n_iter = 10000 if args.quick else 20000
+    P = np.stack([mdp.transition_matrix(a).toarray() for a in range(mdp.n_actions)])  # its fastest input form
+    n_iter = 10000 if quick else 20000
     np.random.seed(0)  # pymdptoolbox's QLearning draws from numpy's global RNG
     start = time.perf_counter()
     pmt.QLearning(P, -cost, 0.99, n_iter=n_iter).run()
     toolbox = n_iter / (time.perf_counter() - start)
 
-    print(f"Q-learning, {mdp.n_states} states x {mdp.n_actions} actions, H = 64 "
-          f"(tabturn: {seeds} seeds; pymdptoolbox: dense P, its check bypassed, {n_iter} steps)")
-    print(f"  tabturn, numpy engine   {ours:14,.0f} updates/s   vs tutorial {ours / tutorial:8.1f}x   "
-          f"vs pymdptoolbox {ours / toolbox:10.1f}x")
-    if fast is not None:
-        print(f"  tabturn, numba engine   {fast:14,.0f} updates/s   vs tutorial {fast / tutorial:8.1f}x   "
-              f"vs pymdptoolbox {fast / toolbox:10.1f}x   (end to end: allocation, random draws, kernel)")
-    print(f"  tutorial Python loop    {tutorial:14,.0f} updates/s")
-    print(f"  pymdptoolbox QLearning  {toolbox:14,.0f} updates/s")
-    best = max(ours, fast or 0)
-    print(f"  target: >= 2e7 updates/s and >= 100x the tutorial loop; best reached {best:.3g} updates/s, "
-          f"{best / tutorial:.0f}x the tutorial loop")
+    bandwidth = copy_bandwidth()
+    limit = bandwidth / BYTES_PER_UPDATE
+    case = f"Q-learning updates/s, {mdp.n_states} states x 4 actions, H = 64, {seeds} seeds x {episodes} episodes"
+    return [
+        show(Row(f"{case}, numba engine (end to end)", fmt(fast), f"tutorial loop {tutorial.median:.3g}/s",
+                 f"{fast.median / tutorial.median:.0f}x", ">= 1e8/s and >= 500x",
+                 fast.median >= 1e8 and fast.median / tutorial.median >= 500)),
+        show(Row(f"{case}, numpy engine", fmt(slow), f"tutorial loop {tutorial.median:.3g}/s",
+                 f"{slow.median / tutorial.median:.1f}x", "", None)),
+        show(Row("Q-learning updates/s, pymdptoolbox QLearning (dense P)", f"numba {fast.median:.3g}/s",
+                 f"{toolbox:.3g}/s", f"{fast.median / toolbox:.0f}x", "", None)),
+        show(Row(f"memory-bandwidth limit: {BYTES_PER_UPDATE} B per update over copy bandwidth "
+                 f"{bandwidth / 1e9:.1f} GB/s", f"numba {fast.median:.3g}/s", f"limit {limit:.3g}/s",
+                 f"{100 * fast.median / limit:.0f}% of the limit", "", None)),
+    ]
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer seeds and episodes (smoke run)")
+    measure(parser.parse_args(argv).quick)
 
 
 if __name__ == "__main__":

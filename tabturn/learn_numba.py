@@ -139,6 +139,7 @@ if numba is not None:
             scratch = np.empty(A)
             row = np.empty(A)
             row2 = np.empty(A)
+            both = np.empty(A)  # double Q's summed row (no per-step allocation)
             key = keys[b]
             qb, q2b, vb = q[b], q2[b], visits[b]
             for e in range(count):
@@ -152,7 +153,7 @@ if numba is not None:
                             k += 1
                     s = start_states[min(k, start_cum.shape[0] - 1)]
                 for i in range(A):
-                    row[i] = q[b, s, i] if algorithm != 3 else q[b, s, i] + q2[b, s, i]
+                    row[i] = qb[s, i] if algorithm != 3 else qb[s, i] + q2b[s, i]
                 a = _behaviour(row, key, hashes, e, 0, eps, tie, softmax, temperature, scratch, c_explore, c_action, c_tie)
                 alive = not terminal[s]
                 for t in range(H):
@@ -194,15 +195,15 @@ if numba is not None:
                                 boot += scratch[i] * row[i]
                         target = c + g * (end if done else boot)
                         if alive:
-                            visits[b, ri, a] += 1
-                            alpha = _alpha(visits[b, ri, a], constant, step_size, alphas)
-                            cur = q[b, ri, a]
-                            q[b, ri, a] = cur + alpha * (target - cur)
+                            vb[ri, a] += 1
+                            alpha = _alpha(vb[ri, a], constant, step_size, alphas)
+                            cur = qb[ri, a]
+                            qb[ri, a] = cur + alpha * (target - cur)
                     else:
                         for i in range(A):
-                            row2[i] = q2[b, rn, i]
-                            scratch[i] = row[i] + row2[i]
-                        a_next = _behaviour(scratch.copy(), key, hashes, e, t + 1, eps, tie, softmax, temperature, scratch, c_explore,
+                            row2[i] = q2b[rn, i]
+                            both[i] = row[i] + row2[i]
+                        a_next = _behaviour(both, key, hashes, e, t + 1, eps, tie, softmax, temperature, scratch, c_explore,
                                             c_action, c_tie)
                         coin = _uniform(key, hashes[e, t + 1, c_coin]) < 0.5
                         u_tie = _uniform(key, hashes[e, t + 1, c_tie]) if c_tie >= 0 else 0.0
@@ -212,14 +213,14 @@ if numba is not None:
                             boot = row[_greedy(row2, u_tie, tie)]
                         target = c + g * (end if done else boot)
                         if alive:
-                            alpha = _alpha(visits[b, ri, a] + 1, constant, step_size, alphas)
+                            alpha = _alpha(vb[ri, a] + 1, constant, step_size, alphas)
                             if coin:
-                                cur = q[b, ri, a]
-                                q[b, ri, a] = cur + alpha * (target - cur)
+                                cur = qb[ri, a]
+                                qb[ri, a] = cur + alpha * (target - cur)
                             else:
-                                cur = q2[b, ri, a]
-                                q2[b, ri, a] = cur + alpha * (target - cur)
-                            visits[b, ri, a] += 1
+                                cur = q2b[ri, a]
+                                q2b[ri, a] = cur + alpha * (target - cur)
+                            vb[ri, a] += 1
                     alive = alive and not terminal[s_next]
                     s = s_next
                     a = a_next

@@ -372,6 +372,49 @@ def policy_values(mdp: TabularMDP, policy: np.ndarray, horizon: int | None, disc
     return [Fraction(int(mdp.sign * n), den) for n in N]
 
 
+def stationary_values(mdp: TabularMDP, policies, horizon: int, discount=1) -> tuple[np.ndarray, int]:
+    """Exact step-0 values N / den (objective units) of many deterministic stationary policies over a finite
+    horizon: ``policies`` (B, S) action indices give numerators (B, S) over one denominator.
+
+    The distinct policies are stacked into one single-action MDP (policy-major states) and evaluated by one
+    exact backward induction, so the cost is one sparse product per step, not one solve per policy.
+    """
+    import dataclasses
+
+    from tabturn.bellman import ExactBackup, reduce_fraction
+    from tabturn.rational import parse_rational
+
+    gamma = parse_rational(discount, "discount")
+    policies = np.asarray(policies, dtype=np.int64)
+    if policies.ndim != 2 or policies.shape[1] != mdp.n_states:
+        raise InputError("policies", f"must have shape (B, {mdp.n_states}), not {policies.shape}")
+    if policies.size and not (0 <= policies.min() and policies.max() < mdp.n_actions):
+        raise InputError("policies", f"actions must lie in 0..{mdp.n_actions - 1}")
+    unique, inverse = np.unique(policies, axis=0, return_inverse=True)
+    U, S = unique.shape
+    flat = unique.ravel()
+    block = sp.identity(U, dtype=np.int64, format="csr")
+    chain = sum(sp.diags((flat == a).astype(np.int64), dtype=np.int64)
+                @ sp.kron(block, mdp.transition_numerators[a], format="csr") for a in range(mdp.n_actions))
+    chain = sp.csr_matrix(chain, dtype=np.int64)
+    chain.eliminate_zeros()
+    cost = np.asarray(mdp.cost_numerators)[np.tile(np.arange(S), U), flat]
+    stacked = dataclasses.replace(
+        mdp, state_labels=tuple(range(U * S)), action_names=("policy",), transition_numerators=(chain,),
+        cost_numerators=cost[:, None], final_numerators=np.tile(np.asarray(mdp.final_numerators), U),
+        terminal=np.tile(mdp.terminal, U), start=((0, Fraction(1)),), grid=None, description={})
+    backup = ExactBackup(stacked, gamma)
+    N, den = backup.initial()
+    bound = None
+    for _ in range(horizon):
+        Q, den, bound = backup.q_values(N, den, bound)
+        N = Q[0]
+        if den != mdp.cost_denominator:
+            N, reduced = reduce_fraction(N, den)
+            bound, den = bound // (den // reduced), reduced
+    return (mdp.sign * N).reshape(U, S)[inverse.ravel()], den
+
+
 # ---------------------------------------------------------------- the check
 
 

@@ -284,3 +284,24 @@ def test_check_by_state_label_on_an_exported_mdp_matches_the_config(tmp_path, ca
     labels = _write(tmp_path / "l.csv", ["x", "y", "observed", "action"],
                     [[*_label(lab), first] for lab in solve_config(config).mdp.state_labels])
     assert by_mdp["regret"] == tabturn.check(config, policy=labels).to_dict()["regret"] != "0"
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 6), st.booleans())
+def test_stationary_values_of_many_policies_equal_one_evaluation_each(seed, horizon, stochastic):
+    # The stacked evaluation of a batch (with repeats) against policy_values, one policy at a time.
+    from tabturn.arrays import mdp_from_arrays
+    from tabturn.policy_check import deterministic_table, policy_values, stationary_values
+
+    rng = np.random.default_rng(seed)
+    S, A = 4, 3
+    P = rng.integers(0, 3, (A, S, S)).astype(float) if stochastic else np.eye(S)[rng.integers(0, S, (A, S))]
+    P[P.sum(axis=2) == 0, 0] = 1
+    P /= P.sum(axis=2, keepdims=True)
+    mdp = mdp_from_arrays(P, rng.integers(-4, 5, (S, A)).astype(float))
+    policies = rng.integers(0, A, (5, S))
+    policies[3] = policies[0]
+    N, den = stationary_values(mdp, policies, horizon)
+    for policy, row in zip(policies, N):
+        assert [Fraction(int(n), den) for n in row] == policy_values(
+            mdp, deterministic_table(policy[None], A), horizon, 1)

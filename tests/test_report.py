@@ -112,7 +112,7 @@ def test_committed_gridworld_tables_are_reproduced():
 def test_committed_gridworld_learner_rows_are_reproduced_for_a_cheap_map():
     module, common = _module("gridworlds"), _module("common")
     committed = [r for r in common.read_csv(REPORTS / "gridworld_learners.csv")
-                 if r["environment"] == "island_navigation"]
+                 if r["environment"] == "island_navigation" and r["learner"] == "q"]
     assert [{k: str(v) for k, v in r.items()} for r in module.learner_rows("island_navigation")] == committed
 
 
