@@ -8,7 +8,6 @@ from fractions import Fraction
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 from tabturn.bellman import (INT64_SAFE, ExactBackup, as_dtype, gaps_to_second, max_abs, minimum_and_mask,
                               reduce_fraction, shifted_views)
@@ -99,12 +98,14 @@ def _policy_system(mdp: TabularMDP, policy: np.ndarray, gamma: float) -> tuple[s
 
 def policy_iteration(mdp: TabularMDP, discount, max_iterations: int = 1000) -> FloatResult:
     """Float64 policy iteration (sparse direct evaluation); keeps the current action on near-ties."""
+    from scipy.sparse.linalg import spsolve  # imported here: slow to import, only this solver needs it
+
     gamma = float(_check_discount(discount))
     cache: dict = {}
     policy = np.zeros(mdp.n_states, dtype=np.int64)
     for k in range(1, max_iterations + 1):
         A, c = _policy_system(mdp, policy, gamma)
-        V = spla.spsolve(A.tocsc(), c)
+        V = spsolve(A.tocsc(), c)
         Q = np.stack(_float_q(mdp, V, gamma, cache))
         best = Q.min(axis=0)
         tol = 1e-12 * (1 + np.abs(best))

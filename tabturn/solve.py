@@ -5,8 +5,6 @@ from __future__ import annotations
 from fractions import Fraction
 
 from tabturn.config import TurnConfig
-from tabturn.discounted import solve_discounted
-from tabturn.finite import backward_induction
 from tabturn.mdp import TabularMDP
 from tabturn.rational import parse_rational
 from tabturn.solution import Solution
@@ -18,7 +16,11 @@ def solve(mdp: TabularMDP, horizon: int | None, discount: Fraction | int | str =
     its stages to ``status``, if given)."""
     gamma = parse_rational(discount, "discount")
     if horizon is None:
+        from tabturn.discounted import solve_discounted  # imported when needed: the CLI's start-up stays short
+
         return solve_discounted(mdp, gamma, status=status)
+    from tabturn.finite import backward_induction
+
     return backward_induction(mdp, horizon, gamma)
 
 
