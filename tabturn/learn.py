@@ -26,7 +26,9 @@ ALGORITHMS = ("q", "sarsa", "expected-sarsa", "double-q")
 TIE_BREAKS = ("first", "last", "random")
 EXPLORATIONS = ("epsilon", "softmax")
 SCHEDULES = ("constant", "linear", "exponential")
-EPISODE_CHUNK = 32
+EPISODE_CHUNK = 32  # numpy engine: its uniforms for a chunk are materialised, (seeds, chunk, H + 1, columns)
+HASH_BYTES = 2**23  # numba engine: a chunk's counter hashes (chunk, H + 1, columns) stay within 8 MiB, and long
+# chunks keep each seed's table in cache across many episodes
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,8 @@ class LearnResult:
         B, A = self.q.shape[0], self.q.shape[-1]
         rows = int(np.prod(self.q.shape[1:-1]))
         order = _order(self.settings, A)
-        cost = (self.sign * self.q[..., order]).reshape(B * rows, A)
+        q = self.q if np.array_equal(order, np.arange(A)) else self.q[..., order]
+        cost = (q if self.sign == 1 else -q).reshape(B * rows, A)  # no copies for a loss table in MDP order
         u = None
         if rule == "random":
             u = np.concatenate([np.random.Generator(np.random.PCG64(np.random.SeedSequence([self.base_seed, s, 1])))
@@ -249,7 +252,8 @@ def learn(mdp: TabularMDP, settings: LearnerSettings, seeds, base_seed: int = 0,
         nexts = nexts.astype(np.int32)  # half the bytes per lookup; S < 2^31 always holds for a table in memory
     rows = np.arange(B)
     g = float(settings.discount)
-    for first, count in _chunks(settings.episodes, checkpoints):
+    size = EPISODE_CHUNK if engine == "numpy" else max(EPISODE_CHUNK, HASH_BYTES // (8 * (H + 1) * len(cols)))
+    for first, count in _chunks(settings.episodes, checkpoints, size):
         hashes = counter_rng.counter_hashes(first, count, H + 1, len(cols))
         # step sizes n^-omega from one CPU-independent table (shared by both engines), long enough for this chunk
         alphas = (detmath.step_sizes(settings.omega, int(visits.max()) + count * H + 2)
@@ -325,10 +329,10 @@ def learn(mdp: TabularMDP, settings: LearnerSettings, seeds, base_seed: int = 0,
     return _result(q, q2, visits, order, mdp.sign, seeds, base_seed, settings, copy=False)
 
 
-def _chunks(episodes: int, checkpoints) -> list[tuple[int, int]]:
-    """(first episode, count) of each training chunk: at most EPISODE_CHUNK episodes, split at checkpoints
+def _chunks(episodes: int, checkpoints, size: int = EPISODE_CHUNK) -> list[tuple[int, int]]:
+    """(first episode, count) of each training chunk: at most ``size`` episodes, split at checkpoints
     (the per-seed streams are sequential, so where chunks split never changes a result)."""
-    cuts = sorted(set(range(0, episodes, EPISODE_CHUNK)) | set(checkpoints) | {episodes})
+    cuts = sorted(set(range(0, episodes, size)) | set(checkpoints) | {episodes})
     return [(a, b - a) for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
