@@ -372,12 +372,13 @@ def policy_values(mdp: TabularMDP, policy: np.ndarray, horizon: int | None, disc
     return [Fraction(int(mdp.sign * n), den) for n in N]
 
 
-def stationary_values(mdp: TabularMDP, policies, horizon: int, discount=1) -> tuple[np.ndarray, int]:
-    """Exact step-0 values N / den (objective units) of many deterministic stationary policies over a finite
-    horizon: ``policies`` (B, S) action indices give numerators (B, S) over one denominator.
+def many_policy_values(mdp: TabularMDP, policies, horizon: int, discount=1) -> tuple[np.ndarray, int]:
+    """Exact step-0 values N / den (objective units) of many deterministic policies over a finite horizon:
+    ``policies`` (B, S) stationary or (B, H, S) step-indexed action indices give numerators (B, S) over one
+    denominator.
 
-    The distinct policies are stacked into one single-action MDP (policy-major states) and evaluated by one
-    exact backward induction, so the cost is one sparse product per step, not one solve per policy.
+    The distinct policies are stacked into one single-action MDP per step (policy-major states) and evaluated by
+    one exact backward induction, so the cost is one sparse product per step, not one solve per policy.
     """
     import dataclasses
 
@@ -386,28 +387,40 @@ def stationary_values(mdp: TabularMDP, policies, horizon: int, discount=1) -> tu
 
     gamma = parse_rational(discount, "discount")
     policies = np.asarray(policies, dtype=np.int64)
-    if policies.ndim != 2 or policies.shape[1] != mdp.n_states:
-        raise InputError("policies", f"must have shape (B, {mdp.n_states}), not {policies.shape}")
+    if policies.ndim == 2:
+        policies = policies[:, None, :]
+    if policies.ndim != 3 or policies.shape[2] != mdp.n_states or policies.shape[1] not in (1, horizon):
+        raise InputError("policies", f"must have shape (B, {mdp.n_states}) or (B, {horizon}, {mdp.n_states}), "
+                         f"not {policies.shape}")
     if policies.size and not (0 <= policies.min() and policies.max() < mdp.n_actions):
         raise InputError("policies", f"actions must lie in 0..{mdp.n_actions - 1}")
-    unique, inverse = np.unique(policies, axis=0, return_inverse=True)
-    U, S = unique.shape
-    flat = unique.ravel()
+    B, T, S = policies.shape
+    unique, inverse = np.unique(policies.reshape(B, T * S), axis=0, return_inverse=True)
+    U = len(unique)
+    unique = unique.reshape(U, T, S)
     block = sp.identity(U, dtype=np.int64, format="csr")
-    chain = sum(sp.diags((flat == a).astype(np.int64), dtype=np.int64)
-                @ sp.kron(block, mdp.transition_numerators[a], format="csr") for a in range(mdp.n_actions))
-    chain = sp.csr_matrix(chain, dtype=np.int64)
-    chain.eliminate_zeros()
-    cost = np.asarray(mdp.cost_numerators)[np.tile(np.arange(S), U), flat]
-    stacked = dataclasses.replace(
-        mdp, state_labels=tuple(range(U * S)), action_names=("policy",), transition_numerators=(chain,),
-        cost_numerators=cost[:, None], final_numerators=np.tile(np.asarray(mdp.final_numerators), U),
-        terminal=np.tile(mdp.terminal, U), start=((0, Fraction(1)),), grid=None, description={})
-    backup = ExactBackup(stacked, gamma)
-    N, den = backup.initial()
+    stacked = [sp.kron(block, m, format="csr") for m in mdp.transition_numerators]
+    cost_table = np.asarray(mdp.cost_numerators)
+
+    def step_mdp(flat: np.ndarray) -> TabularMDP:
+        chain = sum(sp.diags((flat == a).astype(np.int64), dtype=np.int64) @ stacked[a]
+                    for a in range(mdp.n_actions))
+        chain = sp.csr_matrix(chain, dtype=np.int64)
+        chain.eliminate_zeros()
+        return dataclasses.replace(
+            mdp, state_labels=tuple(range(U * S)), action_names=("policy",), transition_numerators=(chain,),
+            cost_numerators=cost_table[np.tile(np.arange(S), U), flat][:, None],
+            final_numerators=np.tile(np.asarray(mdp.final_numerators), U), terminal=np.tile(mdp.terminal, U),
+            start=((0, Fraction(1)),), grid=None, description={})
+
+    backups = {}
+    N, den = ExactBackup(step_mdp(unique[:, 0].ravel()), gamma).initial()
     bound = None
-    for _ in range(horizon):
-        Q, den, bound = backup.q_values(N, den, bound)
+    for t in range(horizon - 1, -1, -1):
+        k = min(t, T - 1)
+        if k not in backups:
+            backups = {k: ExactBackup(step_mdp(unique[:, k].ravel()), gamma)}
+        Q, den, bound = backups[k].q_values(N, den, bound)
         N = Q[0]
         if den != mdp.cost_denominator:
             N, reduced = reduce_fraction(N, den)
