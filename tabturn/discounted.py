@@ -175,9 +175,10 @@ def linear_program(mdp: TabularMDP, discount) -> FloatResult:
 def evaluate_policy_exact(mdp: TabularMDP, policy, discount) -> list[Fraction]:
     """Exact discounted value (objective units) of a deterministic stationary policy.
 
-    Deterministic dynamics: walk the policy's functional graph (each cycle solved in closed form,
-    then the paths into it). Otherwise: strongly connected components in reverse topological order,
-    each solved by exact Gaussian elimination over Fractions.
+    Deterministic dynamics: the policy's functional graph (each cycle solved in closed form, then the paths
+    into it, level by level; functional_values). Otherwise: strongly connected components level by level from
+    the sinks, single states in vectorised integer arithmetic and larger components by exact elimination
+    (sparse_policy_values).
     """
     return policy_values(mdp, policy, discount).to_fractions()
 
@@ -206,8 +207,6 @@ def _exact_vector(N: np.ndarray, D: int) -> ExactVector:
     if largest.bit_length() <= 192:  # a common factor may bring it into int64; beyond, reducing costs
         N, D = reduce_fraction(N, D)  # more than it saves
     return ExactVector(N.astype(np.int64) if max_abs(N) < INT64_SAFE else N, D)
-    N, D = sparse_policy_values(mdp, policy, gamma)
-    return _exact_vector(mdp.sign * N, D)
 
 
 def _cycle_heads(succ: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
