@@ -9,6 +9,7 @@ from fractions import Fraction
 import numpy as np
 
 from tabturn.errors import InputError
+from tabturn.limits import INT64_SAFE
 from tabturn.mdp import MAX, TabularMDP, exact_csr
 from tabturn.rational import small_fraction
 
@@ -77,7 +78,7 @@ def mdp_from_arrays(P, R, labels=None, start=None, actions=None) -> TabularMDP:
                 probs = [p / total for p in probs]
             rows_exact.append((a, s, cols, probs))
     D = math.lcm(1, *{p.denominator for _, _, _, probs in rows_exact for p in probs})
-    if D >= 2**62:
+    if D >= INT64_SAFE:
         raise InputError("P", "probabilities need a common denominator of 2^62 or more; give small fractions")
     mats = []
     for a in range(A):
@@ -90,7 +91,7 @@ def mdp_from_arrays(P, R, labels=None, start=None, actions=None) -> TabularMDP:
     rewards = _rationals(R)
     L = math.lcm(1, *{r.denominator for r in rewards})
     nums = [int(r * L) for r in rewards]
-    dtype = np.int64 if max(map(abs, nums), default=0) < 2**62 else object
+    dtype = np.int64 if max(map(abs, nums), default=0) < INT64_SAFE else object
     cost = np.array(nums, dtype=object).reshape(S, A).astype(dtype)
     return TabularMDP(
         state_labels=_labels(labels, S), action_names=_actions(actions, A),

@@ -12,9 +12,9 @@ from fractions import Fraction
 
 import numpy as np
 
+from tabturn.limits import INT64_SAFE  # noqa: F401  (re-exported: solvers import it from here)
 from tabturn.mdp import TabularMDP
 
-INT64_SAFE = 2**62
 
 
 def max_abs(array: np.ndarray) -> int:

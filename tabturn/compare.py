@@ -9,6 +9,7 @@ import numpy as np
 
 from tabturn.evaluate import path_value, policy_value, step_policy_value
 from tabturn.graph import optimal_trajectory, policy_graph
+from tabturn.limits import INT64_SAFE
 from tabturn.solution import Solution
 
 CLASSES = ("optimal", "always-up", "other", "unvisited")
@@ -109,7 +110,7 @@ def _batched_path_values(mdp, actions: np.ndarray, states: np.ndarray) -> list[F
     if cost.dtype == object or final.dtype == object:
         return None
     bound = int(np.abs(cost).max(initial=0)) * actions.shape[1] + int(np.abs(final).max(initial=0))
-    if bound >= 2**62:
+    if bound >= INT64_SAFE:
         return None
     totals = cost[states[:, :-1], actions].sum(axis=1) + final[states[:, -1]]
     return [Fraction(int(v), mdp.cost_denominator) for v in totals]

@@ -30,18 +30,27 @@ import dataclasses
 import tomllib
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 from tabturn.errors import InputError
+from tabturn.limits import MAX_TABLE_BYTES  # noqa: F401  (re-exported: its old home)
 from tabturn.rational import format_rational, parse_rational
 
 ACTION_NAMES = ("up", "down", "left", "right", "stay")
-ACTION_SHIFTS = {"up": (1, 0), "down": (-1, 0), "left": (0, -1), "right": (0, 1), "stay": (0, 0)}
+class Move(NamedTuple):
+    """An action's displacement on the turn family's grid (y grows upward: "up" is dy = +1)."""
+
+    dx: int
+    dy: int
+
+
+MOVES = {"up": Move(dx=0, dy=1), "down": Move(dx=0, dy=-1), "left": Move(dx=-1, dy=0), "right": Move(dx=1, dy=0),
+         "stay": Move(dx=0, dy=0)}
+ACTION_SHIFTS = {name: (move.dy, move.dx) for name, move in MOVES.items()}  # (row, column) shifts of grid arrays
 DISTANCES = ("vertical", "perpendicular")
 TIMINGS = ("per-step", "terminal")
 REGIMES = ("always", "absent-supervisor", "train-observed-deploy-unobserved", "switching")
 MAX_STATES = 1 << 24
-MAX_TABLE_BYTES = 8 << 30
 
 
 def check_int(value: object, name: str, minimum: int | None = None) -> int:

@@ -172,19 +172,14 @@ def linear_program(mdp: TabularMDP, discount) -> FloatResult:
     return FloatResult(mdp.sign * V, policy, math.nan, int(result.nit), "optimal")
 
 
-def evaluate_policy_exact(mdp: TabularMDP, policy, discount) -> list[Fraction]:
-    """Exact discounted value (objective units) of a deterministic stationary policy.
+def policy_values(mdp: TabularMDP, policy, discount) -> ExactVector:
+    """Exact discounted values (objective units) of a deterministic stationary policy, over one denominator.
 
     Deterministic dynamics: the policy's functional graph (each cycle solved in closed form, then the paths
     into it, level by level; functional_values). Otherwise: strongly connected components level by level from
     the sinks, single states in vectorised integer arithmetic and larger components by exact elimination
     (sparse_policy_values).
     """
-    return policy_values(mdp, policy, discount).to_fractions()
-
-
-def policy_values(mdp: TabularMDP, policy, discount) -> ExactVector:
-    """Like evaluate_policy_exact, as an ExactVector (common denominator)."""
     gamma = _check_discount(discount)
     policy = np.asarray(policy).ravel().astype(np.int64)
     if len(policy) != mdp.n_states or not np.all((policy >= 0) & (policy < mdp.n_actions)):

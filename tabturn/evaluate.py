@@ -37,11 +37,6 @@ def policy_value(mdp: TabularMDP, policy, horizon: int | None, discount) -> Exac
     return backward_induction(restrict(mdp, policy), horizon, discount).values
 
 
-def start_value(mdp: TabularMDP, values: ExactVector) -> Fraction:
-    """Expected value under the MDP's start distribution."""
-    return sum((p * values[s] for s, p in mdp.start), Fraction(0))
-
-
 def step_policy_value(mdp: TabularMDP, policies, discount) -> ExactVector:
     """Exact value (objective units) at step 0 of the time-indexed policy ``policies[t][s]`` over H = len(policies)
     steps (backward evaluation, one restricted backup per step)."""

@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 
 from tabturn.bellman import ExactBackup, gaps_to_second, minimum_and_mask, reduce_fraction
-from tabturn.config import MAX_TABLE_BYTES
+from tabturn.limits import MAX_TABLE_BYTES
 from tabturn.errors import InputError
 from tabturn.mdp import TabularMDP
 from tabturn.rational import parse_rational

@@ -44,6 +44,7 @@ from itertools import product
 import numpy as np
 
 from tabturn.errors import InputError
+from tabturn.limits import INT64_SAFE
 from tabturn.mdp import MAX, TabularMDP, exact_csr
 from tabturn.rational import parse_rational
 
@@ -352,7 +353,7 @@ def gridworld_mdps(world: Gridworld) -> tuple[TabularMDP, TabularMDP]:
     def build(costs: np.ndarray, what: str) -> TabularMDP:
         L = math.lcm(1, *(Fraction(v).denominator for v in costs.ravel()))
         nums = np.array([[int(Fraction(v) * L) for v in row] for row in costs], dtype=object)
-        dtype = np.int64 if np.abs(nums).max(initial=0) < 2**62 else object
+        dtype = np.int64 if np.abs(nums).max(initial=0) < INT64_SAFE else object
         return TabularMDP(state_labels=text, action_names=ACTIONS, transition_numerators=tuple(mats),
                           prob_denominator=D, cost_numerators=nums.astype(dtype),
                           final_numerators=np.zeros(S, dtype=dtype), cost_denominator=L, terminal=terminal,

@@ -15,6 +15,7 @@ from fractions import Fraction
 import numpy as np
 
 from tabturn.errors import InputError
+from tabturn.limits import INT64_SAFE
 from tabturn.mdp import MAX, TabularMDP, exact_csr
 from tabturn.rational import near_fraction
 
@@ -120,7 +121,7 @@ def mdp_from_gym(env) -> TabularMDP:
         entries = [(s, t, int(p * D)) for s in range(n) for t, p in rows[s, a].items() if p]
         mats.append(exact_csr(*zip(*entries), n))
     cost = np.array([[int(rewards[s, a] * L) for a in range(A)] for s in range(n)], dtype=object)
-    if max((abs(v) for v in cost.ravel()), default=0) < 2**62:
+    if max((abs(v) for v in cost.ravel()), default=0) < INT64_SAFE:
         cost = cost.astype(np.int64)
     terminal = np.zeros(n, dtype=bool)
     terminal[S:] = True

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tabturn import counter_rng, detmath
-from tabturn.config import MAX_TABLE_BYTES
+from tabturn.limits import MAX_TABLE_BYTES
 from tabturn.errors import InputError
 from tabturn.mdp import TabularMDP
 

@@ -28,6 +28,7 @@ from scipy.sparse.linalg import lsqr
 from tabturn.compare import Comparison, compare, worlds
 from tabturn.config import TurnConfig
 from tabturn.errors import InputError
+from tabturn.limits import INT64_SAFE
 from tabturn.mdp import TabularMDP
 from tabturn.rational import parse_rational
 from tabturn.solution import Solution
@@ -149,7 +150,7 @@ def with_arrival_losses(mdp: TabularMDP, losses, terminal_timing: bool) -> Tabul
         cost = np.stack([_expected(m, nums) for m in mdp.transition_numerators], axis=1)
         final, arrival, cden = zeros, nums * D, L * D
     big = max((abs(int(v)) for v in np.concatenate([cost.ravel(), final, arrival])), default=0)
-    dtype = np.int64 if big < 2**62 else object
+    dtype = np.int64 if big < INT64_SAFE else object
     grid = None if mdp.grid is None else dataclasses.replace(
         mdp.grid, arrival_cost=np.asarray(arrival, dtype=dtype).reshape(mdp.grid.shape))
     return dataclasses.replace(mdp, cost_numerators=np.asarray(cost, dtype=dtype),

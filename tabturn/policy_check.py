@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from tabturn.errors import InputError
+from tabturn.limits import INT64_SAFE
 from tabturn.mdp import TabularMDP
 from tabturn.solution import Solution
 
@@ -333,7 +334,7 @@ def mixed_chain(mdp: TabularMDP, probs) -> TabularMDP:
     S, A = mdp.n_states, mdp.n_actions
     L = math.lcm(1, *(p.denominator for row in probs for p in row))
     weights = np.array([[int(p * L) for p in row] for row in probs], dtype=object)
-    if L * mdp.prob_denominator >= 2**62:
+    if L * mdp.prob_denominator >= INT64_SAFE:
         raise InputError("policy", "the probabilities' common denominator is too large for exact evaluation")
     w64 = weights.astype(np.int64)
     chain = sp.csr_matrix((S, S), dtype=np.int64)
@@ -343,9 +344,9 @@ def mixed_chain(mdp: TabularMDP, probs) -> TabularMDP:
     chain.eliminate_zeros()
     cost = np.array([sum(weights[s, a] * int(mdp.cost_numerators[s, a]) for a in range(A)) for s in range(S)],
                     dtype=object)
-    cost = cost.astype(np.int64) if max(abs(int(c)) for c in cost) < 2**62 else cost
+    cost = cost.astype(np.int64) if max(abs(int(c)) for c in cost) < INT64_SAFE else cost
     final = np.array([int(f) * L for f in mdp.final_numerators], dtype=object)
-    final = final.astype(np.int64) if max(abs(int(f)) for f in final) < 2**62 else final
+    final = final.astype(np.int64) if max(abs(int(f)) for f in final) < INT64_SAFE else final
     return dataclasses.replace(mdp, action_names=("policy",), transition_numerators=(chain,),
                                prob_denominator=mdp.prob_denominator * L, cost_numerators=cost[:, None],
                                final_numerators=final, cost_denominator=mdp.cost_denominator * L, grid=None)

@@ -13,11 +13,11 @@ from fractions import Fraction
 import numpy as np
 import sympy
 
+from tabturn.config import MOVES
 from tabturn.mdp import MIN, TabularMDP, exact_csr
+from tabturn.turn import OBSERVED, UNOBSERVED
 
 ACTIONS = ("up", "down", "left", "right", "stay")
-MOVES = {"up": (0, 1), "down": (0, -1), "left": (-1, 0), "right": (1, 0), "stay": (0, 0)}  # (dx, dy)
-UNOBSERVED, OBSERVED = 0, 1
 
 
 @dataclass(frozen=True)

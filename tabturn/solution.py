@@ -7,6 +7,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from tabturn.limits import INT64_SAFE
 from tabturn.mdp import TabularMDP
 
 
@@ -42,7 +43,7 @@ class ExactVector:
         den = math.lcm(1, *{v.denominator for v in values})
         nums = [v.numerator * (den // v.denominator) for v in values]
         arr = np.array(nums, dtype=object)
-        if not nums or max(abs(n) for n in nums) < 2**62:
+        if not nums or max(abs(n) for n in nums) < INT64_SAFE:
             arr = arr.astype(np.int64)
         return cls(arr, den)
 

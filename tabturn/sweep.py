@@ -225,7 +225,7 @@ def _solved(config: TurnConfig):
     return mdp, solve(mdp, config.horizon, config.discount)
 
 
-def run_chunk(sweep: Sweep, point_index: int, first: int, count: int) -> list[dict]:
+def run_seed_chunk(sweep: Sweep, point_index: int, first: int, count: int) -> list[dict]:
     """The rows of seeds[first:first+count] at one point (a pure function of its arguments)."""
     from tabturn.compare import compare
     from tabturn.learn import learn
@@ -350,12 +350,12 @@ def _execute(sweep: Sweep, todo: list, executor: str, workers: int | None, sched
         workers = workers or os.cpu_count() or 1
         if workers == 1:
             for chunk in todo:
-                yield chunk, run_chunk(sweep, *chunk)
+                yield chunk, run_seed_chunk(sweep, *chunk)
             return
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(run_chunk, sweep, *chunk): chunk for chunk in todo}
+            futures = {pool.submit(run_seed_chunk, sweep, *chunk): chunk for chunk in todo}
             for future in as_completed(futures):
                 yield futures[future], future.result()
         return
@@ -373,7 +373,7 @@ def _execute(sweep: Sweep, todo: list, executor: str, workers: int | None, sched
     else:
         cluster, client = None, Client(scheduler)
     try:
-        futures = [client.submit(run_chunk, sweep, *chunk, pure=False) for chunk in todo]
+        futures = [client.submit(run_seed_chunk, sweep, *chunk, pure=False) for chunk in todo]
         index = {f.key: chunk for f, chunk in zip(futures, todo)}
         for future in as_completed(futures):
             yield index[future.key], future.result()

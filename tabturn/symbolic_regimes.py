@@ -39,14 +39,13 @@ from fractions import Fraction
 
 import sympy
 
-from tabturn.config import TurnConfig
+from tabturn.config import REGIMES, TurnConfig
 from tabturn.discounted import solve_discounted
 from tabturn.finite import backward_induction
 from tabturn.reduced import ACTIONS, OBSERVED, Claim, G, reduced_mdp
 from tabturn.turn import alignment_charged, alignment_coefficient, state_index, turn_mdp
 
 NAMES = ("terminal-sequences", "no-stay-offset", "switching-threshold", "absent-values", "edges")
-REGIMES = ("always", "absent-supervisor", "train-observed-deploy-unobserved", "switching")
 a, b, gamma, c, d, u, t, w, y, k, p = sympy.symbols("a b gamma c d u t w y k p", real=True)
 
 

@@ -8,6 +8,7 @@ from fractions import Fraction
 import numpy as np
 
 from tabturn.config import ACTION_SHIFTS, TurnConfig
+from tabturn.limits import INT64_SAFE
 from tabturn.mdp import MIN, GridLayout, TabularMDP, exact_csr
 
 OBSERVED, UNOBSERVED = 1, 0
@@ -64,7 +65,7 @@ def turn_mdp(config: TurnConfig) -> TabularMDP:
     (x_lo, x_hi), (y_lo, y_hi) = config.x_bounds, config.y_bounds
     max_offset = max(abs(y_hi - x_lo), abs(y_lo - x_hi))
     bound = abs(coef * L) * max_offset**2 + abs(config.b * L) * max(abs(y_lo), abs(y_hi))
-    dtype = np.int64 if bound < 2**62 else object
+    dtype = np.int64 if bound < INT64_SAFE else object
     offsets = np.array([[y - x for x in range(x_lo, x_hi + 1)] for y in range(y_lo, y_hi + 1)], dtype=dtype) \
         if dtype is object else (ys[0] - xs[0]).astype(np.int64)
     y_cells = np.array([[y] * nx for y in range(y_lo, y_hi + 1)], dtype=dtype) if dtype is object else ys[0]

@@ -11,9 +11,9 @@ from hypothesis import given, strategies as st
 from tabturn.arrays import mdp_from_arrays
 from tabturn.bellman import INT64_SAFE, ExactBackup
 from tabturn.config import TurnConfig
-from tabturn.discounted import (_scc_values, _solve_exact, certify, evaluate_policy_exact, functional_policy_iteration,
+from tabturn.discounted import (_scc_values, _solve_exact, certify, functional_policy_iteration,
                                 functional_values, linear_program, policy_iteration, solve_discounted,
-                                sparse_policy_values, value_iteration)
+                                policy_values, sparse_policy_values, value_iteration)
 from tabturn.turn import turn_mdp
 
 
@@ -106,7 +106,7 @@ def test_functional_graph_evaluation_equals_scc_elimination(regime):
     gamma = cfg.discount
     for _ in range(3):
         policy = rng.integers(0, mdp.n_actions, mdp.n_states)
-        fast = evaluate_policy_exact(mdp, policy, gamma)
+        fast = policy_values(mdp, policy, gamma).to_fractions()
         cost = [mdp.cost(s, a) for s, a in enumerate(policy)]
         assert fast == _scc_values(mdp, policy.tolist(), cost, gamma)
 
@@ -194,7 +194,7 @@ def test_level_evaluation_on_the_switching_regime():
     for _ in range(3):
         policy = rng.integers(0, mdp.n_actions, mdp.n_states)
         cost = [mdp.cost(s, int(a)) for s, a in enumerate(policy)]
-        assert evaluate_policy_exact(mdp, policy, cfg.discount) == _scc_values(mdp, policy.tolist(), cost,
+        assert policy_values(mdp, policy, cfg.discount).to_fractions() == _scc_values(mdp, policy.tolist(), cost,
                                                                                   cfg.discount)
 
 
