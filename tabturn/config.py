@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 
 from tabturn.errors import InputError
 from tabturn.limits import MAX_TABLE_BYTES  # noqa: F401  (re-exported: its old home)
+from tabturn.validation import check_choice, check_int
 from tabturn.rational import format_rational, parse_rational
 
 ACTION_NAMES = ("up", "down", "left", "right", "stay")
@@ -51,22 +52,6 @@ DISTANCES = ("vertical", "perpendicular")
 TIMINGS = ("per-step", "terminal")
 REGIMES = ("always", "absent-supervisor", "train-observed-deploy-unobserved", "switching")
 MAX_STATES = 1 << 24
-
-
-def check_int(value: object, name: str, minimum: int | None = None) -> int:
-    """``value`` if it is an integer (not a bool) of at least ``minimum``, else InputError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError(name, f"must be an integer, not {value!r}")
-    if minimum is not None and value < minimum:
-        raise InputError(name, f"must be at least {minimum}, not {value}")
-    return value
-
-
-def check_choice(value: object, name: str, allowed: tuple[str, ...]) -> str:
-    """``value`` if it is one of the ``allowed`` strings, else InputError naming ``name``."""
-    if not isinstance(value, str) or value not in allowed:
-        raise InputError(name, f"must be one of {', '.join(allowed)}; got {value!r}")
-    return value
 
 
 @dataclass(frozen=True)

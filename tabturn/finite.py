@@ -8,6 +8,7 @@ import numpy as np
 
 from tabturn.bellman import ExactBackup, gaps_to_second, minimum_and_mask, reduce_fraction
 from tabturn.limits import MAX_TABLE_BYTES
+from tabturn.validation import check_int
 from tabturn.errors import InputError
 from tabturn.mdp import TabularMDP
 from tabturn.rational import parse_rational
@@ -19,8 +20,7 @@ def backward_induction(mdp: TabularMDP, horizon: int, discount: Fraction | int |
 
     Returns a certified Solution whose action_masks[t] are the optimal sets with t steps elapsed.
     """
-    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
-        raise InputError("horizon", f"must be an integer >= 1, not {horizon!r}")
+    horizon = check_int(horizon, "horizon", 1)
     gamma = parse_rational(discount, "discount")
     if not 0 <= gamma <= 1:
         raise InputError("discount", f"must lie in [0, 1], not {gamma}")

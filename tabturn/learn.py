@@ -21,6 +21,7 @@ from tabturn import counter_rng, detmath
 from tabturn.limits import MAX_TABLE_BYTES
 from tabturn.errors import InputError
 from tabturn.mdp import TabularMDP
+from tabturn.validation import check_int
 
 ALGORITHMS = ("q", "sarsa", "expected-sarsa", "double-q")
 TIE_BREAKS = ("first", "last", "random")
@@ -83,9 +84,7 @@ class LearnerSettings:
             if getattr(self, name) not in allowed:
                 raise InputError(name, f"must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
         for name in ("episodes", "horizon"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InputError(name, f"must be an integer >= 1, not {value!r}")
+            check_int(getattr(self, name), name, 1)
         checks = {"discount": (0, 1), "step_size": (0, 1), "epsilon": (0, 1), "epsilon_final": (0, 1),
                   "omega": (0.5, 1)}
         for name, (low, high) in checks.items():

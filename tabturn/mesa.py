@@ -34,6 +34,7 @@ from tabturn.rational import parse_rational
 from tabturn.solution import Solution
 from tabturn.solve import solve
 from tabturn.turn import state_index, turn_loss, turn_mdp
+from tabturn.validation import check_int
 
 MODELS = ("tabular", "factored", "factored-flagless")
 
@@ -60,9 +61,7 @@ class MesaSettings:
         object.__setattr__(self, "coverage", coverage)
         object.__setattr__(self, "prior", parse_rational(self.prior, "prior"))
         for name in ("episodes", "steps"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InputError(name, f"must be an integer >= 1, not {value!r}")
+            check_int(getattr(self, name), name, 1)
 
 
 def training_data(config: TurnConfig, mdp: TabularMDP, settings: MesaSettings) -> list[tuple[int, Fraction]]:
