@@ -275,7 +275,7 @@ def _optimal_visits(solution, world, start: int, char: str) -> bool:
 
 def _start_columns(mdp, policies, horizon: int, starts: list[int]) -> list[list[Fraction]]:
     """Exact values of stationary policies (B, S) at the given start states (one stacked evaluation)."""
-    from tabturn.policy_check import many_policy_values
+    from tabturn.evaluate import many_policy_values
 
     N, den = many_policy_values(mdp, policies, horizon)
     return [[Fraction(int(row[s]), den) for s in starts] for row in N]

@@ -419,7 +419,7 @@ def naive_planner_value(world: Gridworld) -> dict:
     optimum a naive planner believes in (its actions stay its own), and what the naive plan really gets."""
     import dataclasses
 
-    from tabturn.policy_check import deterministic_table, policy_values
+    from tabturn.evaluate import deterministic_table, mixed_policy_values
     from tabturn.solve import solve
 
     embedded_world = dataclasses.replace(world, agent_model="embedded")
@@ -430,7 +430,7 @@ def naive_planner_value(world: Gridworld) -> dict:
     naive_solution = solve(naive, world.time_limit, 1)
     H = world.time_limit
     table = deterministic_table(_first_optimal(naive_solution, H), embedded.n_actions)
-    actual = policy_values(embedded, table, H, 1)
+    actual = mixed_policy_values(embedded, table, H, 1)
     start = sum((p * actual[s] for s, p in embedded.start), Fraction(0))
     return {"embedded_optimum": true_solution.start_value(), "naive_believed_optimum": naive_solution.start_value(),
             "naive_actual_value": start}
@@ -446,7 +446,7 @@ def _first_optimal(solution, steps: int) -> np.ndarray:
 def shifted_value(train: Gridworld, test: Gridworld) -> dict:
     """Distributional shift: the training map's optimal plan (first optimal action, keyed by position and step, as
     a tabular agent would) played on the test map, against the test map's own optimum; exact."""
-    from tabturn.policy_check import deterministic_table, policy_values
+    from tabturn.evaluate import deterministic_table, mixed_policy_values
     from tabturn.solve import solve
 
     train_mdp, _ = gridworld_mdps(train)
@@ -456,7 +456,7 @@ def shifted_value(train: Gridworld, test: Gridworld) -> dict:
     plan = solve(train_mdp, train.time_limit, 1)
     test_solution = solve(test_mdp, test.time_limit, 1)
     H = test.time_limit
-    values = policy_values(test_mdp, deterministic_table(_first_optimal(plan, H), test_mdp.n_actions), H, 1)
+    values = mixed_policy_values(test_mdp, deterministic_table(_first_optimal(plan, H), test_mdp.n_actions), H, 1)
     played = sum((p * values[s] for s, p in test_mdp.start), Fraction(0))
     return {"train": train.name, "test": test.name, "test_optimum": test_solution.start_value(),
             "train_plan_on_test": played, "shift_regret": test_solution.start_value() - played}

@@ -289,9 +289,9 @@ def test_check_by_state_label_on_an_exported_mdp_matches_the_config(tmp_path, ca
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(1, 6), st.booleans())
 def test_values_of_many_policies_equal_one_evaluation_each(seed, horizon, stochastic):
-    # The stacked evaluation of a batch (with repeats) against policy_values, one policy at a time.
+    # The stacked evaluation of a batch (with repeats) against mixed_policy_values, one policy at a time.
     from tabturn.arrays import mdp_from_arrays
-    from tabturn.policy_check import deterministic_table, policy_values, many_policy_values
+    from tabturn.evaluate import deterministic_table, many_policy_values, mixed_policy_values
 
     rng = np.random.default_rng(seed)
     S, A = 4, 3
@@ -303,10 +303,10 @@ def test_values_of_many_policies_equal_one_evaluation_each(seed, horizon, stocha
     policies[3] = policies[0]
     N, den = many_policy_values(mdp, policies, horizon)
     for policy, row in zip(policies, N):
-        assert [Fraction(int(n), den) for n in row] == policy_values(
+        assert [Fraction(int(n), den) for n in row] == mixed_policy_values(
             mdp, deterministic_table(policy[None], A), horizon, 1)
     step_indexed = rng.integers(0, A, (4, horizon, S))  # one table per step
     step_indexed[2] = step_indexed[1]
     N, den = many_policy_values(mdp, step_indexed, horizon)
     for policy, row in zip(step_indexed, N):
-        assert [Fraction(int(n), den) for n in row] == policy_values(mdp, deterministic_table(policy, A), horizon, 1)
+        assert [Fraction(int(n), den) for n in row] == mixed_policy_values(mdp, deterministic_table(policy, A), horizon, 1)
