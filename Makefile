@@ -30,7 +30,7 @@ test-slow: $(VENV)/.installed-$(EXTRAS)
 	$(PY) -m pytest -q -m slow
 
 report: $(VENV)/.installed-$(EXTRAS)
-	$(PY) analysis/run_all.py
+	$(PY) -m analysis.run_all
 
 lock:
 	rm -rf .lock-venv

@@ -13,9 +13,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import REPORTS, ROOT, csv_text, engine, markdown_table, save_figure, write_atomic
+from analysis.common import REPORTS, ROOT, csv_text, engine, markdown_table, save_figure, write_atomic
 
 from tabturn.attribute import ALPHA, BEHAVIOURS, CAUSES, VANISH, attribute
 from tabturn.config import TurnConfig

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from tabturn.io import write_atomic
 
-from tabturn.io import write_atomic  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))
 REPORTS = ROOT / "reports"

@@ -15,9 +15,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import EXAMPLES, REPORTS, csv_text, engine, markdown_table, save_figure, write_atomic
+from analysis.common import EXAMPLES, REPORTS, csv_text, engine, markdown_table, save_figure, write_atomic
 
 from tabturn.config import TurnConfig
 from tabturn.solve import solve_config

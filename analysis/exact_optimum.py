@@ -1,7 +1,7 @@
 """Exact optimum of every example config: start value, optimal sets, trajectory, where 'up' is optimal.
 
 Writes reports/exact_optimum.{md,csv} and reports/policy_maps.png.
-Run: `make report` (all scripts) or `python analysis/exact_optimum.py [OUT_DIR]`.
+Run: `make report` (all scripts) or `python -m analysis.exact_optimum [OUT_DIR]`.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ import io
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import EXAMPLES, REPORTS, save_figure, write_atomic
+from analysis.common import EXAMPLES, REPORTS, save_figure, write_atomic
 
 from tabturn.config import TurnConfig
 from tabturn.rational import format_rational

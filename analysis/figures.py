@@ -8,19 +8,18 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import numpy as np  # noqa: E402
-from common import REPORTS, ROOT, csv_text, engine, save_figure, write_atomic  # noqa: E402
+import numpy as np
+from analysis.common import REPORTS, ROOT, csv_text, engine, save_figure, write_atomic
 
-from tabturn.compare import compare  # noqa: E402
-from tabturn.config import TurnConfig  # noqa: E402
-from tabturn.discounted import solve_discounted  # noqa: E402
-from tabturn.learn import learn  # noqa: E402
-from tabturn.solve import solve_config  # noqa: E402
-from tabturn.study import default_settings, training_start  # noqa: E402
-from tabturn.reduced import reduced_mdp  # noqa: E402
-from tabturn.turn import turn_mdp  # noqa: E402
+from tabturn.compare import compare
+from tabturn.config import TurnConfig
+from tabturn.discounted import solve_discounted
+from tabturn.learn import learn
+from tabturn.solve import solve_config
+from tabturn.study import default_settings, training_start
+from tabturn.reduced import reduced_mdp
+from tabturn.turn import turn_mdp
 
 # Settings (data).
 GAMMAS = [Fraction(i, 20) for i in range(0, 20)]

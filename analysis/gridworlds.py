@@ -17,9 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import REPORTS, ROOT, csv_text, engine, markdown_table, save_figure, write_atomic
+from analysis.common import REPORTS, ROOT, csv_text, engine, markdown_table, save_figure, write_atomic
 
 from tabturn.gridworld import (END, MOVES, gridworld_mdps, load_gridworld, naive_planner_value, safety_summary,
                                shifted_value, states)

@@ -6,9 +6,8 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import REPORTS, read_csv, write_atomic
+from analysis.common import REPORTS, read_csv, write_atomic
 
 FILES = [
     ("exact_optimum.md", "exact optimum of every example config: start value, optimal sets, trajectory, attractor"),
@@ -72,7 +71,7 @@ def phenomenon_answers(rows: list[dict], found: list[dict]) -> list[str]:
                    f"{head['episodes']}): {float(head['share_min']):.1%} to {float(head['share_max']):.1%} of seeds go "
                    f"up forever while observed; in the cell nearest one half ({float(head['representative_share']):.1%})"
                    f", one change at a time gives {moves} ([phenomenon_regions.csv](phenomenon_regions.csv)).")
-    from phenomenon import mechanism
+    from analysis.phenomenon import mechanism
 
     out += mechanism(found)
     learner_hits = [r for r in hits if r["block"] != "mesa"]

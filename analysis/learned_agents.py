@@ -11,9 +11,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import EXAMPLES, REPORTS, csv_text, markdown_table, save_figure, seed_study, write_atomic
+from analysis.common import EXAMPLES, REPORTS, csv_text, markdown_table, save_figure, seed_study, write_atomic
 
 from tabturn.config import TurnConfig
 from tabturn.rational import format_rational
@@ -101,7 +100,7 @@ def side_by_side(rows: list[dict], out: Path) -> list[str]:
     path = out / "convergence_summary.csv"
     if not path.exists():
         return []
-    from common import read_csv
+    from analysis.common import read_csv
 
     summary = read_csv(path)
     table = []

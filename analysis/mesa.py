@@ -11,9 +11,8 @@ import itertools
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import REPORTS, csv_text, markdown_table, write_atomic
+from analysis.common import REPORTS, csv_text, markdown_table, write_atomic
 
 from tabturn.config import TurnConfig
 from tabturn.mesa import MODELS, MesaSettings, mesa, planned_world_summary

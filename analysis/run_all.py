@@ -6,23 +6,22 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import attribution  # noqa: E402
-import convergence  # noqa: E402
-import exact_optimum  # noqa: E402
-import figures  # noqa: E402
-import gridworlds  # noqa: E402
-import index  # noqa: E402
-import learned_agents  # noqa: E402
-import mesa  # noqa: E402
-import phenomenon  # noqa: E402
-import symbolic  # noqa: E402
-import variant_robustness  # noqa: E402
-from common import EXAMPLES, REPORTS, engine, write_atomic  # noqa: E402
+from analysis import attribution
+from analysis import convergence
+from analysis import exact_optimum
+from analysis import figures
+from analysis import gridworlds
+from analysis import index
+from analysis import learned_agents
+from analysis import mesa
+from analysis import phenomenon
+from analysis import symbolic
+from analysis import variant_robustness
+from analysis.common import EXAMPLES, REPORTS, engine, write_atomic
 
-from tabturn.config import TurnConfig  # noqa: E402
-from tabturn.io import dumps, provenance  # noqa: E402
+from tabturn.config import TurnConfig
+from tabturn.io import dumps, provenance
 
 SCRIPTS = (exact_optimum, symbolic, convergence, learned_agents, attribution, variant_robustness, mesa, phenomenon,
            gridworlds, figures, index)

@@ -6,9 +6,8 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import REPORTS, csv_text, markdown_table, write_atomic
+from analysis.common import REPORTS, csv_text, markdown_table, write_atomic
 
 from tabturn.rational import format_rational
 from tabturn.symbolic import claims_document

@@ -12,9 +12,8 @@ import itertools
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import REPORTS, csv_text, engine, markdown_table, seed_study, write_atomic
+from analysis.common import REPORTS, csv_text, engine, markdown_table, seed_study, write_atomic
 
 from tabturn.attribute import CAUSES, Count, Evidence, verdict
 from tabturn.config import TurnConfig

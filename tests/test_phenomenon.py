@@ -1,7 +1,6 @@
 """The phenomenon search: refinement logic, the always-up class, and cached cells reproduced exactly."""
 
 import importlib
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,11 +10,10 @@ from tabturn.config import TurnConfig
 from tabturn.solve import solve_config
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "analysis"))
 
 
 def _ph():
-    return importlib.import_module("phenomenon")
+    return importlib.import_module("analysis.phenomenon")
 
 
 def test_midpoints_are_geometric_for_counts_and_weights_and_none_between_neighbours():
@@ -63,7 +61,7 @@ def test_always_up_class_is_exclusive_and_the_flag_is_its_superset():
 
 def test_cached_cells_reproduce_exactly():
     ph = _ph()
-    common = importlib.import_module("common")
+    common = importlib.import_module("analysis.common")
     rows = common.read_csv(ROOT / "reports" / "phenomenon.csv")
     import json
 

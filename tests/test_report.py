@@ -1,18 +1,16 @@
 """The committed reports are what the analysis code produces (full tables where cheap, else reduced checks)."""
 
 import importlib
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT / "reports"
-sys.path.insert(0, str(ROOT / "analysis"))
 
 
 def _module(name):
-    return importlib.import_module(name)
+    return importlib.import_module(f"analysis.{name}")
 
 
 def test_committed_exact_optimum_tables_are_reproduced():
