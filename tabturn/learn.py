@@ -191,6 +191,35 @@ def _transition_tables(mdp: TabularMDP) -> tuple[np.ndarray, np.ndarray]:
 ENGINES = ("numpy", "numba")
 
 
+@dataclass(frozen=True, eq=False)
+class _Problem:
+    """The MDP as the learner sees it (learner action i = MDP action order[i]), for either engine.
+
+    nexts, cum: (S, A, K) padded successors and cumulative probabilities; cost: (S, A) in minimisation units;
+    final: (S,) loss at the horizon; stride: table row of (step t, state s) is s + t * stride; cols: the column
+    of each uniform of a step (draw_columns)."""
+
+    nexts: np.ndarray
+    cum: np.ndarray
+    deterministic: bool
+    cost: np.ndarray
+    final: np.ndarray
+    terminal: np.ndarray
+    start_states: np.ndarray
+    start_cum: np.ndarray
+    stride: int
+    cols: dict
+
+
+@dataclass(frozen=True, eq=False)
+class _Tables:
+    """The tables being trained, (B, rows, A) each; q2 only for double Q."""
+
+    q: np.ndarray
+    q2: np.ndarray | None
+    visits: np.ndarray
+
+
 def learn(mdp: TabularMDP, settings: LearnerSettings, seeds, base_seed: int = 0, start=None,
           progress=None, engine: str = "numpy", checkpoints=(), on_checkpoint=None) -> LearnResult:
     """Train one learner per seed (batched) and return their Q-tables.
@@ -204,8 +233,36 @@ def learn(mdp: TabularMDP, settings: LearnerSettings, seeds, base_seed: int = 0,
     value (n^-omega step sizes, exponential epsilon, softmax exp) comes from tabturn.detmath, so the tables
     do not depend on the CPU or on numpy's SIMD dispatch either.
     """
+    seeds, checkpoints = _validate(mdp, settings, seeds, engine, checkpoints)
+    order = _order(settings, mdp.n_actions)
+    problem = _problem(mdp, settings, order, mdp.start if start is None else start, engine)
+    B, A, H = len(seeds), mdp.n_actions, settings.horizon
+    R = mdp.n_states * (H if settings.time_indexed else 1)  # table rows: states, or step x state
+    q = np.full((B, R, A), mdp.sign * settings.initial_value, dtype=np.float64)
+    tables = _Tables(q, q.copy() if settings.algorithm == "double-q" else None, np.zeros((B, R, A), dtype=np.int64))
+    keys = counter_rng.seed_keys(base_seed, seeds)
+    columns = len(problem.cols)
+    size = EPISODE_CHUNK if engine == "numpy" else max(EPISODE_CHUNK, HASH_BYTES // (8 * (H + 1) * columns))
+    run_chunk = _numba_chunk if engine == "numba" else _numpy_chunk
+    for first, count in _chunks(settings.episodes, checkpoints, size):
+        # step sizes n^-omega from one CPU-independent table (shared by both engines), long enough for this chunk
+        alphas = (detmath.step_sizes(settings.omega, int(tables.visits.max()) + count * H + 2)
+                  if settings.step_schedule == "1/n" else np.ones(1))
+        run_chunk(problem, tables, settings, keys, counter_rng.counter_hashes(first, count, H + 1, columns),
+                  np.array([settings.epsilon_at(first + e) for e in range(count)]), alphas)
+        if progress is not None:
+            progress(first + count)
+        if first + count in checkpoints and on_checkpoint is not None and on_checkpoint(
+                first + count, _result(tables, order, mdp.sign, seeds, base_seed,
+                                       dataclasses.replace(settings, episodes=first + count))):
+            break
+    return _result(tables, order, mdp.sign, seeds, base_seed, settings, copy=False)
+
+
+def _validate(mdp: TabularMDP, settings: LearnerSettings, seeds, engine: str, checkpoints) -> tuple[tuple, list]:
+    """The seeds as a tuple of ints and the sorted checkpoints, or InputError naming what is wrong."""
     seeds = seeds if hasattr(seeds, "__len__") else tuple(seeds)
-    R = mdp.n_states * (settings.horizon if settings.time_indexed else 1)  # table rows: states, or step x state
+    R = mdp.n_states * (settings.horizon if settings.time_indexed else 1)
     need = len(seeds) * R * mdp.n_actions * 8 * (3 if settings.algorithm == "double-q" else 2)
     if need > MAX_TABLE_BYTES:  # Q (twice for double Q) and visit counts, checked before anything is allocated
         raise InputError("seeds", f"{len(seeds)} seeds of {R} x {mdp.n_actions} tables would need about "
@@ -227,105 +284,99 @@ def learn(mdp: TabularMDP, settings: LearnerSettings, seeds, base_seed: int = 0,
         raise InputError("checkpoints", "need a constant epsilon schedule (a decaying one depends on the total budget)")
     if checkpoints and not 1 <= checkpoints[0] <= checkpoints[-1] <= settings.episodes:
         raise InputError("checkpoints", f"must lie in 1..{settings.episodes}, not {checkpoints}")
-    order = _order(settings, mdp.n_actions)
-    B, S, A, H = len(seeds), mdp.n_states, mdp.n_actions, settings.horizon
+    return seeds, checkpoints
+
+
+def _problem(mdp: TabularMDP, settings: LearnerSettings, order: np.ndarray, start, engine: str) -> _Problem:
+    """The arrays both engines read, in learner action order."""
     nexts, cum = _transition_tables(mdp)
     deterministic = nexts.shape[2] == 1
-    nexts, cum = nexts[:, order], cum[:, order]  # learner action i = MDP action order[i]
-    cost = (mdp.sign * mdp.costs_float())[:, order]
-    final = mdp.sign * np.asarray(mdp.final_numerators, dtype=np.float64) / mdp.cost_denominator  # at the horizon
-    terminal = mdp.terminal
-    start = tuple(mdp.start if start is None else start)
-    start_states = np.array([s for s, _ in start])
-    start_cum = np.cumsum([float(p) for _, p in start])
-    start_cum[-1] = 1.0
-    stride = S if settings.time_indexed else 0  # row of (step t, state s) is s + t * stride
-    q = np.full((B, R, A), mdp.sign * settings.initial_value, dtype=np.float64)
-    q2 = q.copy() if settings.algorithm == "double-q" else None
-    visits = np.zeros((B, R, A), dtype=np.int64)
-    cols = draw_columns(settings, not deterministic, len(start) > 1)
-    keys = counter_rng.seed_keys(base_seed, seeds)
-    greedy_kernel = (settings.algorithm != "double-q" and settings.exploration == "epsilon"
-                     and settings.tie_break != "random")  # the numba engine's smaller loop applies
+    nexts, cum = nexts[:, order], cum[:, order]
     if engine == "numba":
         nexts = nexts.astype(np.int32)  # half the bytes per lookup; S < 2^31 always holds for a table in memory
+    start = tuple(start)
+    start_cum = np.cumsum([float(p) for _, p in start])
+    start_cum[-1] = 1.0
+    return _Problem(nexts=nexts, cum=cum, deterministic=deterministic, cost=(mdp.sign * mdp.costs_float())[:, order],
+                    final=mdp.sign * np.asarray(mdp.final_numerators, dtype=np.float64) / mdp.cost_denominator,
+                    terminal=mdp.terminal, start_states=np.array([s for s, _ in start]), start_cum=start_cum,
+                    stride=mdp.n_states if settings.time_indexed else 0,
+                    cols=draw_columns(settings, not deterministic, len(start) > 1))
+
+
+def _numba_chunk(p: _Problem, tables: _Tables, settings: LearnerSettings, keys: np.ndarray, hashes: np.ndarray,
+                 eps: np.ndarray, alphas: np.ndarray) -> None:
+    """One chunk of episodes in the compiled loop (the smaller one when it applies)."""
+    from tabturn import learn_numba
+
+    shared = dict(visits=tables.visits, keys=keys, hashes=hashes, eps_arr=eps, nexts=p.nexts, cum=p.cum,
+                  deterministic=p.deterministic, cost=p.cost, terminal=p.terminal, final=p.final,
+                  start_states=p.start_states, start_cum=p.start_cum,
+                  algorithm=learn_numba.ALGORITHM_CODES[settings.algorithm],
+                  tie=learn_numba.TIE_CODES[settings.tie_break], constant=settings.step_schedule == "constant",
+                  step_size=float(settings.step_size), alphas=alphas, g=float(settings.discount),
+                  trunc_terminal=settings.truncation == "terminal", stride=p.stride,
+                  c_explore=p.cols.get("explore", -1), c_action=p.cols.get("action", -1),
+                  c_next=p.cols.get("next", -1))
+    if settings.algorithm != "double-q" and settings.exploration == "epsilon" and settings.tie_break != "random":
+        learn_numba.run_chunk_greedy(q=tables.q, **shared)
+    else:
+        learn_numba.run_chunk(q=tables.q, q2=tables.q if tables.q2 is None else tables.q2,
+                              softmax=settings.exploration == "softmax", temperature=float(settings.temperature),
+                              c_tie=p.cols.get("tie", -1), c_coin=p.cols.get("coin", -1), **shared)
+
+
+def _numpy_chunk(p: _Problem, tables: _Tables, settings: LearnerSettings, keys: np.ndarray, hashes: np.ndarray,
+                 eps_chunk: np.ndarray, alphas: np.ndarray) -> None:
+    """One chunk of episodes, vectorised over the seeds: the same operations as learn_numba.run_chunk."""
+    q, q2, visits, cols = tables.q, tables.q2, tables.visits, p.cols
+    B, H, g = len(keys), settings.horizon, float(settings.discount)
     rows = np.arange(B)
-    g = float(settings.discount)
-    size = EPISODE_CHUNK if engine == "numpy" else max(EPISODE_CHUNK, HASH_BYTES // (8 * (H + 1) * len(cols)))
-    for first, count in _chunks(settings.episodes, checkpoints, size):
-        hashes = counter_rng.counter_hashes(first, count, H + 1, len(cols))
-        # step sizes n^-omega from one CPU-independent table (shared by both engines), long enough for this chunk
-        alphas = (detmath.step_sizes(settings.omega, int(visits.max()) + count * H + 2)
-                  if settings.step_schedule == "1/n" else np.ones(1))
-        eps_chunk = np.array([settings.epsilon_at(first + e) for e in range(count)])
-        if engine == "numba" and greedy_kernel:
-            learn_numba.run_chunk_greedy(
-                q, visits, keys, hashes, eps_chunk, nexts, cum, deterministic, cost, terminal, final, start_states,
-                start_cum, learn_numba.ALGORITHM_CODES[settings.algorithm], learn_numba.TIE_CODES[settings.tie_break],
-                settings.step_schedule == "constant", float(settings.step_size), alphas, g,
-                settings.truncation == "terminal", stride, *(cols.get(n, -1) for n in ("explore", "action", "next")))
-        elif engine == "numba":
-            learn_numba.run_chunk(
-                q, q if q2 is None else q2, visits, keys, hashes, eps_chunk, nexts, cum, deterministic, cost,
-                terminal, final, start_states, start_cum, learn_numba.ALGORITHM_CODES[settings.algorithm],
-                learn_numba.TIE_CODES[settings.tie_break], settings.exploration == "softmax",
-                float(settings.temperature), settings.step_schedule == "constant", float(settings.step_size), alphas, g,
-                settings.truncation == "terminal", stride, *(cols.get(n, -1) for n in ("explore", "action", "next",
-                                                                                       "tie", "coin")))
-        else:
-            draws = counter_rng.uniforms(keys, hashes)  # (B, count, H + 1, columns)
-            for e in range(count):
-                eps = settings.epsilon_at(first + e)
-                u = draws[:, e]  # (B, H + 1, columns)
-                s = start_states[0] + np.zeros(B, dtype=np.int64)
-                if len(start_cum) > 1:
-                    pick = (u[:, 0, cols["next"]][:, None] > start_cum[None, :]).sum(1)
-                    s = start_states[np.minimum(pick, len(start_cum) - 1)]
-                a = _behaviour(q[rows, s] if q2 is None else q[rows, s] + q2[rows, s], u[:, 0], eps, settings, cols)
-                alive = ~terminal[s]
-                for t in range(H):
-                    ut = u[:, t + 1]
-                    if deterministic:
-                        s_next = nexts[s, a, 0]
-                    else:
-                        k = (ut[:, cols["next"]][:, None] > cum[s, a]).sum(1)
-                        s_next = nexts[s, a, np.minimum(k, nexts.shape[2] - 1)]
-                    c = cost[s, a]
-                    last = t == H - 1 and settings.truncation == "terminal"
-                    done = terminal[s_next] | last
-                    end = final[s_next] if last else 0.0  # the end-of-horizon (terminal-timing) loss
-                    i, i_next = s + t * stride, s_next + min(t + 1, H - 1) * stride
-                    qn = q[rows, i_next]
-                    if q2 is None:
-                        a_next = _behaviour(qn, ut, eps, settings, cols)
-                        if settings.algorithm == "q":
-                            boot = qn.min(axis=1)
-                        elif settings.algorithm == "sarsa":
-                            boot = qn[rows, a_next]
-                        else:
-                            boot = _row_sum(_policy_probs(qn, eps, settings, _column(ut, cols, "tie")) * qn)
-                        target = c + g * np.where(done, end, boot)
-                        _update(q, visits, rows, i, a, target, alive, settings, alphas)
-                    else:
-                        qn2 = q2[rows, i_next]
-                        a_next = _behaviour(qn + qn2, ut, eps, settings, cols)
-                        coin = ut[:, cols["coin"]] < 0.5
-                        chosen = np.where(coin[:, None], qn, qn2)
-                        other = np.where(coin[:, None], qn2, qn)
-                        boot = other[rows, _greedy(chosen, _column(ut, cols, "tie"), settings.tie_break)]
-                        target = c + g * np.where(done, end, boot)
-                        _update(q, visits, rows, i, a, target, alive & coin, settings, alphas, count_visit=False)
-                        _update(q2, visits, rows, i, a, target, alive & ~coin, settings, alphas, count_visit=False)
-                        visits[rows, i, a] += alive
-                    alive = alive & ~terminal[s_next]
-                    s, a = s_next, a_next
-        if progress is not None:
-            progress(first + count)
-        if first + count in checkpoints and on_checkpoint is not None and on_checkpoint(
-                first + count, _result(q, q2, visits, order, mdp.sign, seeds, base_seed,
-                                       dataclasses.replace(settings, episodes=first + count))):
-            break
-    return _result(q, q2, visits, order, mdp.sign, seeds, base_seed, settings, copy=False)
+    draws = counter_rng.uniforms(keys, hashes)  # (B, count, H + 1, columns)
+    for e, eps in enumerate(eps_chunk.tolist()):
+        u = draws[:, e]  # (B, H + 1, columns)
+        s = p.start_states[0] + np.zeros(B, dtype=np.int64)
+        if len(p.start_cum) > 1:
+            pick = (u[:, 0, cols["next"]][:, None] > p.start_cum[None, :]).sum(1)
+            s = p.start_states[np.minimum(pick, len(p.start_cum) - 1)]
+        a = _behaviour(q[rows, s] if q2 is None else q[rows, s] + q2[rows, s], u[:, 0], eps, settings, cols)
+        alive = ~p.terminal[s]
+        for t in range(H):
+            ut = u[:, t + 1]
+            if p.deterministic:
+                s_next = p.nexts[s, a, 0]
+            else:
+                k = (ut[:, cols["next"]][:, None] > p.cum[s, a]).sum(1)
+                s_next = p.nexts[s, a, np.minimum(k, p.nexts.shape[2] - 1)]
+            c = p.cost[s, a]
+            last = t == H - 1 and settings.truncation == "terminal"
+            done = p.terminal[s_next] | last
+            end = p.final[s_next] if last else 0.0  # the end-of-horizon (terminal-timing) loss
+            i, i_next = s + t * p.stride, s_next + min(t + 1, H - 1) * p.stride
+            qn = q[rows, i_next]
+            if q2 is None:
+                a_next = _behaviour(qn, ut, eps, settings, cols)
+                if settings.algorithm == "q":
+                    boot = qn.min(axis=1)
+                elif settings.algorithm == "sarsa":
+                    boot = qn[rows, a_next]
+                else:
+                    boot = _row_sum(_policy_probs(qn, eps, settings, _column(ut, cols, "tie")) * qn)
+                target = c + g * np.where(done, end, boot)
+                _update(q, visits, rows, i, a, target, alive, settings, alphas)
+            else:
+                qn2 = q2[rows, i_next]
+                a_next = _behaviour(qn + qn2, ut, eps, settings, cols)
+                coin = ut[:, cols["coin"]] < 0.5
+                chosen = np.where(coin[:, None], qn, qn2)
+                other = np.where(coin[:, None], qn2, qn)
+                boot = other[rows, _greedy(chosen, _column(ut, cols, "tie"), settings.tie_break)]
+                target = c + g * np.where(done, end, boot)
+                _update(q, visits, rows, i, a, target, alive & coin, settings, alphas, count_visit=False)
+                _update(q2, visits, rows, i, a, target, alive & ~coin, settings, alphas, count_visit=False)
+                visits[rows, i, a] += alive
+            alive = alive & ~p.terminal[s_next]
+            s, a = s_next, a_next
 
 
 def _chunks(episodes: int, checkpoints, size: int = EPISODE_CHUNK) -> list[tuple[int, int]]:
@@ -335,9 +386,10 @@ def _chunks(episodes: int, checkpoints, size: int = EPISODE_CHUNK) -> list[tuple
     return [(a, b - a) for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
-def _result(q, q2, visits, order, sign, seeds, base_seed, settings, copy: bool = True) -> LearnResult:
+def _result(tables: _Tables, order, sign, seeds, base_seed, settings, copy: bool = True) -> LearnResult:
     """The LearnResult of the current tables (objective units, MDP action order); copies unless ``copy`` is
     False (the final result: training is over, the tables can be handed over)."""
+    q, q2, visits = tables.q, tables.q2, tables.visits
     B, R, A = q.shape
     final = (q.copy() if copy else q) if q2 is None else (q + q2) / 2
     if sign != 1:
