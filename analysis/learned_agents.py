@@ -35,19 +35,19 @@ def study(path: Path, learner: str, seeds: range):
     comp = seed_study(config, {"algorithm": learner, **SETTINGS}, seeds)[0]
     summary = summarise(comp)
     rows, seed_rows = [], []
-    for world, w in summary["worlds"].items():
-        n = w["seeds"]
-        opt, up = w["classes"]["optimal"]["count"], w["classes"]["always-up"]["count"]
+    for world, w in summary.worlds.items():
+        n = w.seeds
+        opt, up = w.classes["optimal"].count, w.classes["always-up"].count
         ci = lambda k: "[{:.3f}, {:.3f}]".format(*wilson(k, n))  # noqa: E731
         rows.append({"example": path.stem, "regime": config.regime, "learner": learner, "world": world, "seeds": n,
                      "optimal": f"{opt / n:.3f}", "optimal_ci95": ci(opt), "always_up": f"{up / n:.3f}",
-                     "always_up_ci95": ci(up), "other": f"{w['classes']['other']['count'] / n:.3f}",
-                     "unvisited": f"{w['classes']['unvisited']['count'] / n:.3f}",
-                     "coverage_mean": f"{w['coverage']['mean']:.3f}",
-                     "exact_up_forever_optimal": str(w["exact_up_forever_optimal"]).lower(),
-                     "regret_mean": f"{float(w['regret_mean']):.6g}", "regret_max": f"{float(w['regret_max']):.6g}",
-                     "agreement_all": f"{summary['agreement_all_mean']:.4f}",
-                     "agreement_path": f"{summary['agreement_path_mean']:.4f}"})
+                     "always_up_ci95": ci(up), "other": f"{w.classes['other'].count / n:.3f}",
+                     "unvisited": f"{w.classes['unvisited'].count / n:.3f}",
+                     "coverage_mean": f"{w.coverage['mean']:.3f}",
+                     "exact_up_forever_optimal": str(w.exact_up_forever_optimal).lower(),
+                     "regret_mean": f"{float(w.regret_mean):.6g}", "regret_max": f"{float(w.regret_max):.6g}",
+                     "agreement_all": f"{summary.agreement_all_mean:.4f}",
+                     "agreement_path": f"{summary.agreement_path_mean:.4f}"})
         for i, seed in enumerate(seeds):
             seed_rows.append({"example": path.stem, "learner": learner, "seed": seed, "world": world,
                               "class": comp.classes[world][i], "up_forever": str(bool(comp.up_forever[world][i])).lower(),

@@ -394,23 +394,22 @@ def _cmd_learn(args) -> int:
                 for world in comparison.classes}
     document = _jsonable({"command": "learn", "settings": dataclasses.asdict(settings), "seeds": len(seeds),
                           "engine": args.engine,
-                          "base_seed": args.base_seed, "summary": summary, "per_seed": per_seed,
+                          "base_seed": args.base_seed, "summary": summary.to_dict(), "per_seed": per_seed,
                           "provenance": provenance(command="learn", **source)})
     if args.save_q:
         _save_q(args.save_q, result, seeds, mdp)
     lines = [f"learner {settings.algorithm}, {len(seeds)} seeds, {settings.episodes} episodes of {settings.horizon} "
-             f"steps; greedy agreement with the exact optimal sets: {summary['agreement_all_mean']:.3f} of states, "
-             f"{summary['agreement_path_mean']:.3f} along the optimal trajectory"]
-    for world, w in summary["worlds"].items():
-        parts = [f"{c} {v['fraction']:.3f} [{v['wilson95'][0]:.3f}, {v['wilson95'][1]:.3f}]" for c, v in w["classes"].items()]
-        cov = w["coverage"]
+             f"steps; greedy agreement with the exact optimal sets: {summary.agreement_all_mean:.3f} of states, "
+             f"{summary.agreement_path_mean:.3f} along the optimal trajectory"]
+    for world, w in summary.worlds.items():
+        parts = [f"{c} {v.fraction:.3f} [{v.wilson95[0]:.3f}, {v.wilson95[1]:.3f}]" for c, v in w.classes.items()]
+        cov = w.coverage
         lines.append(f"{world}: " + "; ".join(parts) + f"  (coverage {cov['mean']:.3f}, min {cov['min']:.3f})")
-        if w["exact_up_forever_optimal"] is None:  # no "up" action (e.g. a Gymnasium import)
-            lines.append(f"  exact regret mean {float(w['regret_mean']):.4g}, max {float(w['regret_max']):.4g}")
+        if w.exact_up_forever_optimal is None:  # no "up" action (e.g. a Gymnasium import)
+            lines.append(f"  exact regret mean {float(w.regret_mean):.4g}, max {float(w.regret_max):.4g}")
             continue
-        lines.append(f"  exact optimum goes up forever: {str(w['exact_up_forever_optimal']).lower()}; "
-                     f"exact regret mean {float(w['regret_mean']):.4g}, "
-                     f"max {float(w['regret_max']):.4g}")
+        lines.append(f"  exact optimum goes up forever: {str(w.exact_up_forever_optimal).lower()}; "
+                     f"exact regret mean {float(w.regret_mean):.4g}, max {float(w.regret_max):.4g}")
     _emit(args, document, "\n".join(lines) + "\n")
     return 0
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
@@ -72,30 +74,68 @@ def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def summarise(comparison: Comparison) -> dict:
+@dataclass(frozen=True)
+class Share:
+    """How many of the seeds, their fraction and its Wilson 95% interval."""
+
+    count: int
+    fraction: float
+    wilson95: tuple[float, float]
+
+    @classmethod
+    def of(cls, count: int, n: int) -> "Share":
+        return cls(int(count), count / n, wilson(int(count), n))
+
+
+@dataclass(frozen=True)
+class WorldSummary:
+    """One world's learned agents against the exact optimum. ``up_forever``: the greedy path goes up at every
+    step, whatever the class; ``coverage``: mean, min and max share of reachable states visited (None when the
+    comparison has no visit counts)."""
+
+    seeds: int
+    classes: dict[str, Share]
+    up_forever: Share
+    exact_up_forever_optimal: bool | None
+    regret_mean: Fraction
+    regret_max: Fraction
+    regret_zero_fraction: float
+    coverage: dict[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Greedy agreement with the exact optimal sets (all states, along the optimal path) and each world's
+    summary; ``to_dict()`` is the JSON form (docs/json.md)."""
+
+    agreement_all_mean: float
+    agreement_path_mean: float
+    worlds: dict[str, WorldSummary]
+
+    def to_dict(self) -> dict:
+        out = dataclasses.asdict(self)
+        for world in out["worlds"].values():
+            if world["coverage"] is None:
+                del world["coverage"]
+        return out
+
+
+def summarise(comparison: Comparison) -> Summary:
     """Class fractions (with Wilson intervals), always-up fractions, regret and agreement summaries."""
-    out: dict = {"agreement_all_mean": float(np.mean(comparison.agreement_all)),
-                 "agreement_path_mean": float(np.mean(comparison.agreement_path)), "worlds": {}}
+    worlds = {}
     for world, classes in comparison.classes.items():
         n = len(classes)
         regrets = comparison.regret[world]
-        up = int(comparison.up_forever[world].sum())
-        out["worlds"][world] = {
-            "seeds": n,
-            "classes": {c: {"count": sum(x == c for x in classes), "fraction": sum(x == c for x in classes) / n,
-                            "wilson95": wilson(sum(x == c for x in classes), n)} for c in CLASSES},
-            # the greedy path goes up at every step, whatever the class (optimal, always-up or unvisited)
-            "up_forever": {"count": up, "fraction": up / n, "wilson95": wilson(up, n)},
-            "exact_up_forever_optimal": comparison.exact_up_forever_optimal.get(world),
-            "regret_mean": sum(regrets, Fraction(0)) / n,
-            "regret_max": max(regrets),
-            "regret_zero_fraction": sum(r == 0 for r in regrets) / n,
-        }
-        if comparison.coverage is not None:
-            cov = comparison.coverage[world]
-            out["worlds"][world]["coverage"] = {"mean": float(cov.mean()), "min": float(cov.min()),
-                                                "max": float(cov.max())}
-    return out
+        cov = comparison.coverage[world] if comparison.coverage is not None else None
+        worlds[world] = WorldSummary(
+            seeds=n, classes={c: Share.of(sum(x == c for x in classes), n) for c in CLASSES},
+            up_forever=Share.of(int(comparison.up_forever[world].sum()), n),
+            exact_up_forever_optimal=comparison.exact_up_forever_optimal.get(world),
+            regret_mean=sum(regrets, Fraction(0)) / n, regret_max=max(regrets),
+            regret_zero_fraction=sum(r == 0 for r in regrets) / n,
+            coverage=None if cov is None else {"mean": float(cov.mean()), "min": float(cov.min()),
+                                               "max": float(cov.max())})
+    return Summary(float(np.mean(comparison.agreement_all)), float(np.mean(comparison.agreement_path)), worlds)
 
 
 # Training recipes that reach the exact optimum (see reports/convergence.md), one per kind of dynamics, as
