@@ -38,17 +38,17 @@ def tables(seeds: int = SEEDS, configs=CONFIGS, episodes: int = EPISODES, budget
         config = TurnConfig.load(str(ROOT / "examples" / f"{name}.toml"))
         result = attribute(config, seeds, learner=LEARNER, episodes=episodes, engine=engine(), budgets=budgets)
         for r in result.rows:
-            n = r["counts"][BEHAVIOURS[0]].n
-            row = {"example": name, **{k: r[k] for k in ("stage", "factor", "kind", "level", "world", "unvisited")},
-                   "seeds": n}
+            n = r.counts[BEHAVIOURS[0]].n
+            row = {"example": name, **{k: getattr(r, k) for k in ("stage", "factor", "kind", "level", "world",
+                                                                  "unvisited")}, "seeds": n}
             for b in BEHAVIOURS:
-                c = r["counts"][b]
+                c = r.counts[b]
                 low, high = wilson(c.k, c.n)
                 row[b] = f"{c.share:.3f}" if n else ""
                 row[f"{b}_ci95"] = f"[{low:.3f}, {high:.3f}]" if n else ""
             rows.append(row)
-        verdicts += [{"example": name, **{k: str(v[k]).lower() if isinstance(v[k], bool) else v[k]
-                                          for k in VERDICT_COLUMNS[1:]}} for v in result.verdicts]
+        verdicts += [{"example": name, **{k: str(getattr(v, k)).lower() if isinstance(getattr(v, k), bool)
+                                          else getattr(v, k) for k in VERDICT_COLUMNS[1:]}} for v in result.verdicts]
         print(f"attribution: {name}: converged at {result.converged_episodes}", file=sys.stderr, flush=True)
     return rows, verdicts
 

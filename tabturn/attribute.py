@@ -239,10 +239,38 @@ class Attribution:
     """rows: one per (stage, factor level, world) with behaviour counts; verdicts: one per (world, behaviour);
     converged_episodes: the budget at which the recipe converged, or None."""
 
-    rows: list[dict]
-    verdicts: list[dict]
+    rows: list["LevelRow"]
+    verdicts: list["VerdictRow"]
     converged_episodes: int | None
     converged_label: str
+
+
+@dataclass(frozen=True)
+class LevelRow:
+    """One level of one factor in one world: how many seeds show each behaviour (``counts``, by BEHAVIOURS)."""
+
+    stage: str  # "default" or "converged"
+    factor: str
+    kind: str  # NEUTRAL, TRAINING or "representation"
+    level: str
+    world: str
+    unvisited: int
+    counts: dict[str, Count]
+
+
+@dataclass(frozen=True)
+class VerdictRow:
+    """The verdict on one behaviour in one world, with the counts it rests on (as text) and its p-values."""
+
+    world: str
+    behaviour: str
+    allowed_by_optimum: bool
+    default: str
+    converged: str
+    stationary: str
+    cause: str
+    evidence: str
+    p_values: dict[str, float]
 
 
 def attribute(config, seeds: int, learner: str = "q", episodes: int = 500, progress=None,
@@ -262,13 +290,12 @@ def attribute(config, seeds: int, learner: str = "q", episodes: int = 500, progr
             runs[key] = run_study(config, mdp, solution, settings, range(seeds), base_seed=base_seed, engine=engine)
         return runs[key]
 
-    rows = []
+    rows: list[LevelRow] = []
 
     def add(stage: str, factor: str, kind: str, level: str, comp: Comparison) -> None:
         for world in comp.classes:
-            rows.append({"stage": stage, "factor": factor, "kind": kind, "level": level, "world": world,
-                         "unvisited": comp.classes[world].count("unvisited"),
-                         "counts": counts(solution, comp, world)})
+            rows.append(LevelRow(stage, factor, kind, level, world, comp.classes[world].count("unvisited"),
+                                 counts(solution, comp, world)))
 
     for factor, kind, label, overrides, base_seed in factor_levels(config, solution, episodes):
         settings = default_settings(config, **{"algorithm": learner, "episodes": episodes, **overrides})
@@ -291,30 +318,29 @@ def attribute(config, seeds: int, learner: str = "q", episodes: int = 500, progr
     return Attribution(rows, _verdicts(solution, rows, label), budget, label)
 
 
-def _verdicts(solution: Solution, rows: list[dict], label: str) -> list[dict]:
+def _verdicts(solution: Solution, rows: list[LevelRow], label: str) -> list[VerdictRow]:
     out = []
-    for world in dict.fromkeys(r["world"] for r in rows):
+    for world in dict.fromkeys(r.world for r in rows):
         allowed = optimum_allows(solution, world)
-        mine = [r for r in rows if r["world"] == world]
+        mine = [r for r in rows if r.world == world]
         reference = mine[0]  # default settings, first level
-        conv = [r for r in mine if r["stage"] == "converged"]
+        conv = [r for r in mine if r.stage == "converged"]
         for behaviour in BEHAVIOURS:
             def levels(stage: str, kind: str) -> dict[str, dict[str, Count]]:
                 out_: dict[str, dict[str, Count]] = {}
                 for r in mine:
-                    if r["stage"] == stage and r["kind"] == kind:
-                        out_.setdefault(r["factor"], {})[r["level"]] = r["counts"][behaviour]
+                    if r.stage == stage and r.kind == kind:
+                        out_.setdefault(r.factor, {})[r.level] = r.counts[behaviour]
                 return out_
 
-            stationary = next((r["counts"][behaviour] for r in conv if r["factor"] == "table"), None)
+            stationary = next((r.counts[behaviour] for r in conv if r.factor == "table"), None)
             evidence = Evidence(
-                allowed=allowed[behaviour], unvisited=reference["counts"][behaviour].n == 0,
-                default=reference["counts"][behaviour], converged=conv[0]["counts"][behaviour] if conv else None,
+                allowed=allowed[behaviour], unvisited=reference.counts[behaviour].n == 0,
+                default=reference.counts[behaviour], converged=conv[0].counts[behaviour] if conv else None,
                 converged_label=label, stationary=stationary, neutral=levels("converged", NEUTRAL),
                 training=levels("default", TRAINING))
             v = verdict(evidence)
-            out.append({"world": world, "behaviour": behaviour, "allowed_by_optimum": allowed[behaviour],
-                        "default": str(evidence.default), "converged": str(evidence.converged or ""),
-                        "stationary": str(stationary or ""), "cause": v.cause, "evidence": v.evidence,
-                        "p_values": v.p_values})
+            out.append(VerdictRow(world, behaviour, allowed[behaviour], str(evidence.default),
+                                  str(evidence.converged or ""), str(stationary or ""), v.cause, v.evidence,
+                                  v.p_values))
     return out

@@ -428,6 +428,8 @@ def _save_q(path: str, result, seeds, mdp) -> None:
 
 
 def _cmd_attribute(args) -> int:
+    import dataclasses
+
     from tabturn.attribute import BEHAVIOURS, attribute
     from tabturn.config import TurnConfig
     from tabturn.study import wilson
@@ -444,21 +446,22 @@ def _cmd_attribute(args) -> int:
     result = attribute(config, len(seeds), learner=args.learner, episodes=args.episodes, progress=bar.advance,
                        engine=args.engine)
     bar.close()
-    rows = [{**{k: v for k, v in r.items() if k != "counts"},
-             "counts": {b: {"k": c.k, "n": c.n, "wilson95": wilson(c.k, c.n)} for b, c in r["counts"].items()}}
+    rows = [{**{k: v for k, v in dataclasses.asdict(r).items() if k != "counts"},
+             "counts": {b: {"k": c.k, "n": c.n, "wilson95": wilson(c.k, c.n)} for b, c in r.counts.items()}}
             for r in result.rows]
     document = _jsonable({"command": "attribute", "learner": args.learner, "episodes": args.episodes,
                           "seeds": len(seeds), "converged_episodes": result.converged_episodes,
-                          "converged": result.converged_label, "rows": rows, "verdicts": result.verdicts,
+                          "converged": result.converged_label, "rows": rows,
+                          "verdicts": [dataclasses.asdict(v) for v in result.verdicts],
                           "provenance": provenance(command="attribute", config=config.to_dict())})
     lines = ["stage | factor | level | world | " + " | ".join(BEHAVIOURS) + " (share of seeds that visited the world)"]
     for r in result.rows:
-        shares = [f"{c.share:.3f}" if c.n else "unvisited" for c in r["counts"].values()]
-        lines.append(f"{r['stage']} | {r['factor']} | {r['level']} | {r['world']} | " + " | ".join(shares))
+        shares = [f"{c.share:.3f}" if c.n else "unvisited" for c in r.counts.values()]
+        lines.append(f"{r.stage} | {r.factor} | {r.level} | {r.world} | " + " | ".join(shares))
     lines.append("")
     lines.append(f"converged: {result.converged_label or 'not within the budgets tried'}")
     for v in result.verdicts:
-        lines.append(f"{v['world']} {v['behaviour']}: {v['cause']}: {v['evidence']}")
+        lines.append(f"{v.world} {v.behaviour}: {v.cause}: {v.evidence}")
     _emit(args, document, "\n".join(lines) + "\n")
     return 0
 

@@ -59,13 +59,13 @@ def test_attribution_classes_the_deploy_world_unvisited_and_the_observed_misses_
     # training or optimum. In the observed world the default budget misses and converged agents do not.
     cfg = TurnConfig(x_bounds=(0, 3), y_bounds=(0, 3), horizon=6, regime="train-observed-deploy-unobserved")
     result = attribute(cfg, seeds=12, episodes=40)
-    verdict = {(v["world"], v["behaviour"]): v for v in result.verdicts}
-    assert {v["cause"] for (w, _), v in verdict.items() if w == "unobserved"} == {"unvisited"}
+    verdict = {(v.world, v.behaviour): v for v in result.verdicts}
+    assert {v.cause for (w, _), v in verdict.items() if w == "unobserved"} == {"unvisited"}
     assert result.converged_episodes is not None
     miss = verdict[("observed", "not-optimal")]
-    assert miss["converged"] == "0/12" and miss["cause"] in ("training", "representation")
-    rows = [r for r in result.rows if r["world"] == "unobserved"]
-    assert all(r["unvisited"] == 12 and r["counts"]["up-forever"].n == 0 for r in rows)
+    assert miss.converged == "0/12" and miss.cause in ("training", "representation")
+    rows = [r for r in result.rows if r.world == "unobserved"]
+    assert all(r.unvisited == 12 and r.counts["up-forever"].n == 0 for r in rows)
 
 
 def _ev(**kw):
