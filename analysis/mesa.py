@@ -46,13 +46,13 @@ def row(actions, regime, distance, model, coverage) -> dict:
             "unobserved_class": worlds["unobserved"]["class"],
             "unobserved_regret": f"{float(worlds['unobserved']['regret']):.6g}",
             "unobserved_first_move": mdp.action_names[result.policy[mdp.index_of((0, 0, False))]],
-            "learned_optimal_at_unobserved_start": " ".join(e["unobserved_start_optimal_actions"]),
-            "forced": str(len(e["unobserved_start_optimal_actions"]) == 1).lower(), "driver": e["driver"],
-            "unobserved_seen": f"{e['unobserved_states_seen']}/{e['unobserved_states']}",
-            "learned_alignment_spread": format_rational(e["learned_alignment_spread_unobserved"]),
-            "true_alignment_spread": format_rational(e["true_alignment_spread_unobserved"]),
-            "learned_capability_slope": format_rational(e["learned_capability_slope_unobserved"]),
-            "true_capability_slope": format_rational(e["true_capability_slope_unobserved"])}
+            "learned_optimal_at_unobserved_start": " ".join(e.unobserved_start_optimal_actions),
+            "forced": str(len(e.unobserved_start_optimal_actions) == 1).lower(), "driver": e.driver,
+            "unobserved_seen": f"{e.unobserved_states_seen}/{e.unobserved_states}",
+            "learned_alignment_spread": format_rational(e.learned_alignment_spread_unobserved),
+            "true_alignment_spread": format_rational(e.true_alignment_spread_unobserved),
+            "learned_capability_slope": format_rational(e.learned_capability_slope_unobserved),
+            "true_capability_slope": format_rational(e.true_capability_slope_unobserved)}
 
 
 def tables() -> list[dict]:

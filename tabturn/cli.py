@@ -500,7 +500,7 @@ def _cmd_mesa(args) -> int:
     result = mesa(config, settings)
     worlds = planned_world_summary(result)
     document = _jsonable({"command": "mesa", "settings": dataclasses.asdict(settings), "worlds": worlds,
-                          "explanation": result.explanation, "tie_break": "first optimal action in action order",
+                          "explanation": dataclasses.asdict(result.explanation), "tie_break": "first optimal action in action order",
                           "provenance": provenance(command="mesa", config=config.to_dict())})
     lines = [f"mesa-optimizer: {settings.model} loss model, coverage {args.coverage}, {settings.episodes} random-action "
              f"episodes of {settings.steps} steps; plans exactly against the learned loss, acts on the first optimal "
@@ -509,12 +509,12 @@ def _cmd_mesa(args) -> int:
         lines.append(f"{world}: {w['class']}, goes up every step {str(w['up_forever']).lower()}, exact regret under the true "
                      f"loss {w['regret']}")
     e = result.explanation
-    lines.append(f"unobserved start: optimal under the learned loss {e['unobserved_start_optimal_actions']}; "
-                 f"forced up: {str(e['forced_up']).lower()}; driver: {e['driver']}")
-    lines.append(f"  unobserved states seen in training {e['unobserved_states_seen']} of {e['unobserved_states']}; "
-                 f"alignment spread learned {e['learned_alignment_spread_unobserved']} vs true "
-                 f"{e['true_alignment_spread_unobserved']}; capability slope learned "
-                 f"{e['learned_capability_slope_unobserved']} vs true {e['true_capability_slope_unobserved']}")
+    lines.append(f"unobserved start: optimal under the learned loss {e.unobserved_start_optimal_actions}; "
+                 f"forced up: {str(e.forced_up).lower()}; driver: {e.driver}")
+    lines.append(f"  unobserved states seen in training {e.unobserved_states_seen} of {e.unobserved_states}; "
+                 f"alignment spread learned {e.learned_alignment_spread_unobserved} vs true "
+                 f"{e.true_alignment_spread_unobserved}; capability slope learned "
+                 f"{e.learned_capability_slope_unobserved} vs true {e.true_capability_slope_unobserved}")
     _emit(args, document, "\n".join(lines) + "\n")
     return 0
 

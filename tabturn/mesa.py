@@ -172,7 +172,25 @@ class MesaResult:
     planned: Solution
     policy: np.ndarray
     comparison: Comparison
-    explanation: dict
+    explanation: "MesaExplanation"
+
+
+@dataclass(frozen=True)
+class MesaExplanation:
+    """Why the planner acts as it does at the unobserved start: its optimal actions under the learned loss,
+    whether "up" is forced, how much of the unobserved world training saw, the learned vs true alignment
+    spread and capability slope there, and the term that drives the choice (``driver``)."""
+
+    unobserved_start_optimal_actions: list[str]
+    forced_up: bool
+    unobserved_states_seen: int
+    unobserved_states: int
+    learned_alignment_spread_unobserved: Fraction
+    true_alignment_spread_unobserved: Fraction
+    learned_capability_slope_unobserved: Fraction
+    true_capability_slope_unobserved: Fraction
+    learned_loss_flat_unobserved: bool
+    driver: str
 
 
 def mesa(config: TurnConfig, settings: MesaSettings, true_solution: Solution | None = None) -> MesaResult:
@@ -192,7 +210,7 @@ def mesa(config: TurnConfig, settings: MesaSettings, true_solution: Solution | N
     return MesaResult(settings, model, planned, policy, comparison, explain(config, mdp, model, planned))
 
 
-def explain(config: TurnConfig, mdp: TabularMDP, model: LossModel, planned: Solution) -> dict:
+def explain(config: TurnConfig, mdp: TabularMDP, model: LossModel, planned: Solution) -> MesaExplanation:
     """Why the planner acts as it does at the unobserved start: forced, tie or prior, and which term drives it."""
     x0, y0, _ = config.start
     s = state_index(config, x0, y0, False)
@@ -222,13 +240,13 @@ def explain(config: TurnConfig, mdp: TabularMDP, model: LossModel, planned: Solu
         driver = "tie among several optimal actions; the tie-break picks"
     else:
         driver = "alignment and capability terms together (as in the true loss)"
-    return {"unobserved_start_optimal_actions": list(actions), "forced_up": actions == ("up",),
-            "unobserved_states_seen": seen_unobs, "unobserved_states": len(unobs),
-            "learned_alignment_spread_unobserved": alignment_spread(learned),
-            "true_alignment_spread_unobserved": alignment_spread(true),
-            "learned_capability_slope_unobserved": capability_slope(learned),
-            "true_capability_slope_unobserved": capability_slope(true),
-            "learned_loss_flat_unobserved": flat, "driver": driver}
+    return MesaExplanation(
+        unobserved_start_optimal_actions=list(actions), forced_up=actions == ("up",),
+        unobserved_states_seen=seen_unobs, unobserved_states=len(unobs),
+        learned_alignment_spread_unobserved=alignment_spread(learned),
+        true_alignment_spread_unobserved=alignment_spread(true),
+        learned_capability_slope_unobserved=capability_slope(learned),
+        true_capability_slope_unobserved=capability_slope(true), learned_loss_flat_unobserved=flat, driver=driver)
 
 
 def planned_world_summary(result: MesaResult) -> dict:

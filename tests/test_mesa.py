@@ -48,8 +48,8 @@ def test_turn_from_a_flat_learned_loss_follows_the_action_order():
         cfg = TurnConfig(**SMALL, actions=actions)
         result = mesa(cfg, MesaSettings(model="factored", coverage=0, episodes=200, steps=16))
         e = result.explanation
-        assert e["unobserved_states_seen"] == 0 and e["learned_loss_flat_unobserved"]
-        assert set(e["unobserved_start_optimal_actions"]) == set(actions) and not e["forced_up"]
+        assert e.unobserved_states_seen == 0 and e.learned_loss_flat_unobserved
+        assert set(e.unobserved_start_optimal_actions) == set(actions) and not e.forced_up
         start = result.planned.mdp.index_of((0, 0, False))
         assert result.planned.mdp.action_names[result.policy[start]] == direction
         assert planned_world_summary(result)["observed"]["regret"] == 0  # the observed world is learned well
@@ -59,8 +59,8 @@ def test_turn_forced_by_the_learned_objective_under_an_absent_supervisor():
     cfg = TurnConfig(**SMALL, regime="absent-supervisor")
     result = mesa(cfg, MesaSettings(model="factored", coverage="1/2", episodes=400, steps=20))
     e = result.explanation
-    assert e["forced_up"] and e["learned_alignment_spread_unobserved"] == 0
-    assert e["learned_capability_slope_unobserved"] == -cfg.b and "capability" in e["driver"]
+    assert e.forced_up and e.learned_alignment_spread_unobserved == 0
+    assert e.learned_capability_slope_unobserved == -cfg.b and "capability" in e.driver
     summary = planned_world_summary(result)
     assert summary["unobserved"]["up_forever"] and summary["unobserved"]["regret"] == 0
 
