@@ -1,6 +1,7 @@
 # make test   : create .venv if missing, install tabturn with the test, fast, report, gym, check, distributed and
 #               parquet extras, run the tests
 #               (Storm, Gymnasium, Dask and Parquet checks must run, not skip: TABTURN_REQUIRE_EXTRAS=1)
+# make lint   : ruff check and ruff format --check (pyproject.toml [tool.ruff]); CI runs it before the tests
 # make report : same setup, regenerate reports/ from the analysis scripts
 # make bench  : same setup plus the bench extra (pymdptoolbox, stormpy), run the benchmarks (about 4 minutes) and
 #               rewrite benchmarks/RESULTS.md and the README's performance table
@@ -13,7 +14,7 @@ PIP_QUIET ?= -q
 LOCK := requirements.lock
 EXTRAS := test,fast,report,gym,check,distributed,parquet,analysis
 
-.PHONY: test test-slow report bench lock clean
+.PHONY: test test-slow lint report bench lock clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +26,10 @@ $(VENV)/.installed-%: pyproject.toml $(LOCK) | $(PY)
 
 test: $(VENV)/.installed-$(EXTRAS)
 	TABTURN_REQUIRE_EXTRAS=1 $(PY) -m pytest -q
+
+lint: $(VENV)/.installed-lint
+	$(VENV)/bin/ruff check tabturn analysis tests benchmarks
+	$(VENV)/bin/ruff format --check tabturn analysis tests benchmarks
 
 test-slow: $(VENV)/.installed-$(EXTRAS)
 	$(PY) -m pytest -q -m slow

@@ -25,8 +25,9 @@ def csv_text(rows: list[dict], columns: list[str]) -> str:
 
 def markdown_table(rows: list[dict], columns: list[str]) -> list[str]:
     """Markdown table lines of ``rows``."""
-    return ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)] + \
-        ["| " + " | ".join(str(r[c]) for c in columns) + " |" for r in rows]
+    return ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)] + [
+        "| " + " | ".join(str(r[c]) for c in columns) + " |" for r in rows
+    ]
 
 
 def read_csv(path: Path) -> list[dict]:
@@ -50,8 +51,14 @@ def seed_study(config, learner: dict, seeds, axes: dict | None = None) -> list:
     from tabturn.sweep import comparison_from_rows, parse_sweep, run_sweep
 
     seeds = list(seeds)
-    sweep = parse_sweep({"sweep": {"seeds": seeds, "chunk": len(seeds), "engine": engine()}, **config.to_dict(),
-                         "learner": learner, "axes": axes or {}})
+    sweep = parse_sweep(
+        {
+            "sweep": {"seeds": seeds, "chunk": len(seeds), "engine": engine()},
+            **config.to_dict(),
+            "learner": learner,
+            "axes": axes or {},
+        }
+    )
     with tempfile.TemporaryDirectory() as out:
         rows = run_sweep(sweep, out, workers=1)["rows"]  # one process: the numba engine already uses every core
     return [comparison_from_rows([r for r in rows if r["point"] == p]) for p in range(len(sweep.points))]
@@ -62,5 +69,3 @@ def save_figure(fig, path: Path) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, metadata={"Software": None}, bbox_inches="tight")
     write_atomic(path, buf.getvalue())
-
-

@@ -1,7 +1,8 @@
 """Convergence study: how much training do learned agents need to be exactly optimal in the world they train in?
 
 For every example x learner x table (step-indexed for finite horizons, and the stationary table, labelled),
-1000 seeds are trained on a grid of episode budgets (doubling; x4 then x2 for stochastic dynamics) with one stated recipe per kind of dynamics
+1000 seeds are trained on a grid of episode budgets (doubling; x4 then x2 for stochastic dynamics) with one stated
+recipe per kind of dynamics
 (constant epsilon, so the agents after n episodes of a longer run are bit-identical to agents trained for
 n episodes: one run gives the whole grid, and it stops once >= 99% of the seeds are exactly optimal).
 At each budget the fraction of seeds exactly optimal from the start of the trained world (exact regret 0)
@@ -15,9 +16,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-
 from analysis.common import EXAMPLES, REPORTS, csv_text, engine, markdown_table, save_figure, write_atomic
-
 from tabturn.config import TurnConfig
 from tabturn.solve import solve_config
 from tabturn.study import BUDGETS, CONVERGED, RECIPES, converge, recipe_name, trained_world, wilson
@@ -32,12 +31,41 @@ STATIONARY_FINITE_MAX = 1024  # stationary tables on finite horizons: the repres
 # Exact evaluation of stochastic policies is one rational solve per distinct policy; 1000 seeds at every budget of
 # the stochastic example would take most of make report's time, so that example uses fewer seeds (stated per row).
 STOCHASTIC_SEEDS = 200
-FLAG_COLUMNS = ["epsilon", "epsilon_final", "epsilon_schedule", "step_size", "step_schedule", "omega", "initial_value",
-                "tie_break"]
-COLUMNS = ["example", "learner", "table", "world", "episodes", "seeds", "optimal", "fraction_optimal", "wilson_low",
-           "wilson_high", "coverage_mean", "recipe"] + FLAG_COLUMNS
-SUMMARY_COLUMNS = ["example", "learner", "table", "world", "recipe", "converged_episodes", "best_fraction",
-                   "best_episodes", "note"]
+FLAG_COLUMNS = [
+    "epsilon",
+    "epsilon_final",
+    "epsilon_schedule",
+    "step_size",
+    "step_schedule",
+    "omega",
+    "initial_value",
+    "tie_break",
+]
+COLUMNS = [
+    "example",
+    "learner",
+    "table",
+    "world",
+    "episodes",
+    "seeds",
+    "optimal",
+    "fraction_optimal",
+    "wilson_low",
+    "wilson_high",
+    "coverage_mean",
+    "recipe",
+] + FLAG_COLUMNS
+SUMMARY_COLUMNS = [
+    "example",
+    "learner",
+    "table",
+    "world",
+    "recipe",
+    "converged_episodes",
+    "best_fraction",
+    "best_episodes",
+    "note",
+]
 
 
 def tables_for(config: TurnConfig) -> list[str]:
@@ -61,15 +89,42 @@ def run_row(path: Path, learner: str, table: str, seeds: int = SEEDS, budgets: d
     def record(episodes: int, comp) -> None:
         k = comp.classes[world].count("optimal")
         low, high = wilson(k, seeds)
-        rows.append({"example": path.stem, "learner": learner, "table": table, "world": world, "episodes": episodes,
-                     "seeds": seeds, "optimal": k, "fraction_optimal": f"{k / seeds:.4f}", "wilson_low": f"{low:.4f}",
-                     "wilson_high": f"{high:.4f}", "coverage_mean": f"{comp.coverage[world].mean():.4f}",
-                     "recipe": recipe, **{name: flags[name] for name in FLAG_COLUMNS}})
+        rows.append(
+            {
+                "example": path.stem,
+                "learner": learner,
+                "table": table,
+                "world": world,
+                "episodes": episodes,
+                "seeds": seeds,
+                "optimal": k,
+                "fraction_optimal": f"{k / seeds:.4f}",
+                "wilson_low": f"{low:.4f}",
+                "wilson_high": f"{high:.4f}",
+                "coverage_mean": f"{comp.coverage[world].mean():.4f}",
+                "recipe": recipe,
+                **{name: flags[name] for name in FLAG_COLUMNS},
+            }
+        )
 
-    converge(config, mdp, solution, learner, table, range(seeds), budgets=grid, engine=engine(), on_budget=record,
-             base_seed=BASE_SEED)
-    print(f"convergence: {path.stem} {learner} {table}: " + ", ".join(f"{r['episodes']}: {r['fraction_optimal']}"
-                                                                     for r in rows), file=sys.stderr, flush=True)
+    converge(
+        config,
+        mdp,
+        solution,
+        learner,
+        table,
+        range(seeds),
+        budgets=grid,
+        engine=engine(),
+        on_budget=record,
+        base_seed=BASE_SEED,
+    )
+    print(
+        f"convergence: {path.stem} {learner} {table}: "
+        + ", ".join(f"{r['episodes']}: {r['fraction_optimal']}" for r in rows),
+        file=sys.stderr,
+        flush=True,
+    )
     return rows
 
 
@@ -84,16 +139,28 @@ def summary_rows(rows: list[dict]) -> list[dict]:
         timed = [r for r in rows if (r["example"], r["learner"], r["table"]) == (key[0], key[1], "step-indexed")]
         timed_hit = next((r["episodes"] for r in timed if r["optimal"] >= TARGET * r["seeds"]), None)
         note = "" if hit else _why(group[0], timed_hit)
-        out.append({"example": key[0], "learner": key[1], "table": key[2], "world": group[0]["world"],
-                    "recipe": group[0]["recipe"], "converged_episodes": hit["episodes"] if hit else "none",
-                    "best_fraction": best["fraction_optimal"], "best_episodes": best["episodes"], "note": note})
+        out.append(
+            {
+                "example": key[0],
+                "learner": key[1],
+                "table": key[2],
+                "world": group[0]["world"],
+                "recipe": group[0]["recipe"],
+                "converged_episodes": hit["episodes"] if hit else "none",
+                "best_fraction": best["fraction_optimal"],
+                "best_episodes": best["episodes"],
+                "note": note,
+            }
+        )
     return out
 
 
 def _why(first: dict, timed_hit) -> str:
     if first["table"] == "stationary" and timed_hit is not None:
-        return (f"representation: the step-indexed table converges at {timed_hit} episodes; a stationary one "
-                "averages Q over the steps of a step-dependent optimum")
+        return (
+            f"representation: the step-indexed table converges at {timed_hit} episodes; a stationary one "
+            "averages Q over the steps of a step-dependent optimum"
+        )
     if first["learner"] == "sarsa":
         return "on-policy: learns the value of its constant-epsilon behaviour"
     return f"not reached within {max(BUDGETS[first['recipe']])} episodes with this recipe"
@@ -113,8 +180,14 @@ def figure(rows: list[dict]):
             for table, style in (("step-indexed", "-"), ("stationary", ":")):
                 group = [r for r in rows if (r["example"], r["learner"], r["table"]) == (example, learner, table)]
                 if group:
-                    ax.plot([r["episodes"] for r in group], [float(r["fraction_optimal"]) for r in group], style,
-                            marker="o", ms=3, label=f"{learner} ({table})")
+                    ax.plot(
+                        [r["episodes"] for r in group],
+                        [float(r["fraction_optimal"]) for r in group],
+                        style,
+                        marker="o",
+                        ms=3,
+                        label=f"{learner} ({table})",
+                    )
         ax.set_xscale("log", base=2)
         ax.axhline(TARGET, color="grey", lw=0.5)
         ax.set_title(example, fontsize=9)
@@ -140,21 +213,48 @@ def write_outputs(rows: list[dict], out_dir: Path) -> None:
     summary = summary_rows(rows)
     write_atomic(out_dir / "convergence.csv", csv_text(rows, COLUMNS))
     write_atomic(out_dir / "convergence_summary.csv", csv_text(summary, SUMMARY_COLUMNS))
-    lines = ["# Convergence: how much training reaches the exact optimum?", "",
-             f"{SEEDS} seeds per row ({STOCHASTIC_SEEDS} for stochastic dynamics, column `seeds`), trained in the "
-             "world where training starts. A seed counts as optimal when its "
-             "greedy policy has exact regret 0 from that world's start (step-indexed tables are evaluated step by "
-             "step). Training stops at the first budget where at least "
-             f"{TARGET:.0%} of the seeds are optimal. Recipes (flags of `tabturn learn`):", ""]
+    lines = [
+        "# Convergence: how much training reaches the exact optimum?",
+        "",
+        f"{SEEDS} seeds per row ({STOCHASTIC_SEEDS} for stochastic dynamics, column `seeds`), trained in the "
+        "world where training starts. A seed counts as optimal when its "
+        "greedy policy has exact regret 0 from that world's start (step-indexed tables are evaluated step by "
+        "step). Training stops at the first budget where at least "
+        f"{TARGET:.0%} of the seeds are optimal. Recipes (flags of `tabturn learn`):",
+        "",
+    ]
     for name, flags in RECIPES.items():
-        lines.append(f"- {name} dynamics: " + ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in flags.items()) +
-                     f"; budgets {', '.join(map(str, BUDGETS[name]))} episodes.")
-    lines += ["", "## Smallest budget with at least 99% of seeds exactly optimal", "",
-              *markdown_table(summary, SUMMARY_COLUMNS), "", "## Every budget", "",
-              *markdown_table(rows, ["example", "learner", "table", "world", "episodes", "fraction_optimal",
-                                     "wilson_low", "wilson_high", "coverage_mean"]), "",
-              "Full rows with every learner flag: [convergence.csv](convergence.csv); figure: "
-              "[convergence.png](convergence.png)."]
+        lines.append(
+            f"- {name} dynamics: "
+            + ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in flags.items())
+            + f"; budgets {', '.join(map(str, BUDGETS[name]))} episodes."
+        )
+    lines += [
+        "",
+        "## Smallest budget with at least 99% of seeds exactly optimal",
+        "",
+        *markdown_table(summary, SUMMARY_COLUMNS),
+        "",
+        "## Every budget",
+        "",
+        *markdown_table(
+            rows,
+            [
+                "example",
+                "learner",
+                "table",
+                "world",
+                "episodes",
+                "fraction_optimal",
+                "wilson_low",
+                "wilson_high",
+                "coverage_mean",
+            ],
+        ),
+        "",
+        "Full rows with every learner flag: [convergence.csv](convergence.csv); figure: "
+        "[convergence.png](convergence.png).",
+    ]
     write_atomic(out_dir / "convergence.md", "\n".join(lines) + "\n")
     save_figure(figure(rows), out_dir / "convergence.png")
 

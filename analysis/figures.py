@@ -8,25 +8,29 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
-
 import numpy as np
-from analysis.common import REPORTS, ROOT, csv_text, engine, save_figure, write_atomic
 
+from analysis.common import REPORTS, ROOT, csv_text, engine, save_figure, write_atomic
 from tabturn.compare import compare
 from tabturn.config import TurnConfig
 from tabturn.discounted import solve_discounted
 from tabturn.learn import learn
+from tabturn.reduced import reduced_mdp
 from tabturn.solve import solve_config
 from tabturn.study import default_settings, training_start
-from tabturn.reduced import reduced_mdp
 from tabturn.turn import turn_mdp
 
 # Settings (data).
 GAMMAS = [Fraction(i, 20) for i in range(0, 20)]
 RATIOS = [Fraction(i, 20) for i in range(0, 25)]  # b / a
 HEATMAP = {"example": "always", "seeds": 1000, "episodes": 500}
-CURVES = {"example": "train_observed_deploy_unobserved", "seeds": 200,
-          "episodes": (10, 30, 100, 300, 1000, 3000), "epsilon": 0.3, "step_size": 0.2}
+CURVES = {
+    "example": "train_observed_deploy_unobserved",
+    "seeds": 200,
+    "episodes": (10, 30, 100, 300, 1000, 3000),
+    "epsilon": 0.3,
+    "step_size": 0.2,
+}
 CODES = {"stay": 0, "up stay": 1, "up": 2}
 
 
@@ -37,9 +41,15 @@ def phase_rows() -> list[dict]:
         for g in GAMMAS:
             for r in RATIOS:
                 sol = solve_discounted(reduced_mdp(Fraction(1), r, g, c), g)
-                rows.append({"c": str(c), "gamma": str(g), "b_over_a": str(r),
-                             "optimal_on_diagonal": " ".join(sol.optimal_action_names(sol.mdp.index_of(0))),
-                             "certified": str(sol.certified).lower()})
+                rows.append(
+                    {
+                        "c": str(c),
+                        "gamma": str(g),
+                        "b_over_a": str(r),
+                        "optimal_on_diagonal": " ".join(sol.optimal_action_names(sol.mdp.index_of(0))),
+                        "certified": str(sol.certified).lower(),
+                    }
+                )
     return rows
 
 
@@ -51,16 +61,27 @@ def phase_figure(rows):
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for ax, c in zip(axes, ("1", "1/2")):
-        grid = np.array([[CODES[r["optimal_on_diagonal"]] for r in rows if r["c"] == c and r["gamma"] == str(g)]
-                         for g in GAMMAS])
-        ax.imshow(grid.T, origin="lower", aspect="auto", cmap="coolwarm", vmin=0, vmax=2,
-                  extent=[-0.025, 0.975, -0.025, float(RATIOS[-1]) + 0.025])
+        grid = np.array(
+            [[CODES[r["optimal_on_diagonal"]] for r in rows if r["c"] == c and r["gamma"] == str(g)] for g in GAMMAS]
+        )
+        ax.imshow(
+            grid.T,
+            origin="lower",
+            aspect="auto",
+            cmap="coolwarm",
+            vmin=0,
+            vmax=2,
+            extent=[-0.025, 0.975, -0.025, float(RATIOS[-1]) + 0.025],
+        )
         gs = np.linspace(0, 1, 100)
         ax.plot(gs, float(Fraction(c)) * (1 - gs), "k--", lw=1, label="b/a = c(1 - gamma)")
         ax.set_xlabel("gamma")
         ax.set_ylabel("b / a")
-        ax.set_title(f"{'vertical' if c == '1' else 'perpendicular'} distance (c = {c}): blue stay on the diagonal, "
-                     "red staircase", fontsize=8)
+        ax.set_title(
+            f"{'vertical' if c == '1' else 'perpendicular'} distance (c = {c}): blue stay on the diagonal, "
+            "red staircase",
+            fontsize=8,
+        )
         ax.legend(fontsize=7, loc="upper right")
     fig.tight_layout()
     return fig
@@ -87,8 +108,11 @@ def heatmap_figure():
             if o == observed:
                 img[y - config.y_bounds[0], x - config.x_bounds[0]] = hit[s]
         im = ax.imshow(img, origin="lower", cmap="viridis", vmin=0, vmax=1)
-        ax.set_title(f"{HEATMAP['example']}, {'observed' if observed else 'unobserved'}: share of {HEATMAP['seeds']} "
-                     "Q-learning seeds\nwhose greedy action is exactly optimal", fontsize=8)
+        ax.set_title(
+            f"{HEATMAP['example']}, {'observed' if observed else 'unobserved'}: share of {HEATMAP['seeds']} "
+            "Q-learning seeds\nwhose greedy action is exactly optimal",
+            fontsize=8,
+        )
         ax.set_xlabel("x")
         ax.set_ylabel("y")
     fig.colorbar(im, ax=axes, shrink=0.8)
@@ -104,11 +128,16 @@ def curves_figure():
     config = TurnConfig.load(str(ROOT / "examples" / f"{CURVES['example']}.toml"))
     mdp, sol = turn_mdp(config), solve_config(config)
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    for world_label, start_observed, color in (("observed", True, "tab:blue"), ("unobserved", False, "tab:red")):
+    for world_label, _start_observed, color in (("observed", True, "tab:blue"), ("unobserved", False, "tab:red")):
         med, lo, hi = [], [], []
         for episodes in CURVES["episodes"]:
-            settings = default_settings(config, episodes=episodes, epsilon=CURVES["epsilon"],
-                                        epsilon_final=CURVES["epsilon"], step_size=CURVES["step_size"])
+            settings = default_settings(
+                config,
+                episodes=episodes,
+                epsilon=CURVES["epsilon"],
+                epsilon_final=CURVES["epsilon"],
+                step_size=CURVES["step_size"],
+            )
             result = learn(mdp, settings, range(CURVES["seeds"]), start=training_start(config), engine=engine())
             comp = compare(sol, result.greedy())
             regrets = np.array([float(r) for r in comp.regret[world_label]])

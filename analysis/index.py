@@ -6,7 +6,6 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
-
 from analysis.common import REPORTS, read_csv, write_atomic
 
 FILES = [
@@ -22,13 +21,22 @@ FILES = [
     ("phase_diagram.png", "on the diagonal: stay vs staircase over b/a and gamma (certified), with b/a = c(1 - gamma)"),
     ("agreement_heatmap.png", "share of Q-learning seeds whose greedy action is exactly optimal, state by state"),
     ("learning_curves.png", "exact regret vs training episodes, median and 10-90% band across seeds"),
-    ("convergence.md", "budgets at which 1000 seeds are exactly optimal: step-indexed vs stationary tables, per learner"),
+    (
+        "convergence.md",
+        "budgets at which 1000 seeds are exactly optimal: step-indexed vs stationary tables, per learner",
+    ),
     ("convergence.png", "fraction of seeds exactly optimal vs training episodes, per example and learner"),
     ("phenomenon.md", "the seed's observation hunted down: where observed agents go up forever in some seeds, and why"),
     ("phenomenon.csv", "every cell of that search: settings, seeds, always-up share with its interval, exact optimum"),
-    ("gridworlds.md", "the AI Safety Gridworlds exactly: reward vs hidden performance, safety gaps, whisky, shifted maps"),
+    (
+        "gridworlds.md",
+        "the AI Safety Gridworlds exactly: reward vs hidden performance, safety gaps, whisky, shifted maps",
+    ),
     ("gridworlds.png", "each gridworld map with its optimal path under the reward and under the performance"),
-    ("gridworld_learners.csv", "Q-learning on the gridworlds: shortcut, button, whisky, lava; regret, performance, cause"),
+    (
+        "gridworld_learners.csv",
+        "Q-learning on the gridworlds: shortcut, button, whisky, lava; regret, performance, cause",
+    ),
     ("provenance.json", "tabturn version, configs, seeds, run time of each script"),
 ]
 
@@ -46,31 +54,40 @@ def phenomenon_answers(rows: list[dict], found: list[dict]) -> list[str]:
     hits = [r for r in rows if 0.01 < float(r["always_up_observed"]) < 0.99]
     blocks = list(dict.fromkeys(r["block"] for r in rows))
     out = ["## The seed's observation: always up while observed, depending on the seed?", ""]
-    out.append(f"- The search ([phenomenon.md](phenomenon.md)) trained agents in the observed world in {len(rows)} "
-               f"cells of {', '.join(blocks)} settings, {'/'.join(seeds)} seeds each; in {len(hits)} cells the share "
-               "of seeds whose greedy policy goes up forever while observed lies strictly between 1% and 99% "
-               "([phenomenon.csv](phenomenon.csv)).")
+    out.append(
+        f"- The search ([phenomenon.md](phenomenon.md)) trained agents in the observed world in {len(rows)} "
+        f"cells of {', '.join(blocks)} settings, {'/'.join(seeds)} seeds each; in {len(hits)} cells the share "
+        "of seeds whose greedy policy goes up forever while observed lies strictly between 1% and 99% "
+        "([phenomenon.csv](phenomenon.csv))."
+    )
     allowed = sum(r["exact_always_up_optimal"] == "true" for r in rows)
     hit_allowed = sum(r["exact_always_up_optimal"] == "true" for r in hits)
-    out.append(f"- Going up forever while observed is optimal in {allowed} of the {len(rows)} cells "
-               f"(column exact_always_up_optimal), {hit_allowed} of them seed-dependent: in the other "
-               f"{len(hits) - hit_allowed} seed-dependent cells, the agents that go up forever miss the exact optimum "
-               "(and the class always-up counts only such misses).")
+    out.append(
+        f"- Going up forever while observed is optimal in {allowed} of the {len(rows)} cells "
+        f"(column exact_always_up_optimal), {hit_allowed} of them seed-dependent: in the other "
+        f"{len(hits) - hit_allowed} seed-dependent cells, the agents that go up forever miss the exact optimum "
+        "(and the class always-up counts only such misses)."
+    )
     if not hits:
         top = max(rows, key=lambda r: float(r["always_up_observed"]) if float(r["always_up_observed"]) < 0.99 else -1)
-        out.append(f"- No seed-dependent cell was found; the largest share below 99% is "
-                   f"{float(top['always_up_observed']):.1%} (block {top['block']}, cell {top['cell']}).")
+        out.append(
+            f"- No seed-dependent cell was found; the largest share below 99% is "
+            f"{float(top['always_up_observed']):.1%} (block {top['block']}, cell {top['cell']})."
+        )
         return out
     for region in dict.fromkeys(r["region"] for r in found):
         mine = [r for r in found if r["region"] == region]
         head = mine[0]
-        setting = ", ".join(f"{k} {head[k]}" for k in ("algorithm", "table", "initial_value", "regime", "mesa_model")
-                            if head[k])
+        setting = ", ".join(
+            f"{k} {head[k]}" for k in ("algorithm", "table", "initial_value", "regime", "mesa_model") if head[k]
+        )
         moves = "; ".join(f"{r['intervention']}: {float(r['intervention_share']):.1%}" for r in mine)
-        out.append(f"- Region {region} ({head['cells']} cells, block {head['block']}: {setting}; episodes "
-                   f"{head['episodes']}): {float(head['share_min']):.1%} to {float(head['share_max']):.1%} of seeds go "
-                   f"up forever while observed; in the cell nearest one half ({float(head['representative_share']):.1%})"
-                   f", one change at a time gives {moves} ([phenomenon_regions.csv](phenomenon_regions.csv)).")
+        out.append(
+            f"- Region {region} ({head['cells']} cells, block {head['block']}: {setting}; episodes "
+            f"{head['episodes']}): {float(head['share_min']):.1%} to {float(head['share_max']):.1%} of seeds go "
+            f"up forever while observed; in the cell nearest one half ({float(head['representative_share']):.1%})"
+            f", one change at a time gives {moves} ([phenomenon_regions.csv](phenomenon_regions.csv))."
+        )
     from analysis.phenomenon import mechanism
 
     out += mechanism(found)
@@ -78,11 +95,13 @@ def phenomenon_answers(rows: list[dict], found: list[dict]) -> list[str]:
     if learner_hits:
         bs = sorted({r["b"] for r in learner_hits}, key=lambda b: float(Fraction(b)))
         b_one = [r for r in rows if r["block"] != "mesa" and r["b"] == "1"]
-        out.append(f"- Every seed-dependent learner cell has b (a = 1) in {{{', '.join(bs)}}}, a "
-                   f"{' or '.join(sorted({r['table'] for r in learner_hits}))} table and initial value(s) "
-                   f"{', '.join(sorted({r['initial_value'] for r in learner_hits}))}; of the {len(b_one)} learner "
-                   f"cells with b = 1, {sum(1 for r in b_one if 0.01 < float(r['always_up_observed']) < 0.99)} are "
-                   "seed-dependent.")
+        out.append(
+            f"- Every seed-dependent learner cell has b (a = 1) in {{{', '.join(bs)}}}, a "
+            f"{' or '.join(sorted({r['table'] for r in learner_hits}))} table and initial value(s) "
+            f"{', '.join(sorted({r['initial_value'] for r in learner_hits}))}; of the {len(b_one)} learner "
+            f"cells with b = 1, {sum(1 for r in b_one if 0.01 < float(r['always_up_observed']) < 0.99)} are "
+            "seed-dependent."
+        )
     return out
 
 
@@ -93,43 +112,66 @@ def gridworld_answers(rows: list[dict], extra: list[dict], learners: list[dict] 
         return []
     a = by["absent_supervisor"]
     out = ["## The AI Safety Gridworlds, exactly", ""]
-    enters = {e["quantity"].rsplit("_", 1)[-1]: e["value"] for e in extra
-              if e["quantity"].startswith("reward_optimal_path_enters_P")}
-    out.append(f"- Absent supervisor ([gridworlds.md](gridworlds.md)): the reward optimum is {a['reward_optimum']} and "
-               f"the hidden-performance optimum {a['performance_optimum']}; every reward-optimal policy has "
-               f"performance {a['reward_optimal_performance_min']}, a safety gap of {a['safety_gap']}. The "
-               f"reward-optimal path enters the punishment cell when supervised: {enters.get('supervised')}; when "
-               f"unsupervised: {enters.get('unsupervised')}." + (
-                   " As in the turn family's absent-supervisor regime, behaving differently when unsupervised is "
-                   "then what the visible objective asks for (an optimum effect), not a training artifact."
-                   if enters.get("supervised") == "false" and enters.get("unsupervised") == "true" else ""))
+    enters = {
+        e["quantity"].rsplit("_", 1)[-1]: e["value"]
+        for e in extra
+        if e["quantity"].startswith("reward_optimal_path_enters_P")
+    }
+    out.append(
+        f"- Absent supervisor ([gridworlds.md](gridworlds.md)): the reward optimum is {a['reward_optimum']} and "
+        f"the hidden-performance optimum {a['performance_optimum']}; every reward-optimal policy has "
+        f"performance {a['reward_optimal_performance_min']}, a safety gap of {a['safety_gap']}. The "
+        f"reward-optimal path enters the punishment cell when supervised: {enters.get('supervised')}; when "
+        f"unsupervised: {enters.get('unsupervised')}."
+        + (
+            " As in the turn family's absent-supervisor regime, behaving differently when unsupervised is "
+            "then what the visible objective asks for (an optimum effect), not a training artifact."
+            if enters.get("supervised") == "false" and enters.get("unsupervised") == "true"
+            else ""
+        )
+    )
     gaps = [f"{r['environment']} {r['safety_gap']}" for r in rows if r["safety_gap"] != "0"]
-    out.append(f"- Safety gaps (performance optimum minus the performance of the worst reward-optimal policy): "
-               f"{', '.join(gaps) or 'none'}; zero in the other {len(rows) - len(gaps)} maps.")
+    out.append(
+        f"- Safety gaps (performance optimum minus the performance of the worst reward-optimal policy): "
+        f"{', '.join(gaps) or 'none'}; zero in the other {len(rows) - len(gaps)} maps."
+    )
     whisky = {e["quantity"]: e for e in extra if e["environment"] == "whisky_gold"}
     if whisky:
-        out.append(f"- Whisky and gold: a planner that models its own forced randomisation avoids the whisky (optimum "
-                   f"{whisky['embedded_optimum']['value']}); one that assumes its actions stay its own expects "
-                   f"{whisky['naive_believed_optimum']['value']} by drinking and really gets "
-                   f"{float(whisky['naive_actual_value']['value_float']):.4g}.")
+        out.append(
+            f"- Whisky and gold: a planner that models its own forced randomisation avoids the whisky (optimum "
+            f"{whisky['embedded_optimum']['value']}); one that assumes its actions stay its own expects "
+            f"{whisky['naive_believed_optimum']['value']} by drinking and really gets "
+            f"{float(whisky['naive_actual_value']['value_float']):.4g}."
+        )
     shift = {(e["environment"], e["quantity"]): e["value"] for e in extra if e["environment"].startswith("distrib")}
     if shift:
-        out.append("- Distributional shift: the training map's optimal plan, played on the testing maps, gets " +
-                   "; ".join(f"{env.split('_')[-1]}: {shift[(env, 'train_plan_on_test')]} (optimum "
-                             f"{shift[(env, 'test_optimum')]})" for env in sorted({k[0] for k in shift})) + ".")
+        out.append(
+            "- Distributional shift: the training map's optimal plan, played on the testing maps, gets "
+            + "; ".join(
+                f"{env.split('_')[-1]}: {shift[(env, 'train_plan_on_test')]} (optimum {shift[(env, 'test_optimum')]})"
+                for env in sorted({k[0] for k in shift})
+            )
+            + "."
+        )
     for r in learners or []:
         if r["stage"] == "default" and r["cause"]:
-            out.append(f"- {r['environment']}, start {r['start']}: Q-learning ({r['seeds']} seeds, default settings) "
-                       f"{r['behaviour']} in {int(r['shows'])} seeds; cause: **{r['cause']}** "
-                       f"([gridworld_learners.csv](gridworld_learners.csv)).")
+            out.append(
+                f"- {r['environment']}, start {r['start']}: Q-learning ({r['seeds']} seeds, default settings) "
+                f"{r['behaviour']} in {int(r['shows'])} seeds; cause: **{r['cause']}** "
+                f"([gridworld_learners.csv](gridworld_learners.csv))."
+            )
     for r in learners or []:
         if r["stage"] == "default" and not r["cause"]:
-            out.append(f"- {r['environment']}: Q-learning trained on the training map {r['behaviour'].split(' (')[0]} "
-                       f"in {int(r['shows'])} of {r['seeds']} seeds (mean exact reward {r['performance_mean']}).")
+            out.append(
+                f"- {r['environment']}: Q-learning trained on the training map {r['behaviour'].split(' (')[0]} "
+                f"in {int(r['shows'])} of {r['seeds']} seeds (mean exact reward {r['performance_mean']})."
+            )
     for r in learners or []:
         if r["environment"] == "whisky_gold" and r["stage"] == "default":
-            out.append(f"- Whisky: {r['naive_optimal']} of {r['seeds']} Q-learning seeds are exactly optimal for the "
-                       f"naive planner and {r['optimal']} for the planner that models its own randomisation.")
+            out.append(
+                f"- Whisky: {r['naive_optimal']} of {r['seeds']} Q-learning seeds are exactly optimal for the "
+                f"naive planner and {r['optimal']} for the planner that models its own randomisation."
+            )
     return out
 
 
@@ -137,36 +179,54 @@ def convergence_answers(learned: list[dict], convergence: list[dict]) -> list[st
     """Sentences on whether learned agents reach the optimum: default budget, converged budget, representation."""
     out = []
     unvisited = [r for r in learned if float(r["unvisited"]) == 1]
-    out.append(f"- At the default budget (500 episodes), {sum(float(r['optimal']) > 0 for r in learned)} of "
-               f"{len(learned)} example x learner x world rows of [learned_agents.csv](learned_agents.csv) have any "
-               f"exactly optimal seed; {len(unvisited)} rows are worlds training never visits (class `unvisited`, "
-               "coverage 0): their choices are initial values and the tie-break, not learned behaviour.")
+    out.append(
+        f"- At the default budget (500 episodes), {sum(float(r['optimal']) > 0 for r in learned)} of "
+        f"{len(learned)} example x learner x world rows of [learned_agents.csv](learned_agents.csv) have any "
+        f"exactly optimal seed; {len(unvisited)} rows are worlds training never visits (class `unvisited`, "
+        "coverage 0): their choices are initial values and the tie-break, not learned behaviour."
+    )
     timed = [r for r in convergence if r["table"] == "step-indexed"]
     hit = [r for r in timed if r["converged_episodes"] != "none"]
-    out.append(f"- With step-indexed tables (finite horizons), {len(hit)} of {len(timed)} example x learner rows reach "
-               f">= 99% of 1000 seeds exactly optimal in the trained world within the budgets tried "
-               f"([convergence.md](convergence.md)): " + ", ".join(f"{r['example']}/{r['learner']} at "
-                                                                 f"{r['converged_episodes']}" for r in hit) + ".")
+    out.append(
+        f"- With step-indexed tables (finite horizons), {len(hit)} of {len(timed)} example x learner rows reach "
+        f">= 99% of 1000 seeds exactly optimal in the trained world within the budgets tried "
+        f"([convergence.md](convergence.md)): "
+        + ", ".join(f"{r['example']}/{r['learner']} at {r['converged_episodes']}" for r in hit)
+        + "."
+    )
     finite = {r["example"] for r in timed}
     stat = [r for r in convergence if r["table"] == "stationary" and r["example"] in finite]
     representation = [r for r in stat if r["note"].startswith("representation")]
     both = [f"{r['example']}/{r['learner']}" for r in stat if r["converged_episodes"] != "none"]
     if stat:
-        out.append(f"- With the same recipe and a stationary table on those finite horizons, {len(representation)} of "
-                   f"{len(stat)} example x learner rows miss where the step-indexed table converges (best "
-                   f"{max((float(r['best_fraction']) for r in representation), default=0):.1%}): a stationary table "
-                   "averages Q over the steps of a step-dependent optimum, so those misses are a representation "
-                   "effect, not a training one. The stationary table converges too in " +
-                   (", ".join(both) if both else "no row") +
-                   (" (with terminal timing only the number of ups matters, which a stationary table can follow)."
-                    if both and all(b.startswith("terminal/") for b in both) else "."))
+        out.append(
+            f"- With the same recipe and a stationary table on those finite horizons, {len(representation)} of "
+            f"{len(stat)} example x learner rows miss where the step-indexed table converges (best "
+            f"{max((float(r['best_fraction']) for r in representation), default=0):.1%}): a stationary table "
+            "averages Q over the steps of a step-dependent optimum, so those misses are a representation "
+            "effect, not a training one. The stationary table converges too in "
+            + (", ".join(both) if both else "no row")
+            + (
+                " (with terminal timing only the number of ups matters, which a stationary table can follow)."
+                if both and all(b.startswith("terminal/") for b in both)
+                else "."
+            )
+        )
     inf = [r for r in convergence if r["example"] not in finite]
     if inf:
-        out.append("- Infinite horizons (stationary optimum): " + ", ".join(
-            f"{r['example']}/{r['learner']} " + (f"reaches >= 99% at {r['converged_episodes']} episodes"
-                                                 if r["converged_episodes"] != "none" else
-                                                 f"best {float(r['best_fraction']):.1%} at {r['best_episodes']}")
-            for r in inf) + " ([convergence.md](convergence.md)).")
+        out.append(
+            "- Infinite horizons (stationary optimum): "
+            + ", ".join(
+                f"{r['example']}/{r['learner']} "
+                + (
+                    f"reaches >= 99% at {r['converged_episodes']} episodes"
+                    if r["converged_episodes"] != "none"
+                    else f"best {float(r['best_fraction']):.1%} at {r['best_episodes']}"
+                )
+                for r in inf
+            )
+            + " ([convergence.md](convergence.md))."
+        )
     return out
 
 
@@ -184,8 +244,10 @@ def attribution_answers(verdicts: list[dict]) -> list[str]:
             if v["cause"] == "representation":
                 seen += f", stationary table {v['stationary']}"
             if "tie-break picks" in v["evidence"]:
-                seen += ("; among converged agents it follows the tie-break: the objective allows it, the tie-break "
-                         "picks it among optimal actions")
+                seen += (
+                    "; among converged agents it follows the tie-break: the objective allows it, the tie-break "
+                    "picks it among optimal actions"
+                )
             parts.append(f"`{v['behaviour']}` in the {v['world']} world is a **{v['cause']}** effect ({seen})")
         absent = [v["behaviour"] for v in mine if v["cause"] == "absent"]
         text = f"- {ex} (Q-learning, [attribution.md](attribution.md)): " + ("; ".join(parts) or "nothing to attribute")
@@ -197,139 +259,194 @@ def attribution_answers(verdicts: list[dict]) -> list[str]:
     return out
 
 
-def answers(exact: list[dict], learned: list[dict], verdicts: list[dict], attribution: list[dict],
-            variants: list[dict], mesa: list[dict], symbolic: list[dict], switching: list[dict],
-            convergence: list[dict]) -> list[str]:
+def answers(
+    exact: list[dict],
+    learned: list[dict],
+    verdicts: list[dict],
+    attribution: list[dict],
+    variants: list[dict],
+    mesa: list[dict],
+    symbolic: list[dict],
+    switching: list[dict],
+    convergence: list[dict],
+) -> list[str]:
     """The answer sentences, each naming the table behind it."""
     out = ["## Is 'up' the optimum or a training artifact?", ""]
     up_obs = [r["example"] for r in exact if r["optimal_at_start_observed"].split() == ["up"]]
-    out.append(f"- Observed, 'up' is the unique optimal *first* move from the start in {len(up_obs)} of {len(exact)} "
-               f"examples ({', '.join(up_obs)}), but going up *forever* is never optimal while observed: "
-               f"`exact_up_forever_optimal` is false for every observed row of "
-               f"[learned_agents.csv](learned_agents.csv) "
-               f"({sum(r['exact_up_forever_optimal'] == 'false' for r in learned if r['world'] == 'observed')} of "
-               f"{sum(r['world'] == 'observed' for r in learned)}). The observed optimum is a staircase along the "
-               "diagonal (trajectories in [exact_optimum.md](exact_optimum.md)).")
+    out.append(
+        f"- Observed, 'up' is the unique optimal *first* move from the start in {len(up_obs)} of {len(exact)} "
+        f"examples ({', '.join(up_obs)}), but going up *forever* is never optimal while observed: "
+        f"`exact_up_forever_optimal` is false for every observed row of "
+        f"[learned_agents.csv](learned_agents.csv) "
+        f"({sum(r['exact_up_forever_optimal'] == 'false' for r in learned if r['world'] == 'observed')} of "
+        f"{sum(r['world'] == 'observed' for r in learned)}). The observed optimum is a staircase along the "
+        "diagonal (trajectories in [exact_optimum.md](exact_optimum.md))."
+    )
     absent = [r for r in learned if r["regime"] == "absent-supervisor" and r["world"] == "unobserved"]
     if absent:
-        out.append(f"- Unobserved with an absent supervisor, going up forever *is* optimal "
-                   f"(`exact_up_forever_optimal` = {absent[0]['exact_up_forever_optimal']} in "
-                   "[learned_agents.csv](learned_agents.csv)): only -b*y is charged there, so this turn is a real "
-                   "optimum effect of that objective.")
+        out.append(
+            f"- Unobserved with an absent supervisor, going up forever *is* optimal "
+            f"(`exact_up_forever_optimal` = {absent[0]['exact_up_forever_optimal']} in "
+            "[learned_agents.csv](learned_agents.csv)): only -b*y is charged there, so this turn is a real "
+            "optimum effect of that objective."
+        )
     tod = [r for r in learned if r["example"] == "train_observed_deploy_unobserved" and r["world"] == "unobserved"]
     for r in tod[:1]:
-        out.append(f"- Trained only while observed and deployed unobserved ({r['learner']}-learning, {r['seeds']} "
-                   f"seeds), the unobserved world is never visited in training: class `unvisited` for "
-                   f"{float(r['unvisited']):.1%} of seeds, coverage {r['coverage_mean']} "
-                   "([learned_agents.csv](learned_agents.csv)). What such an agent does when deployed unobserved is its "
-                   "initial values and its tie-break, not something it learned.")
+        out.append(
+            f"- Trained only while observed and deployed unobserved ({r['learner']}-learning, {r['seeds']} "
+            f"seeds), the unobserved world is never visited in training: class `unvisited` for "
+            f"{float(r['unvisited']):.1%} of seeds, coverage {r['coverage_mean']} "
+            "([learned_agents.csv](learned_agents.csv)). What such an agent does when deployed unobserved is its "
+            "initial values and its tie-break, not something it learned."
+        )
     out += attribution_answers(verdicts)
     out += convergence_answers(learned, convergence)
     out += ["", "## Does the answer hold for every reading of the original setup?", ""]
     causes = {c: [r for r in variants if r["cause"] == c] for c in dict.fromkeys(r["cause"] for r in variants)}
-    out.append(f"- Of {len(variants)} readings ([variant_robustness.md](variant_robustness.md)), the cause of going up "
-               "forever while unobserved (the same verdict function as the attribution) is " +
-               ", ".join(f"{c} in {len(rows)} (regimes: {', '.join(sorted({r['regime'] for r in rows}))})"
-                         for c, rows in causes.items()) + ".")
+    out.append(
+        f"- Of {len(variants)} readings ([variant_robustness.md](variant_robustness.md)), the cause of going up "
+        "forever while unobserved (the same verdict function as the attribution) is "
+        + ", ".join(
+            f"{c} in {len(rows)} (regimes: {', '.join(sorted({r['regime'] for r in rows}))})"
+            for c, rows in causes.items()
+        )
+        + "."
+    )
     undetermined = causes.get("undetermined", [])
     if undetermined:
         no_conv = sum(r["converged_episodes"] == "none" for r in undetermined)
-        out.append(f"- The {len(undetermined)} undetermined readings (regime(s) "
-                   f"{', '.join(sorted({r['regime'] for r in undetermined}))}) have no converged agents in this table "
-                   f"({no_conv} of {len(undetermined)}: column converged_episodes), so no training verdict is earned; in "
-                   f"{sum(r['exact_up_forever_unobserved'] == 'false' for r in undetermined)} of them the exact "
-                   "optimum does not go up forever, so it is not an optimum effect either.")
+        out.append(
+            f"- The {len(undetermined)} undetermined readings (regime(s) "
+            f"{', '.join(sorted({r['regime'] for r in undetermined}))}) have no converged agents in this table "
+            f"({no_conv} of {len(undetermined)}: column converged_episodes), so no training verdict is earned; in "
+            f"{sum(r['exact_up_forever_unobserved'] == 'false' for r in undetermined)} of them the exact "
+            "optimum does not go up forever, so it is not an optimum effect either."
+        )
     allowed = [r for r in variants if r["exact_up_forever_unobserved"] == "true"]
-    out.append(f"- The exact optimum itself goes up forever while unobserved in {len(allowed)} readings, all under "
-               f"regime(s) {', '.join(sorted({r['regime'] for r in allowed})) or 'none'} (column "
-               "exact_up_forever_unobserved): there the turn is what the objective asks for. In "
-               f"{sum(r['cause'] == 'unvisited' for r in allowed)} of them training starts observed and never "
-               "visits the unobserved world, so what learners do there says nothing about the objective.")
+    out.append(
+        f"- The exact optimum itself goes up forever while unobserved in {len(allowed)} readings, all under "
+        f"regime(s) {', '.join(sorted({r['regime'] for r in allowed})) or 'none'} (column "
+        "exact_up_forever_unobserved): there the turn is what the objective asks for. In "
+        f"{sum(r['cause'] == 'unvisited' for r in allowed)} of them training starts observed and never "
+        "visits the unobserved world, so what learners do there says nothing about the objective."
+    )
     never_obs = sum(r["exact_up_forever_observed"] == "false" for r in variants)
-    out.append(f"- Going up forever while observed is optimal in {len(variants) - never_obs} of {len(variants)} "
-               "readings (column exact_up_forever_observed).")
+    out.append(
+        f"- Going up forever while observed is optimal in {len(variants) - never_obs} of {len(variants)} "
+        "readings (column exact_up_forever_observed)."
+    )
     out += ["", "## The mesa-optimizer: when does the turn appear, and is 'up' forced?", ""]
     up_rows = [r for r in mesa if r["actions"].split()[0] == "up"]
     turns = [r for r in up_rows if r["unobserved_class"] == "always-up"]
-    out.append(f"- A planner against a learned loss goes up forever while unobserved, although that is not optimal, in "
-               f"{len(turns)} of {len(up_rows)} settings ([mesa.md](mesa.md)): models "
-               f"{', '.join(sorted({r['model'] for r in turns})) or 'none'}, coverage "
-               f"{', '.join(sorted({r['coverage'] for r in turns})) or 'none'}, regimes "
-               f"{', '.join(sorted({r['regime'] for r in turns})) or 'none'}. In "
-               f"{sum(r['forced'] == 'false' for r in turns)} of them every action ties under the learned loss "
-               "(the unobserved world was never seen), so the direction is the tie-break's.")
+    out.append(
+        f"- A planner against a learned loss goes up forever while unobserved, although that is not optimal, in "
+        f"{len(turns)} of {len(up_rows)} settings ([mesa.md](mesa.md)): models "
+        f"{', '.join(sorted({r['model'] for r in turns})) or 'none'}, coverage "
+        f"{', '.join(sorted({r['coverage'] for r in turns})) or 'none'}, regimes "
+        f"{', '.join(sorted({r['regime'] for r in turns})) or 'none'}. In "
+        f"{sum(r['forced'] == 'false' for r in turns)} of them every action ties under the learned loss "
+        "(the unobserved world was never seen), so the direction is the tie-break's."
+    )
     down_rows = [r for r in mesa if r["actions"].split()[0] == "down"]
     flat_down = [r for r in down_rows if r["forced"] == "false"]
-    out.append(f"- With 'down' listed first, the planner's first unobserved move in those tie settings is down in "
-               f"{sum(r['unobserved_first_move'] == 'down' for r in flat_down)} of {len(flat_down)} "
-               "([mesa.md](mesa.md)): when the turn comes from a flat learned loss, up versus down is decided by the "
-               "action order alone.")
-    forced = [r for r in up_rows if r["regime"] == "absent-supervisor" and r["model"] != "factored-flagless"
-              and r["coverage"] != "0"]
-    out.append(f"- Under an absent supervisor with some unobserved training data (coverage > 0, flag-aware models), "
-               f"'up' is forced by the learned objective in {sum(r['forced'] == 'true' for r in forced)} of "
-               f"{len(forced)} settings and optimal under the true loss in "
-               f"{sum(r['unobserved_class'] == 'optimal' for r in forced)}: the learned unobserved loss has no "
-               "alignment term (column learned_alignment_spread) and only the capability slope.")
-    flagless = [r for r in up_rows if r["model"] == "factored-flagless" and r["regime"] in ("always",
-                                                                                            "train-observed-deploy-unobserved")]
-    out.append(f"- A model that cannot see the flag (factored-flagless) carries the observed loss into the unobserved "
-               f"world: no turn in {sum(r['unobserved_class'] != 'always-up' for r in flagless)} of {len(flagless)} "
-               "such settings.")
+    out.append(
+        f"- With 'down' listed first, the planner's first unobserved move in those tie settings is down in "
+        f"{sum(r['unobserved_first_move'] == 'down' for r in flat_down)} of {len(flat_down)} "
+        "([mesa.md](mesa.md)): when the turn comes from a flat learned loss, up versus down is decided by the "
+        "action order alone."
+    )
+    forced = [
+        r
+        for r in up_rows
+        if r["regime"] == "absent-supervisor" and r["model"] != "factored-flagless" and r["coverage"] != "0"
+    ]
+    out.append(
+        f"- Under an absent supervisor with some unobserved training data (coverage > 0, flag-aware models), "
+        f"'up' is forced by the learned objective in {sum(r['forced'] == 'true' for r in forced)} of "
+        f"{len(forced)} settings and optimal under the true loss in "
+        f"{sum(r['unobserved_class'] == 'optimal' for r in forced)}: the learned unobserved loss has no "
+        "alignment term (column learned_alignment_spread) and only the capability slope."
+    )
+    flagless = [
+        r
+        for r in up_rows
+        if r["model"] == "factored-flagless" and r["regime"] in ("always", "train-observed-deploy-unobserved")
+    ]
+    out.append(
+        f"- A model that cannot see the flag (factored-flagless) carries the observed loss into the unobserved "
+        f"world: no turn in {sum(r['unobserved_class'] != 'always-up' for r in flagless)} of {len(flagless)} "
+        "such settings."
+    )
     out += ["", "## Why up and not down?", ""]
     down = sum(int(r["down_optimal_cells"]) for r in exact)
     up_cells = sum(int(r["up_optimal_cells_observed"]) + int(r["up_optimal_cells_unobserved"]) for r in exact)
     cells = sum(2 * int(r["cells"]) for r in exact)
-    out.append(f"- In the exact optimum, 'down' is optimal in {down} cells and 'up' in {up_cells} of {cells} "
-               "cells across all examples ([exact_optimum.csv](exact_optimum.csv)). This fits the loss: 'down' changes "
-               "the offset y - x exactly as 'right' does but lowers y, so with b > 0 it is never better than 'right'.")
+    out.append(
+        f"- In the exact optimum, 'down' is optimal in {down} cells and 'up' in {up_cells} of {cells} "
+        "cells across all examples ([exact_optimum.csv](exact_optimum.csv)). This fits the loss: 'down' changes "
+        "the offset y - x exactly as 'right' does but lowers y, so with b > 0 it is never better than 'right'."
+    )
     up_first = [r["example"] for r in exact if r["actions"].split()[0] == "up"]
     dom = _one(symbolic, claim="dominance")
     never = _one(symbolic, claim="never-down")
     if dom and never:
-        out.append(f"- Symbolically ([symbolic.md](symbolic.md)): going left costs exactly b*G_n more than going up, and "
-                   f"going down exactly b*G_n more than going right, in every regime (sympy-verified; "
-                   f"{dom['disagreements']} disagreements with the exact solver over {dom['instances']} instances and "
-                   f"{dom['states']} interior states). So for b > 0 'down' is never optimal away from the edges "
-                   f"({never['disagreements']} disagreements).")
+        out.append(
+            f"- Symbolically ([symbolic.md](symbolic.md)): going left costs exactly b*G_n more than going up, and "
+            f"going down exactly b*G_n more than going right, in every regime (sympy-verified; "
+            f"{dom['disagreements']} disagreements with the exact solver over {dom['instances']} instances and "
+            f"{dom['states']} interior states). So for b > 0 'down' is never optimal away from the edges "
+            f"({never['disagreements']} disagreements)."
+        )
     thr = _one(symbolic, claim="diagonal-threshold")
     last = _one(symbolic, claim="last-step")
     if thr and last:
-        out.append(f"- When does the optimum leave the diagonal? Always observed with up, right and stay, it stays on the "
-                   f"diagonal iff b < a*c*(1 - gamma) and climbs the staircase iff b > a*c*(1 - gamma) (tie at equality; "
-                   f"{thr['disagreements']} disagreements in {thr['states']} certified checks). With one step left, 'up' "
-                   f"beats 'right' iff b > 4*a*c*w*d (w = chance the alignment term is charged; "
-                   f"{last['disagreements']} disagreements over {last['states']} states), so on or below the diagonal "
-                   "the last move of a finite horizon is never 'right' when b > 0.")
-    more = {name: _one(symbolic, claim=name) for name in ("switching-threshold", "absent-values", "no-stay-offset",
-                                                           "terminal-sequences", "edges")}
+        out.append(
+            f"- When does the optimum leave the diagonal? Always observed with up, right and stay, it stays on the "
+            f"diagonal iff b < a*c*(1 - gamma) and climbs the staircase iff b > a*c*(1 - gamma) (tie at equality; "
+            f"{thr['disagreements']} disagreements in {thr['states']} certified checks). With one step left, 'up' "
+            f"beats 'right' iff b > 4*a*c*w*d (w = chance the alignment term is charged; "
+            f"{last['disagreements']} disagreements over {last['states']} states), so on or below the diagonal "
+            "the last move of a finite horizon is never 'right' when b > 0."
+        )
+    more = {
+        name: _one(symbolic, claim=name)
+        for name in ("switching-threshold", "absent-values", "no-stay-offset", "terminal-sequences", "edges")
+    }
     if all(more.values()):
         sw, ab, ns, te, ed = more.values()
-        out.append(f"- Does the chance of becoming unobserved change what is optimal while observed? Yes, above a "
-                   f"threshold: with switching probability p (and no way back), the observed agent on the diagonal "
-                   f"leaves it iff b > a*c*(1 - p)*(1 - gamma), so p matters exactly when b < a*c*(1 - gamma), from "
-                   f"p > 1 - b/(a*c*(1 - gamma)) on ({sw['disagreements']} disagreements in {sw['states']} certified "
-                   f"checks). Under an absent supervisor the unobserved value is -b*(y*G_n + H_n) and the observed "
-                   f"optimum is exactly the always-observed one ({ab['disagreements']} disagreements over "
-                   f"{ab['states']} states).")
+        out.append(
+            f"- Does the chance of becoming unobserved change what is optimal while observed? Yes, above a "
+            f"threshold: with switching probability p (and no way back), the observed agent on the diagonal "
+            f"leaves it iff b > a*c*(1 - p)*(1 - gamma), so p matters exactly when b < a*c*(1 - gamma), from "
+            f"p > 1 - b/(a*c*(1 - gamma)) on ({sw['disagreements']} disagreements in {sw['states']} certified "
+            f"checks). Under an absent supervisor the unobserved value is -b*(y*G_n + H_n) and the observed "
+            f"optimum is exactly the always-observed one ({ab['disagreements']} disagreements over "
+            f"{ab['states']} states)."
+        )
         brackets = [r for r in switching if r["b"] == "1/20"]
         if brackets:
             shown = "; ".join(f"q = {r['q']}: p* in {r['computed_p_star_bracket']}" for r in brackets)
-            out.append(f"- With a way back to being observed (q > 0) no closed form is claimed; certified bisection "
-                       f"([symbolic.md](symbolic.md), switching_thresholds.csv) brackets the threshold for a = c = 1, "
-                       f"gamma = 9/10, b = 1/20: {shown}.")
-        out.append(f"- Without 'stay' ({{up, right}}), the long-run offset alternates between floor(b/(4*a*c)) and one "
-                   f"more, whatever gamma ({ns['disagreements']} disagreements). With terminal loss only the number of "
-                   f"ups matters, not their order, so the optimal sequences are all orderings of the optimal up-counts "
-                   f"({te['disagreements']} disagreements over {te['states']} state-steps). At the grid's edges, 'left' "
-                   f"and 'down' can be optimal, but only where up or right is blocked ({ed['disagreements']} "
-                   f"disagreements over {ed['states']} state-steps).")
+            out.append(
+                f"- With a way back to being observed (q > 0) no closed form is claimed; certified bisection "
+                f"([symbolic.md](symbolic.md), switching_thresholds.csv) brackets the threshold for a = c = 1, "
+                f"gamma = 9/10, b = 1/20: {shown}."
+            )
+        out.append(
+            f"- Without 'stay' ({{up, right}}), the long-run offset alternates between floor(b/(4*a*c)) and one "
+            f"more, whatever gamma ({ns['disagreements']} disagreements). With terminal loss only the number of "
+            f"ups matters, not their order, so the optimal sequences are all orderings of the optimal up-counts "
+            f"({te['disagreements']} disagreements over {te['states']} state-steps). At the grid's edges, 'left' "
+            f"and 'down' can be optimal, but only where up or right is blocked ({ed['disagreements']} "
+            f"disagreements over {ed['states']} state-steps)."
+        )
     unvisited = [v for v in verdicts if v["cause"] == "unvisited"]
-    out.append(f"- In learned agents, unvisited states act by tie-break, and 'up' is the first action in {len(up_first)} "
-               f"of {len(exact)} example configs ([exact_optimum.csv](exact_optimum.csv), column actions): a learned "
-               "'up' in a world training never visits is the action order's choice "
-               f"({len(unvisited)} of {len(verdicts)} attribution verdicts are `unvisited`; "
-               "[attribution.md](attribution.md)).")
+    out.append(
+        f"- In learned agents, unvisited states act by tie-break, and 'up' is the first action in {len(up_first)} "
+        f"of {len(exact)} example configs ([exact_optimum.csv](exact_optimum.csv), column actions): a learned "
+        "'up' in a world training never visits is the action order's choice "
+        f"({len(unvisited)} of {len(verdicts)} attribution verdicts are `unvisited`; "
+        "[attribution.md](attribution.md))."
+    )
     return out
 
 
@@ -343,10 +460,19 @@ def main(out_dir: str | Path = REPORTS) -> None:
     mesa = read_csv(out / "mesa.csv")
     symbolic = read_csv(out / "symbolic.csv")
     switching = read_csv(out / "switching_thresholds.csv")
-    lines = ["# tabturn reports", "",
-             "Regenerated by `make report`; tables are byte-identical across runs, and figures differ at most in "
-             "metadata. Run times live only in [provenance.json](provenance.json).", "",
-             "| file | what |", "|---|---|"] + [f"| [{f}]({f}) | {what} |" for f, what in FILES] + [""]
+    lines = (
+        [
+            "# tabturn reports",
+            "",
+            "Regenerated by `make report`; tables are byte-identical across runs, and figures differ at most in "
+            "metadata. Run times live only in [provenance.json](provenance.json).",
+            "",
+            "| file | what |",
+            "|---|---|",
+        ]
+        + [f"| [{f}]({f}) | {what} |" for f, what in FILES]
+        + [""]
+    )
     convergence = read_csv(out / "convergence_summary.csv")
     phenomenon = read_csv(out / "phenomenon.csv") if (out / "phenomenon.csv").exists() else []
     regions = read_csv(out / "phenomenon_regions.csv") if (out / "phenomenon_regions.csv").exists() else []
@@ -354,8 +480,9 @@ def main(out_dir: str | Path = REPORTS) -> None:
     lines += answers(exact, learned, verdicts, attribution, variants, mesa, symbolic, switching, convergence) + [""]
     if (out / "gridworlds.csv").exists():
         learners = read_csv(out / "gridworld_learners.csv") if (out / "gridworld_learners.csv").exists() else []
-        lines += gridworld_answers(read_csv(out / "gridworlds.csv"), read_csv(out / "gridworlds_extra.csv"),
-                                   learners) + [""]
+        lines += gridworld_answers(
+            read_csv(out / "gridworlds.csv"), read_csv(out / "gridworlds_extra.csv"), learners
+        ) + [""]
     write_atomic(out / "README.md", "\n".join(lines))
     print(f"wrote {out}/README.md")
 

@@ -27,9 +27,7 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
-
 from analysis.common import REPORTS, ROOT, csv_text, engine, markdown_table, read_csv, save_figure, write_atomic
-
 from tabturn import counter_rng
 from tabturn.config import TurnConfig
 from tabturn.study import wilson
@@ -41,31 +39,84 @@ CACHE = ROOT / ".cache" / "phenomenon"
 LOW, HIGH = 0.01, 0.99  # a seed-dependent share lies strictly between these
 REFINE_STEP = 0.05
 REFINE_ROUNDS = 2
-REFINE = {"learner.episodes": "log-int", "loss.b": "log-rational", "learner.epsilon": "linear",
-          "objective.horizon": "int"}
+REFINE = {
+    "learner.episodes": "log-int",
+    "loss.b": "log-rational",
+    "learner.epsilon": "linear",
+    "objective.horizon": "int",
+}
 LEARNERS = ("q", "sarsa", "expected-sarsa", "double-q")
 BLOCKS = {
-    "learner": {"learner.algorithm": list(LEARNERS), "learner.time_indexed": [False, True],
-                "learner.episodes": [10, 100, 1000, 10000], "learner.initial_value": [0, "optimistic", "pessimistic"],
-                "learner.epsilon": [0.05, 0.3]},
-    "training": {"learner.step_size": [0.1, 0.5, 1.0], "learner.tie_break": ["first", "random"],
-                 "learner.action_order": ["up first", "up last"], "learner.truncation": ["terminal", "bootstrap"],
-                 "learner.episodes": [30, 300, 3000], "learner.initial_value": [0, "pessimistic"]},
-    "setup": {"loss.b": ["1/4", "1", "4", "16"], "grid.y": [[0, 7], [0, 40]], "objective.horizon": [8, 16, 32],
-              "loss.distance": ["vertical", "perpendicular"], "grid.actions": [["up", "down", "left", "right"],
-                                                                           ["up", "right", "stay"]],
-              "learner.episodes": [100, 1000]},
-    "regime": {"supervision.regime": ["always", "train-observed-deploy-unobserved", "switching"],
-               "loss.timing": ["per-step", "terminal"], "learner.episodes": [30, 300, 3000],
-               "learner.initial_value": [0, "pessimistic"], "learner.discount": ["objective", "0.9"]},
+    "learner": {
+        "learner.algorithm": list(LEARNERS),
+        "learner.time_indexed": [False, True],
+        "learner.episodes": [10, 100, 1000, 10000],
+        "learner.initial_value": [0, "optimistic", "pessimistic"],
+        "learner.epsilon": [0.05, 0.3],
+    },
+    "training": {
+        "learner.step_size": [0.1, 0.5, 1.0],
+        "learner.tie_break": ["first", "random"],
+        "learner.action_order": ["up first", "up last"],
+        "learner.truncation": ["terminal", "bootstrap"],
+        "learner.episodes": [30, 300, 3000],
+        "learner.initial_value": [0, "pessimistic"],
+    },
+    "setup": {
+        "loss.b": ["1/4", "1", "4", "16"],
+        "grid.y": [[0, 7], [0, 40]],
+        "objective.horizon": [8, 16, 32],
+        "loss.distance": ["vertical", "perpendicular"],
+        "grid.actions": [["up", "down", "left", "right"], ["up", "right", "stay"]],
+        "learner.episodes": [100, 1000],
+    },
+    "regime": {
+        "supervision.regime": ["always", "train-observed-deploy-unobserved", "switching"],
+        "loss.timing": ["per-step", "terminal"],
+        "learner.episodes": [30, 300, 3000],
+        "learner.initial_value": [0, "pessimistic"],
+        "learner.discount": ["objective", "0.9"],
+    },
 }
-MESA = {"model": ["tabular", "factored", "factored-flagless"], "episodes": [5, 50, 500], "steps": [8, 32],
-        "prior": ["0", "-50"]}
-COLUMNS = ["block", "cell", "algorithm", "table", "episodes", "epsilon", "step_size", "initial_value", "tie_break",
-           "action_order", "truncation", "learner_discount", "b", "grid_y", "horizon", "distance", "actions",
-           "timing", "regime", "mesa_model", "mesa_episodes", "mesa_steps", "mesa_prior", "seeds", "always_up",
-           "always_up_observed", "wilson_low", "wilson_high", "optimal_observed", "exact_always_up_optimal",
-           "refined"]
+MESA = {
+    "model": ["tabular", "factored", "factored-flagless"],
+    "episodes": [5, 50, 500],
+    "steps": [8, 32],
+    "prior": ["0", "-50"],
+}
+COLUMNS = [
+    "block",
+    "cell",
+    "algorithm",
+    "table",
+    "episodes",
+    "epsilon",
+    "step_size",
+    "initial_value",
+    "tie_break",
+    "action_order",
+    "truncation",
+    "learner_discount",
+    "b",
+    "grid_y",
+    "horizon",
+    "distance",
+    "actions",
+    "timing",
+    "regime",
+    "mesa_model",
+    "mesa_episodes",
+    "mesa_steps",
+    "mesa_prior",
+    "seeds",
+    "always_up",
+    "always_up_observed",
+    "wilson_low",
+    "wilson_high",
+    "optimal_observed",
+    "exact_always_up_optimal",
+    "refined",
+]
 
 
 # ---------------------------------------------------------------- cells
@@ -85,7 +136,9 @@ def coarse_cells() -> list[dict]:
 def cell_key(cell: dict) -> str:
     """A short stable name of a cell (its cache directory); it names the learners' random streams too, so a
     change of generator never reads results made with another."""
-    return hashlib.sha256(json.dumps({**cell, "streams": counter_rng.STREAMS}, sort_keys=True).encode()).hexdigest()[:12]
+    return hashlib.sha256(json.dumps({**cell, "streams": counter_rng.STREAMS}, sort_keys=True).encode()).hexdigest()[
+        :12
+    ]
 
 
 def midpoint(a, b, kind: str):
@@ -167,8 +220,9 @@ def run_cell(cell: dict, seeds: int = SEEDS, cache: Path | None = CACHE) -> dict
     from tabturn.sweep import parse_sweep, run_sweep
 
     data, learner = cell_setup(cell)
-    sweep = parse_sweep({"sweep": {"seeds": seeds, "chunk": seeds, "engine": engine(), "record": ["class"]}, **data,
-                         "learner": learner})
+    sweep = parse_sweep(
+        {"sweep": {"seeds": seeds, "chunk": seeds, "engine": engine(), "record": ["class"]}, **data, "learner": learner}
+    )
     if cache is None:
         with tempfile.TemporaryDirectory() as out:
             rows = run_sweep(sweep, out, workers=1)["rows"]
@@ -190,8 +244,14 @@ def _run_mesa_cell(cell: dict, seeds: int) -> dict:
     truth = solve_config(config)
     classes = []
     for seed in range(seeds):
-        settings = MesaSettings(model=cell["mesa.model"], episodes=cell["mesa.episodes"], steps=cell["mesa.steps"],
-                                prior=Fraction(cell["mesa.prior"]), seed=seed, coverage=Fraction(0))
+        settings = MesaSettings(
+            model=cell["mesa.model"],
+            episodes=cell["mesa.episodes"],
+            steps=cell["mesa.steps"],
+            prior=Fraction(cell["mesa.prior"]),
+            seed=seed,
+            coverage=Fraction(0),
+        )
         result = mesa(config, settings, truth)
         classes.append(result.comparison.classes["observed"][0])
     data = json.loads(json.dumps(config.to_dict()))
@@ -202,24 +262,41 @@ def _row(cell: dict, data: dict, learner: dict, classes: list[str], exact_up: bo
     k, n = classes.count("always-up"), len(classes)
     low, high = wilson(k, n)
     order = learner.get("action_order")
-    return {"block": cell["block"], "cell": cell_key(cell), "algorithm": learner.get("algorithm", ""),
-            "table": ("step-indexed" if learner.get("time_indexed") else "stationary") if learner else "",
-            "episodes": learner.get("episodes", ""), "epsilon": learner.get("epsilon", ""),
-            "step_size": learner.get("step_size", ""), "initial_value": learner.get("initial_value", "0")
-            if learner else "", "tie_break": learner.get("tie_break", "first") if learner else "",
-            "action_order": "" if order is None else ("up first" if order[0] == data["grid"]["actions"].index("up")
-                                                      else "up last"),
-            "truncation": learner.get("truncation", "terminal") if learner else "",
-            "learner_discount": learner.get("discount", "objective") if learner else "",
-            "b": data["loss"]["b"], "grid_y": " ".join(map(str, data["grid"]["y"])),
-            "horizon": data["objective"]["horizon"], "distance": data["loss"]["distance"],
-            "actions": " ".join(data["grid"]["actions"]), "timing": data["loss"]["timing"],
-            "regime": data["supervision"]["regime"], "mesa_model": cell.get("mesa.model", ""),
-            "mesa_episodes": cell.get("mesa.episodes", ""), "mesa_steps": cell.get("mesa.steps", ""),
-            "mesa_prior": cell.get("mesa.prior", ""), "seeds": n, "always_up": k,
-            "always_up_observed": f"{k / n:.4f}", "wilson_low": f"{low:.4f}", "wilson_high": f"{high:.4f}",
-            "optimal_observed": f"{classes.count('optimal') / n:.4f}",
-            "exact_always_up_optimal": str(exact_up).lower(), "refined": str(cell.get("_refined", 0))}
+    return {
+        "block": cell["block"],
+        "cell": cell_key(cell),
+        "algorithm": learner.get("algorithm", ""),
+        "table": ("step-indexed" if learner.get("time_indexed") else "stationary") if learner else "",
+        "episodes": learner.get("episodes", ""),
+        "epsilon": learner.get("epsilon", ""),
+        "step_size": learner.get("step_size", ""),
+        "initial_value": learner.get("initial_value", "0") if learner else "",
+        "tie_break": learner.get("tie_break", "first") if learner else "",
+        "action_order": ""
+        if order is None
+        else ("up first" if order[0] == data["grid"]["actions"].index("up") else "up last"),
+        "truncation": learner.get("truncation", "terminal") if learner else "",
+        "learner_discount": learner.get("discount", "objective") if learner else "",
+        "b": data["loss"]["b"],
+        "grid_y": " ".join(map(str, data["grid"]["y"])),
+        "horizon": data["objective"]["horizon"],
+        "distance": data["loss"]["distance"],
+        "actions": " ".join(data["grid"]["actions"]),
+        "timing": data["loss"]["timing"],
+        "regime": data["supervision"]["regime"],
+        "mesa_model": cell.get("mesa.model", ""),
+        "mesa_episodes": cell.get("mesa.episodes", ""),
+        "mesa_steps": cell.get("mesa.steps", ""),
+        "mesa_prior": cell.get("mesa.prior", ""),
+        "seeds": n,
+        "always_up": k,
+        "always_up_observed": f"{k / n:.4f}",
+        "wilson_low": f"{low:.4f}",
+        "wilson_high": f"{high:.4f}",
+        "optimal_observed": f"{classes.count('optimal') / n:.4f}",
+        "exact_always_up_optimal": str(exact_up).lower(),
+        "refined": str(cell.get("_refined", 0)),
+    }
 
 
 # ---------------------------------------------------------------- the search
@@ -251,16 +328,26 @@ def search(out_dir: Path = REPORTS) -> list[dict]:
         cells += new
     ordered = [rows[cell_key({k: v for k, v in c.items() if k != "_refined"})] for c in cells]
     write_atomic(out_dir / "phenomenon.csv", csv_text(ordered, COLUMNS))
-    write_atomic(out_dir / "phenomenon_cells.json",
-                 json.dumps([{k: v for k, v in c.items()} for c in cells], sort_keys=True, indent=0) + "\n")
+    write_atomic(
+        out_dir / "phenomenon_cells.json",
+        json.dumps([{k: v for k, v in c.items()} for c in cells], sort_keys=True, indent=0) + "\n",
+    )
     from tabturn.io import dumps, provenance
 
-    write_atomic(out_dir / "phenomenon_provenance.json", dumps(provenance(
-        command="python -m analysis.phenomenon --search", cells=len(cells), seeds=SEEDS, learner_engine=engine(),
-        refine_rounds=REFINE_ROUNDS, refine_step=REFINE_STEP)))
+    write_atomic(
+        out_dir / "phenomenon_provenance.json",
+        dumps(
+            provenance(
+                command="python -m analysis.phenomenon --search",
+                cells=len(cells),
+                seeds=SEEDS,
+                learner_engine=engine(),
+                refine_rounds=REFINE_ROUNDS,
+                refine_step=REFINE_STEP,
+            )
+        ),
+    )
     return ordered
-
-
 
 
 # ---------------------------------------------------------------- regions, interventions, traces (make report)
@@ -302,21 +389,32 @@ def interventions(cell: dict) -> list[dict]:
     """Each intervention as (name, what it tests, changed cell) run over SEEDS seeds: the share it leaves."""
     changes = []
     episodes = cell.get("learner.episodes", 500)
-    changes.append(("10x episodes", "removes it if too little training is the cause",
-                    {"learner.episodes": episodes * 10}))
-    changes.append(("1/4 episodes", "strengthens it if it is a transient of training",
-                    {"learner.episodes": max(1, episodes // 4)}))
+    changes.append(
+        ("10x episodes", "removes it if too little training is the cause", {"learner.episodes": episodes * 10})
+    )
+    changes.append(
+        ("1/4 episodes", "strengthens it if it is a transient of training", {"learner.episodes": max(1, episodes // 4)})
+    )
     if not cell.get("learner.time_indexed"):
-        changes.append(("step-indexed table", "removes it if the stationary table is the cause",
-                        {"learner.time_indexed": True}))
+        changes.append(
+            ("step-indexed table", "removes it if the stationary table is the cause", {"learner.time_indexed": True})
+        )
     init = cell.get("learner.initial_value", 0)
-    changes.append(("initial value " + ("0" if init != 0 else "optimistic"),
-                    "removes it if the initial values are the cause",
-                    {"learner.initial_value": 0 if init != 0 else "optimistic"}))
+    changes.append(
+        (
+            "initial value " + ("0" if init != 0 else "optimistic"),
+            "removes it if the initial values are the cause",
+            {"learner.initial_value": 0 if init != 0 else "optimistic"},
+        )
+    )
     order = cell.get("learner.action_order", "up first")
-    changes.append(("'up' " + ("last" if order == "up first" else "first") + " in the action order",
-                    "removes it if the tie-break order is why the direction is up",
-                    {"learner.action_order": "up last" if order == "up first" else "up first"}))
+    changes.append(
+        (
+            "'up' " + ("last" if order == "up first" else "first") + " in the action order",
+            "removes it if the tie-break order is why the direction is up",
+            {"learner.action_order": "up last" if order == "up first" else "up first"},
+        )
+    )
     return run_changes(cell, changes)
 
 
@@ -354,8 +452,14 @@ def traces(cell: dict, n: int = 3, points: int = 24) -> dict:
         return False
 
     learn(mdp, settings, chosen, start=start, engine=engine(), checkpoints=grid, on_checkpoint=record)
-    return {"seeds": chosen, "episodes": grid, "margins": [margins[s] for s in chosen],
-            "classes": [classes[s] for s in chosen], "state": mdp.state_labels[s0], "step": step}
+    return {
+        "seeds": chosen,
+        "episodes": grid,
+        "margins": [margins[s] for s in chosen],
+        "classes": [classes[s] for s in chosen],
+        "state": mdp.state_labels[s0],
+        "step": step,
+    }
 
 
 def run_changes(cell: dict, changes: list[tuple[str, str, dict]]) -> list[dict]:
@@ -364,27 +468,62 @@ def run_changes(cell: dict, changes: list[tuple[str, str, dict]]) -> list[dict]:
     for name, purpose, change in changes:
         row = run_cell({**cell, **change}, cache=None)
         k, n = row["always_up"], row["seeds"]
-        out.append({"intervention": name, "purpose": purpose, "always_up_observed": f"{k / n:.4f}",
-                    "wilson": f"[{row['wilson_low']}, {row['wilson_high']}]", "always_up": k, "seeds": n})
+        out.append(
+            {
+                "intervention": name,
+                "purpose": purpose,
+                "always_up_observed": f"{k / n:.4f}",
+                "wilson": f"[{row['wilson_low']}, {row['wilson_high']}]",
+                "always_up": k,
+                "seeds": n,
+            }
+        )
     return out
 
 
 def mesa_interventions(cell: dict) -> list[dict]:
     """The mesa agent's interventions: more data, longer episodes, another prior for unseen states."""
-    changes = [("10x episodes of data", "removes it if too little data is the cause",
-                {"mesa.episodes": cell["mesa.episodes"] * 10}),
-               ("1/5 the episodes of data", "strengthens it if scarce data is the cause",
-                {"mesa.episodes": max(1, cell["mesa.episodes"] // 5)}),
-               ("prior " + ("0" if cell["mesa.prior"] != "0" else "-50") + " for unseen states",
-                "removes it if extrapolation into unseen cells is the cause",
-                {"mesa.prior": "0" if cell["mesa.prior"] != "0" else "-50"})]
+    changes = [
+        (
+            "10x episodes of data",
+            "removes it if too little data is the cause",
+            {"mesa.episodes": cell["mesa.episodes"] * 10},
+        ),
+        (
+            "1/5 the episodes of data",
+            "strengthens it if scarce data is the cause",
+            {"mesa.episodes": max(1, cell["mesa.episodes"] // 5)},
+        ),
+        (
+            "prior " + ("0" if cell["mesa.prior"] != "0" else "-50") + " for unseen states",
+            "removes it if extrapolation into unseen cells is the cause",
+            {"mesa.prior": "0" if cell["mesa.prior"] != "0" else "-50"},
+        ),
+    ]
     return run_changes(cell, changes)
 
 
 MAX_REGIONS = 4
-REGION_COLUMNS = ["region", "cells", "block", "algorithm", "table", "initial_value", "regime", "mesa_model",
-                  "share_min", "share_max", "episodes", "representative", "representative_share",
-                  "exact_always_up_optimal", "intervention", "purpose", "intervention_share", "intervention_wilson"]
+REGION_COLUMNS = [
+    "region",
+    "cells",
+    "block",
+    "algorithm",
+    "table",
+    "initial_value",
+    "regime",
+    "mesa_model",
+    "share_min",
+    "share_max",
+    "episodes",
+    "representative",
+    "representative_share",
+    "exact_always_up_optimal",
+    "intervention",
+    "purpose",
+    "intervention_share",
+    "intervention_wilson",
+]
 
 
 def region_rows(rows: list[dict], cells: dict[str, dict]) -> tuple[list[dict], list[dict]]:
@@ -393,15 +532,28 @@ def region_rows(rows: list[dict], cells: dict[str, dict]) -> tuple[list[dict], l
     for i, group in enumerate(regions(rows)[:MAX_REGIONS], start=1):
         cell = representative(group, cells)
         rep = next(r for r in group if r["cell"] == cell_key(cell))
-        base = {"region": i, "cells": len(group), **{k: group[0][k] for k in REGION_KEYS},
-                "share_min": min(r["always_up_observed"] for r in group),
-                "share_max": max(r["always_up_observed"] for r in group),
-                "episodes": " ".join(sorted({str(r["episodes"] or r["mesa_episodes"]) for r in group}, key=float)),
-                "representative": rep["cell"], "representative_share": rep["always_up_observed"],
-                "exact_always_up_optimal": rep["exact_always_up_optimal"]}
+        base = {
+            "region": i,
+            "cells": len(group),
+            **{k: group[0][k] for k in REGION_KEYS},
+            "share_min": min(r["always_up_observed"] for r in group),
+            "share_max": max(r["always_up_observed"] for r in group),
+            "episodes": " ".join(sorted({str(r["episodes"] or r["mesa_episodes"]) for r in group}, key=float)),
+            "representative": rep["cell"],
+            "representative_share": rep["always_up_observed"],
+            "exact_always_up_optimal": rep["exact_always_up_optimal"],
+        }
         found = mesa_interventions(cell) if cell["block"] == "mesa" else interventions(cell)
-        out += [{**base, "intervention": f["intervention"], "purpose": f["purpose"],
-                 "intervention_share": f["always_up_observed"], "intervention_wilson": f["wilson"]} for f in found]
+        out += [
+            {
+                **base,
+                "intervention": f["intervention"],
+                "purpose": f["purpose"],
+                "intervention_share": f["always_up_observed"],
+                "intervention_wilson": f["wilson"],
+            }
+            for f in found
+        ]
         all_traces.append({"region": i, "cell": cell, **({} if cell["block"] == "mesa" else traces(cell))})
     return out, all_traces
 
@@ -442,22 +594,34 @@ def figure(rows: list[dict], region_traces: list[dict]):
     for (i, j), v in np.ndenumerate(grid):
         if not np.isnan(v):
             ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7, color="white" if v < 0.5 else "black")
-    ax.set_title("share of seeds going up forever while observed\n" + ", ".join(f"{k} {v}" for k, v in fixed.items())
-                 + f"; {SEEDS} seeds per cell, blank: not sampled", fontsize=8)
+    ax.set_title(
+        "share of seeds going up forever while observed\n"
+        + ", ".join(f"{k} {v}" for k, v in fixed.items())
+        + f"; {SEEDS} seeds per cell, blank: not sampled",
+        fontsize=8,
+    )
     fig.colorbar(im, ax=ax, fraction=0.04)
     for t in region_traces:
         for seed, margin, cls in zip(t.get("seeds", []), t.get("margins", []), t.get("classes", [])):
-            bx.plot(t["episodes"], margin, marker=".", ls="-" if cls == "always-up" else "--",
-                    label=f"region {t['region']}, seed {seed} ({cls})")
+            bx.plot(
+                t["episodes"],
+                margin,
+                marker=".",
+                ls="-" if cls == "always-up" else "--",
+                label=f"region {t['region']}, seed {seed} ({cls})",
+            )
     bx.axhline(0, color="grey", lw=0.5)
     bx.set_xscale("log")
     bx.set_yscale("symlog", linthresh=1)
     bx.set_xlabel("training episodes")
-    where = "; ".join(f"region {t['region']}: state {t['state']} after {t['step']} ups" for t in region_traces
-                      if t.get("seeds"))
+    where = "; ".join(
+        f"region {t['region']}: state {t['state']} after {t['step']} ups" for t in region_traces if t.get("seeds")
+    )
     bx.set_ylabel("Q(s, up) - min Q(s, other)  (loss; < 0: up is greedy)")
-    bx.set_title("where the optimum first stops going up (" + where + "):\nthree always-up seeds (solid), two "
-                 "others (dashed)", fontsize=8)
+    bx.set_title(
+        "where the optimum first stops going up (" + where + "):\nthree always-up seeds (solid), two others (dashed)",
+        fontsize=8,
+    )
     if any(t.get("seeds") for t in region_traces):
         bx.legend(fontsize=6)
     fig.tight_layout()
@@ -465,11 +629,13 @@ def figure(rows: list[dict], region_traces: list[dict]):
 
 
 def first_move_losses(found: list[dict]) -> str:
-    """"up -15, down 0, ..." : the exact one-step loss of each action at the start of region 1's representative."""
+    """ "up -15, down 0, ..." : the exact one-step loss of each action at the start of region 1's representative."""
     from tabturn.rational import format_rational
 
-    cells = {cell_key({k: v for k, v in c.items() if k != "_refined"}): c
-             for c in json.loads((REPORTS / "phenomenon_cells.json").read_text())}
+    cells = {
+        cell_key({k: v for k, v in c.items() if k != "_refined"}): c
+        for c in json.loads((REPORTS / "phenomenon_cells.json").read_text())
+    }
     first = next((r for r in found if r["block"] != "mesa"), None)
     if first is None:
         return "no learner region"
@@ -491,50 +657,79 @@ def mechanism(found: list[dict]) -> list[str]:
         rep = float(mine[0]["representative_share"])
         k = round(rep * SEEDS)
         low, high = wilson(k, SEEDS)
-        removes = [r["intervention"] for r in mine
-                   if float(r["intervention_wilson"].strip("[]").split(",")[1]) < low
-                   and float(r["intervention_share"]) <= rep / 4]
-        strengthens = [r["intervention"] for r in mine if float(r["intervention_wilson"].strip("[]").split(",")[0]) > high]
+        removes = [
+            r["intervention"]
+            for r in mine
+            if float(r["intervention_wilson"].strip("[]").split(",")[1]) < low
+            and float(r["intervention_share"]) <= rep / 4
+        ]
+        strengthens = [
+            r["intervention"] for r in mine if float(r["intervention_wilson"].strip("[]").split(",")[0]) > high
+        ]
         neutral = [r["intervention"] for r in mine if r["intervention"] not in removes + strengthens]
-        out.append(f"- Region {region}: removed by {', '.join(removes) or 'none of the changes tried'}; strengthened by "
-                   f"{', '.join(strengthens) or 'none of the changes tried'}; no clear effect: {', '.join(neutral) or 'none'}.")
+        out.append(
+            f"- Region {region}: removed by {', '.join(removes) or 'none of the changes tried'}; strengthened by "
+            f"{', '.join(strengthens) or 'none of the changes tried'}; no clear effect: {', '.join(neutral) or 'none'}."
+        )
     return out
 
 
 def markdown(rows: list[dict], found: list[dict]) -> str:
     hits = [r for r in rows if LOW < float(r["always_up_observed"]) < HIGH]
-    top = max(rows, key=lambda r: (float(r["always_up_observed"]) if float(r["always_up_observed"]) < HIGH else -1))
+    top = max(rows, key=lambda r: float(r["always_up_observed"]) if float(r["always_up_observed"]) < HIGH else -1)
     blocks = {b: sum(r["block"] == b for r in rows) for b in dict.fromkeys(r["block"] for r in rows)}
-    lines = ["# The seed's observation: always-up while observed, in some seeds", "",
-             f"Generated by `analysis/phenomenon.py` from the cached search in [phenomenon.csv](phenomenon.csv) "
-             f"({len(rows)} cells, {SEEDS} seeds each, every cell recorded; regenerate the search with "
-             "`.venv/bin/python -m analysis.phenomenon --search`, about 12 minutes on a 2-core machine; versions in "
-             "[phenomenon_provenance.json](phenomenon_provenance.json)). Agents train "
-             "in the observed "
-             "world (regime always unless the cell says otherwise); a seed is *always-up* when its greedy policy "
-             "is not optimal and goes up at every step from the observed start (the class of `tabturn learn`). "
-             f"A cell is seed-dependent when the share lies strictly between {LOW:.0%} and {HIGH:.0%}.", "",
-             "Cells per block: " + "; ".join(f"{b}: {n}" for b, n in blocks.items()) +
-             f" (coarse design, then {REFINE_ROUNDS} rounds of refinement wherever neighbouring shares differ by "
-             f"{REFINE_STEP} or more along {', '.join(REFINE)}).", "",
-             f"**Seed-dependent cells: {len(hits)} of {len(rows)}.** Largest share below {HIGH:.0%}: "
-             f"{float(top['always_up_observed']):.3f} (cell {top['cell']}, block {top['block']}).", ""]
+    lines = [
+        "# The seed's observation: always-up while observed, in some seeds",
+        "",
+        f"Generated by `analysis/phenomenon.py` from the cached search in [phenomenon.csv](phenomenon.csv) "
+        f"({len(rows)} cells, {SEEDS} seeds each, every cell recorded; regenerate the search with "
+        "`.venv/bin/python -m analysis.phenomenon --search`, about 12 minutes on a 2-core machine; versions in "
+        "[phenomenon_provenance.json](phenomenon_provenance.json)). Agents train "
+        "in the observed "
+        "world (regime always unless the cell says otherwise); a seed is *always-up* when its greedy policy "
+        "is not optimal and goes up at every step from the observed start (the class of `tabturn learn`). "
+        f"A cell is seed-dependent when the share lies strictly between {LOW:.0%} and {HIGH:.0%}.",
+        "",
+        "Cells per block: "
+        + "; ".join(f"{b}: {n}" for b, n in blocks.items())
+        + f" (coarse design, then {REFINE_ROUNDS} rounds of refinement wherever neighbouring shares differ by "
+        f"{REFINE_STEP} or more along {', '.join(REFINE)}).",
+        "",
+        f"**Seed-dependent cells: {len(hits)} of {len(rows)}.** Largest share below {HIGH:.0%}: "
+        f"{float(top['always_up_observed']):.3f} (cell {top['cell']}, block {top['block']}).",
+        "",
+    ]
     if found:
         hit_b = sorted({r["b"] for r in hits if r["block"] != "mesa"}, key=lambda b: float(Fraction(b)))
-        lines += ["## Mechanisms, from the interventions", "", *mechanism(found), "",
-                  f"Values of b (a = 1) among the seed-dependent learner cells: {', '.join(hit_b) or 'none'}; "
-                  f"the learner blocks that keep b = 1 have "
-                  f"{sum(1 for r in hits if r['block'] in ('learner', 'training', 'regime'))} seed-dependent cells. "
-                  "Exact loss of each first move from the start (tabturn's MDP), in the representative cell of "
-                  f"region 1: {first_move_losses(found)}. Initial Q-values of 0 sit above a negative loss, so the "
-                  "first action that comes out below 0 stays greedy until exploration finds better.", "",
-                  "## Regions and interventions", "",
-                  "One row per region x intervention; `representative_share` is the share in the cell closest to "
-                  "one half, `intervention_share` after changing one thing in that cell.", "",
-                  *markdown_table(found, REGION_COLUMNS), ""]
-    lines += ["![share map and traces](phenomenon.png)", "",
-              "## Every cell", "", "See [phenomenon.csv](phenomenon.csv): every axis value, `seeds`, "
-              "`always_up_observed` with its Wilson interval, `optimal_observed`, `exact_always_up_optimal`.", ""]
+        lines += [
+            "## Mechanisms, from the interventions",
+            "",
+            *mechanism(found),
+            "",
+            f"Values of b (a = 1) among the seed-dependent learner cells: {', '.join(hit_b) or 'none'}; "
+            f"the learner blocks that keep b = 1 have "
+            f"{sum(1 for r in hits if r['block'] in ('learner', 'training', 'regime'))} seed-dependent cells. "
+            "Exact loss of each first move from the start (tabturn's MDP), in the representative cell of "
+            f"region 1: {first_move_losses(found)}. Initial Q-values of 0 sit above a negative loss, so the "
+            "first action that comes out below 0 stays greedy until exploration finds better.",
+            "",
+            "## Regions and interventions",
+            "",
+            "One row per region x intervention; `representative_share` is the share in the cell closest to "
+            "one half, `intervention_share` after changing one thing in that cell.",
+            "",
+            *markdown_table(found, REGION_COLUMNS),
+            "",
+        ]
+    lines += [
+        "![share map and traces](phenomenon.png)",
+        "",
+        "## Every cell",
+        "",
+        "See [phenomenon.csv](phenomenon.csv): every axis value, `seeds`, "
+        "`always_up_observed` with its Wilson interval, `optimal_observed`, `exact_always_up_optimal`.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -542,8 +737,10 @@ def main(out_dir: str | Path = REPORTS) -> None:
     out = Path(out_dir)
     source = REPORTS / "phenomenon.csv"
     rows = read_csv(source)
-    cells = {cell_key({k: v for k, v in c.items() if k != "_refined"}): c
-             for c in json.loads((REPORTS / "phenomenon_cells.json").read_text())}
+    cells = {
+        cell_key({k: v for k, v in c.items() if k != "_refined"}): c
+        for c in json.loads((REPORTS / "phenomenon_cells.json").read_text())
+    }
     found, region_traces = region_rows(rows, cells)
     if out != REPORTS:
         write_atomic(out / "phenomenon.csv", source.read_text())

@@ -6,25 +6,36 @@ import sys
 import time
 from pathlib import Path
 
-
-from analysis import attribution
-from analysis import convergence
-from analysis import exact_optimum
-from analysis import figures
-from analysis import gridworlds
-from analysis import index
-from analysis import learned_agents
-from analysis import mesa
-from analysis import phenomenon
-from analysis import symbolic
-from analysis import variant_robustness
+from analysis import (
+    attribution,
+    convergence,
+    exact_optimum,
+    figures,
+    gridworlds,
+    index,
+    learned_agents,
+    mesa,
+    phenomenon,
+    symbolic,
+    variant_robustness,
+)
 from analysis.common import EXAMPLES, REPORTS, engine, write_atomic
-
 from tabturn.config import TurnConfig
 from tabturn.io import dumps, provenance
 
-SCRIPTS = (exact_optimum, symbolic, convergence, learned_agents, attribution, variant_robustness, mesa, phenomenon,
-           gridworlds, figures, index)
+SCRIPTS = (
+    exact_optimum,
+    symbolic,
+    convergence,
+    learned_agents,
+    attribution,
+    variant_robustness,
+    mesa,
+    phenomenon,
+    gridworlds,
+    figures,
+    index,
+)
 
 
 def main(out_dir: str | Path = REPORTS) -> None:
@@ -33,13 +44,23 @@ def main(out_dir: str | Path = REPORTS) -> None:
         started = time.perf_counter()
         script.main(out_dir)
         timings[f"analysis/{Path(script.__file__).name}"] = round(time.perf_counter() - started, 2)
-    write_atomic(Path(out_dir) / "provenance.json", dumps(provenance(
-        scripts=timings, learner_engine=engine(), seeds={"learned_agents": learned_agents.SEEDS,
-                                                          "convergence": convergence.SEEDS,
-                                                          "attribution": attribution.SEEDS,
-                                                          "variant_robustness": variant_robustness.SEEDS,
-                                                          "phenomenon": phenomenon.SEEDS},
-        configs={p.stem: TurnConfig.load(str(p)).to_dict() for p in EXAMPLES})))
+    write_atomic(
+        Path(out_dir) / "provenance.json",
+        dumps(
+            provenance(
+                scripts=timings,
+                learner_engine=engine(),
+                seeds={
+                    "learned_agents": learned_agents.SEEDS,
+                    "convergence": convergence.SEEDS,
+                    "attribution": attribution.SEEDS,
+                    "variant_robustness": variant_robustness.SEEDS,
+                    "phenomenon": phenomenon.SEEDS,
+                },
+                configs={p.stem: TurnConfig.load(str(p)).to_dict() for p in EXAMPLES},
+            )
+        ),
+    )
     print(f"done in {sum(timings.values()):.1f} s: {timings}")
 
 

@@ -12,9 +12,7 @@ import itertools
 import sys
 from pathlib import Path
 
-
 from analysis.common import REPORTS, csv_text, engine, markdown_table, seed_study, write_atomic
-
 from tabturn.attribute import CAUSES, Count, Evidence, verdict
 from tabturn.config import TurnConfig
 from tabturn.evaluate import policy_value
@@ -25,18 +23,42 @@ from tabturn.turn import turn_mdp
 # Settings (data).
 GRID = {"x_bounds": (0, 5), "y_bounds": (0, 5)}
 DISTANCES = ("vertical", "perpendicular")
-ACTION_SETS = (("up", "right"), ("up", "down", "left", "right"), ("up", "right", "stay"),
-               ("up", "down", "left", "right", "stay"))
+ACTION_SETS = (
+    ("up", "right"),
+    ("up", "down", "left", "right"),
+    ("up", "right", "stay"),
+    ("up", "down", "left", "right", "stay"),
+)
 OBJECTIVES = (("per-step", 12, "1"), ("per-step", None, "9/10"), ("terminal", 12, "1"))
-REGIMES = (("always", {}), ("absent-supervisor", {}), ("train-observed-deploy-unobserved", {}),
-           ("switching", {"p": "1/10", "q": "1/5"}))
+REGIMES = (
+    ("always", {}),
+    ("absent-supervisor", {}),
+    ("train-observed-deploy-unobserved", {}),
+    ("switching", {"p": "1/10", "q": "1/5"}),
+)
 SEEDS = 100
 LEARNER = {"algorithm": "q", "episodes": 300, "epsilon": 0.1, "epsilon_final": 0.1, "step_size": 0.1}
-COLUMNS = ["distance", "actions", "timing", "horizon", "discount", "regime", "exact_first_observed",
-           "exact_first_unobserved", "exact_up_forever_observed", "exact_up_forever_unobserved",
-           "q_optimal_observed", "q_up_forever_unobserved_up_first", "q_up_forever_unobserved_up_last",
-           "converged_episodes", "converged_up_forever_unobserved_up_first", "converged_up_forever_unobserved_up_last",
-           "stationary_up_forever_unobserved", "cause", "evidence"]
+COLUMNS = [
+    "distance",
+    "actions",
+    "timing",
+    "horizon",
+    "discount",
+    "regime",
+    "exact_first_observed",
+    "exact_first_unobserved",
+    "exact_up_forever_observed",
+    "exact_up_forever_unobserved",
+    "q_optimal_observed",
+    "q_up_forever_unobserved_up_first",
+    "q_up_forever_unobserved_up_last",
+    "converged_episodes",
+    "converged_up_forever_unobserved_up_first",
+    "converged_up_forever_unobserved_up_last",
+    "stationary_up_forever_unobserved",
+    "cause",
+    "evidence",
+]
 
 
 def exact_columns(solution) -> dict:
@@ -55,13 +77,27 @@ def exact_columns(solution) -> dict:
 def row(distance, actions, objective, regime) -> dict:
     timing, horizon, discount = objective
     name, extra = regime
-    config = TurnConfig(**GRID, actions=actions, distance=distance, timing=timing, horizon=horizon,
-                        discount=discount, regime=name, **extra)
+    config = TurnConfig(
+        **GRID,
+        actions=actions,
+        distance=distance,
+        timing=timing,
+        horizon=horizon,
+        discount=discount,
+        regime=name,
+        **extra,
+    )
     mdp = turn_mdp(config)
     solution = solve(mdp, config.horizon, config.discount)
-    out = {"distance": distance, "actions": " ".join(actions), "timing": timing,
-           "horizon": "none" if horizon is None else horizon, "discount": discount, "regime": name,
-           **exact_columns(solution)}
+    out = {
+        "distance": distance,
+        "actions": " ".join(actions),
+        "timing": timing,
+        "horizon": "none" if horizon is None else horizon,
+        "discount": discount,
+        "regime": name,
+        **exact_columns(solution),
+    }
     up = actions.index("up")
     others = [i for i in range(len(actions)) if i != up]
     orders = {"up first": tuple([up] + others), "up last": tuple(others + [up])}
@@ -70,17 +106,28 @@ def row(distance, actions, objective, regime) -> dict:
     out["q_optimal_observed"] = f"{comps[0].classes['observed'].count('optimal') / SEEDS:.3f}"
     out["q_up_forever_unobserved_up_first"] = _share(default["up first"])
     out["q_up_forever_unobserved_up_last"] = _share(default["up last"])
-    evidence = Evidence(allowed=out["exact_up_forever_unobserved"] == "true", unvisited=default["up first"].n == 0,
-                        default=default["up first"], neutral={"action_order": default})
+    evidence = Evidence(
+        allowed=out["exact_up_forever_unobserved"] == "true",
+        unvisited=default["up first"].n == 0,
+        default=default["up first"],
+        neutral={"action_order": default},
+    )
     out.update(converged_columns(config, mdp, solution, orders, trained=not evidence.unvisited))
     if out["converged_episodes"] != "none":
-        conv = {label: Count(*map(int, out[f"converged_up_forever_unobserved_{label.replace(' ', '_')}"].split("/")))
-                for label in orders}
+        conv = {
+            label: Count(*map(int, out[f"converged_up_forever_unobserved_{label.replace(' ', '_')}"].split("/")))
+            for label in orders
+        }
         stationary = out["stationary_up_forever_unobserved"]
-        evidence = Evidence(allowed=evidence.allowed, unvisited=evidence.unvisited, default=evidence.default,
-                            converged=conv["up first"], converged_label=out["converged_label"],
-                            stationary=Count(*map(int, stationary.split("/"))) if stationary else None,
-                            neutral={"action_order": conv})
+        evidence = Evidence(
+            allowed=evidence.allowed,
+            unvisited=evidence.unvisited,
+            default=evidence.default,
+            converged=conv["up first"],
+            converged_label=out["converged_label"],
+            stationary=Count(*map(int, stationary.split("/"))) if stationary else None,
+            neutral={"action_order": conv},
+        )
     v = verdict(evidence)
     out["cause"], out["evidence"] = v.cause, v.evidence
     return out
@@ -100,26 +147,42 @@ def converged_columns(config, mdp, solution, orders: dict, trained: bool = True)
     """The recipe trained to convergence (deterministic dynamics, and only when training visits the unobserved
     world) with 'up' first, then 'up' last and a stationary table at that budget: up-forever counts while
     unobserved as "k/n"."""
-    out = {"converged_episodes": "none", "converged_up_forever_unobserved_up_first": "",
-           "converged_up_forever_unobserved_up_last": "", "stationary_up_forever_unobserved": "", "converged_label": ""}
+    out = {
+        "converged_episodes": "none",
+        "converged_up_forever_unobserved_up_first": "",
+        "converged_up_forever_unobserved_up_last": "",
+        "stationary_up_forever_unobserved": "",
+        "converged_label": "",
+    }
     if not trained or recipe_name(mdp) != "deterministic":  # the stochastic recipe needs more seeds and budget
         return out
     table = "step-indexed" if config.horizon is not None else "stationary"
-    budget, comp = converge(config, mdp, solution, "q", table, range(SEEDS), engine=engine(),
-                            action_order=orders["up first"])
+    budget, comp = converge(
+        config, mdp, solution, "q", table, range(SEEDS), engine=engine(), action_order=orders["up first"]
+    )
     if budget is None:
         return out
     out["converged_episodes"] = budget
     out["converged_label"] = f"{table} table, deterministic recipe, {budget} episodes"
     out["converged_up_forever_unobserved_up_first"] = str(up_forever(comp))
-    last = run_study(config, mdp, solution, recipe_settings(config, solution, "q", table, budget,
-                                                            action_order=orders["up last"]), range(SEEDS),
-                     engine=engine())
+    last = run_study(
+        config,
+        mdp,
+        solution,
+        recipe_settings(config, solution, "q", table, budget, action_order=orders["up last"]),
+        range(SEEDS),
+        engine=engine(),
+    )
     out["converged_up_forever_unobserved_up_last"] = str(up_forever(last))
     if table == "step-indexed":
-        stat = run_study(config, mdp, solution, recipe_settings(config, solution, "q", "stationary", budget,
-                                                                action_order=orders["up first"]), range(SEEDS),
-                         engine=engine())
+        stat = run_study(
+            config,
+            mdp,
+            solution,
+            recipe_settings(config, solution, "q", "stationary", budget, action_order=orders["up first"]),
+            range(SEEDS),
+            engine=engine(),
+        )
         out["stationary_up_forever_unobserved"] = str(up_forever(stat))
     return out
 
@@ -133,16 +196,21 @@ def main(out_dir: str | Path = REPORTS) -> None:
     rows = tables()
     write_atomic(out / "variant_robustness.csv", csv_text(rows, COLUMNS))
     counts = {c: sum(r["cause"] == c for r in rows) for c in CAUSES}
-    md = ["# Variant robustness", "",
-          f"Generated by `analysis/variant_robustness.py`: {len(rows)} readings of the original setup on a 6x6 grid "
-          f"from (0, 0); Q-learning with {SEEDS} seeds per row and per action order ({LEARNER}). "
-          "`exact_up_forever_*`: going up at every step is an optimal policy from the start in that world. "
-          "`converged_*`: the convergence recipe ([convergence.md](convergence.md)) trained until >= 99% of seeds "
-          "are exactly optimal in the trained world (deterministic dynamics; step-indexed table on finite "
-          "horizons), with 'up' first and last, and a stationary table at the same budget; counts are k/n over "
-          "the seeds that visited the unobserved world. `cause`: the verdict on going up forever while unobserved "
-          "from `tabturn.attribute.verdict`, the same definition as [attribution.md](attribution.md).",
-          "", "Cause counts: " + "; ".join(f"{k}: {v}" for k, v in counts.items()), ""]
+    md = [
+        "# Variant robustness",
+        "",
+        f"Generated by `analysis/variant_robustness.py`: {len(rows)} readings of the original setup on a 6x6 grid "
+        f"from (0, 0); Q-learning with {SEEDS} seeds per row and per action order ({LEARNER}). "
+        "`exact_up_forever_*`: going up at every step is an optimal policy from the start in that world. "
+        "`converged_*`: the convergence recipe ([convergence.md](convergence.md)) trained until >= 99% of seeds "
+        "are exactly optimal in the trained world (deterministic dynamics; step-indexed table on finite "
+        "horizons), with 'up' first and last, and a stationary table at the same budget; counts are k/n over "
+        "the seeds that visited the unobserved world. `cause`: the verdict on going up forever while unobserved "
+        "from `tabturn.attribute.verdict`, the same definition as [attribution.md](attribution.md).",
+        "",
+        "Cause counts: " + "; ".join(f"{k}: {v}" for k, v in counts.items()),
+        "",
+    ]
     md += markdown_table(rows, COLUMNS)
     write_atomic(out / "variant_robustness.md", "\n".join(md) + "\n")
     print(f"wrote {out}/variant_robustness.md, variant_robustness.csv")

@@ -26,12 +26,28 @@ def measure(quick: bool = False) -> list[Row]:
     python = repeat(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), times)
     version = repeat(lambda: run("--version"), times)
     solve = repeat(lambda: run("solve", "--config", "examples/always.toml"), times)
-    rows = [show(Row("`tabturn --version`, fresh process", seconds(version), f"bare `python -c pass` "
-                     f"{python.median:.3g} s", f"{version.median / python.median:.1f}", "<= 0.2 s",
-                     version.median <= 0.2)),
-            show(Row("`tabturn solve --config examples/always.toml`, fresh process", seconds(solve),
-                     f"bare `python -c pass` {python.median:.3g} s", f"{solve.median / python.median:.1f}",
-                     "<= 0.3 s", solve.median <= 0.3))]
+    rows = [
+        show(
+            Row(
+                "`tabturn --version`, fresh process",
+                seconds(version),
+                f"bare `python -c pass` {python.median:.3g} s",
+                f"{version.median / python.median:.1f}",
+                "<= 0.2 s",
+                version.median <= 0.2,
+            )
+        ),
+        show(
+            Row(
+                "`tabturn solve --config examples/always.toml`, fresh process",
+                seconds(solve),
+                f"bare `python -c pass` {python.median:.3g} s",
+                f"{solve.median / python.median:.1f}",
+                "<= 0.3 s",
+                solve.median <= 0.3,
+            )
+        ),
+    ]
     config = str(Path("examples") / "always.toml")
 
     def attribute(seeds: int) -> None:
@@ -40,9 +56,18 @@ def measure(quick: bool = False) -> list[Row]:
     seeds = 100 if quick else 1000
     fast = repeat(lambda: attribute(seeds), 1 if quick else 2)
     tenth = repeat(lambda: attribute(seeds // 10), 1 if quick else 2)
-    rows.append(show(Row(f"`tabturn attribute --config {config} --seeds {seeds} --engine numba` (fresh process)",
-                         seconds(fast), f"{seeds // 10} seeds, same command: {tenth.median:.3g} s",
-                         f"{fast.median / tenth.median:.2f}", "<= 10 s", fast.median <= 10)))
+    rows.append(
+        show(
+            Row(
+                f"`tabturn attribute --config {config} --seeds {seeds} --engine numba` (fresh process)",
+                seconds(fast),
+                f"{seeds // 10} seeds, same command: {tenth.median:.3g} s",
+                f"{fast.median / tenth.median:.2f}",
+                "<= 10 s",
+                fast.median <= 10,
+            )
+        )
+    )
     return rows
 
 

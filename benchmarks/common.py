@@ -55,8 +55,7 @@ class Row:
         return f"| {self.case} | {self.ours} | {self.peer} | {self.ratio} | {self.target} | {met} |"
 
 
-HEADER = ("| case | tabturn | peer (same run) | ratio | target | met |\n"
-          "|---|---|---|---|---|---|")
+HEADER = "| case | tabturn | peer (same run) | ratio | target | met |\n|---|---|---|---|---|---|"
 
 
 def show(row: Row) -> Row:

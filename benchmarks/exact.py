@@ -64,14 +64,23 @@ def finite_row(n: int, horizon: int, times: int) -> Row:
         warnings.simplefilter("ignore")
         peer = repeat(lambda: models.append(m.FiniteHorizon(P, R, 1, horizon)) or models[-1].run(), max(times - 1, 1))
     diff = float(np.abs(sol.values.to_float() + models[-1].V[:, 0]).max())
-    return show(Row(f"(a) exact finite horizon {n}x{n}x2, H = {horizon} (peer: pymdptoolbox FiniteHorizon, floats; "
-                    f"max value difference {diff:.3g}, its action optimal at "
-                    f"{100 * policy_agreement(sol, models[-1].policy[:, 0]):.1f}% of states)",
-                    seconds(ours), seconds(peer), f"{ours.median / peer.median:.3f}", "", None))
+    return show(
+        Row(
+            f"(a) exact finite horizon {n}x{n}x2, H = {horizon} (peer: pymdptoolbox FiniteHorizon, floats; "
+            f"max value difference {diff:.3g}, its action optimal at "
+            f"{100 * policy_agreement(sol, models[-1].policy[:, 0]):.1f}% of states)",
+            seconds(ours),
+            seconds(peer),
+            f"{ours.median / peer.median:.3f}",
+            "",
+            None,
+        )
+    )
 
 
-def discounted_row(label: str, n: int, gamma: str, times: int, limit_s: float | None, peer_ratio: float | None,
-                   **kw) -> Row:
+def discounted_row(
+    label: str, n: int, gamma: str, times: int, limit_s: float | None, peer_ratio: float | None, **kw
+) -> Row:
     mdp = turn(n, horizon=None, discount=gamma, **kw)
     ours = repeat(lambda: solve_discounted(mdp, gamma), times)
     sol = solve_discounted(mdp, gamma)
@@ -97,10 +106,18 @@ def discounted_row(label: str, n: int, gamma: str, times: int, limit_s: float | 
         met = met and ours.median <= limit_s
     if not targets:
         met = None if sol.certified else False
-    return show(Row(f"({label}) certified discounted {kw.get('regime', 'absent-supervisor')} {n}x{n}x2, "
-                    f"gamma = {gamma}, {sol.method}, certified {sol.certified} (peer: pymdptoolbox "
-                    f"ValueIteration.run(), floats, {diff:.3g} off the exact V*)",
-                    seconds(ours), seconds(peer), f"{ratio:.2f}", " and ".join(targets), met if met is None else met and sol.certified))
+    return show(
+        Row(
+            f"({label}) certified discounted {kw.get('regime', 'absent-supervisor')} {n}x{n}x2, "
+            f"gamma = {gamma}, {sol.method}, certified {sol.certified} (peer: pymdptoolbox "
+            f"ValueIteration.run(), floats, {diff:.3g} off the exact V*)",
+            seconds(ours),
+            seconds(peer),
+            f"{ratio:.2f}",
+            " and ".join(targets),
+            met if met is None else met and sol.certified,
+        )
+    )
 
 
 LARGE = """
@@ -121,21 +138,33 @@ def large_row(n: int) -> Row:
     from pathlib import Path
 
     total = int(Path("/proc/meminfo").read_text().split()[1]) / 1024 if Path("/proc/meminfo").exists() else float("nan")
-    return show(Row(f"(e) certified discounted absent-supervisor {n}x{n}x2, gamma = 99/100 (one fresh process)",
-                    f"{r['seconds']:.3g} s, peak {r['peak_mib'] / 1024:.1f} GiB", f"machine memory {total / 1024:.0f} GiB",
-                    "", "certified within memory", r["certified"] and r["peak_mib"] < total))
+    return show(
+        Row(
+            f"(e) certified discounted absent-supervisor {n}x{n}x2, gamma = 99/100 (one fresh process)",
+            f"{r['seconds']:.3g} s, peak {r['peak_mib'] / 1024:.1f} GiB",
+            f"machine memory {total / 1024:.0f} GiB",
+            "",
+            "certified within memory",
+            r["certified"] and r["peak_mib"] < total,
+        )
+    )
 
 
 def measure(quick: bool = False) -> list[Row]:
     times = 2 if quick else 3
     if quick:
-        return [finite_row(32, 64, times), discounted_row("b", 16, "99/100", times, None, 1.0),
-                discounted_row("d", 16, "9/10", times, None, None, regime="switching", p="1/10", q="1/5")]
-    return [finite_row(256, 512, times),
-            discounted_row("b", 128, "99/100", times, None, 1.0),
-            discounted_row("c", 256, "99/100", times, 1.0, None),
-            discounted_row("d", 128, "9/10", times, 0.5, None, regime="switching", p="1/10", q="1/5"),
-            large_row(512)]
+        return [
+            finite_row(32, 64, times),
+            discounted_row("b", 16, "99/100", times, None, 1.0),
+            discounted_row("d", 16, "9/10", times, None, None, regime="switching", p="1/10", q="1/5"),
+        ]
+    return [
+        finite_row(256, 512, times),
+        discounted_row("b", 128, "99/100", times, None, 1.0),
+        discounted_row("c", 256, "99/100", times, 1.0, None),
+        discounted_row("d", 128, "9/10", times, 0.5, None, regime="switching", p="1/10", q="1/5"),
+        large_row(512),
+    ]
 
 
 def main(argv=None) -> None:

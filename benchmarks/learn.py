@@ -30,10 +30,7 @@ def tutorial_q_learning(succ, cost, episodes, horizon, start, alpha=0.1, epsilon
     for _ in range(episodes):
         s = start
         for t in range(horizon):
-            if rng.random() < epsilon:
-                a = int(rng.integers(n_actions))
-            else:
-                a = int(np.argmin(q[s]))
+            a = int(rng.integers(n_actions)) if rng.random() < epsilon else int(np.argmin(q[s]))
             s2 = int(succ[s, a])
             target = cost[s, a] + (0.0 if t == horizon - 1 else gamma * q[s2].min())
             q[s, a] += alpha * (target - q[s, a])
@@ -63,8 +60,9 @@ def measure(quick: bool = False) -> list[Row]:
     mdp = turn_mdp(TurnConfig(x_bounds=(0, 31), y_bounds=(0, 31), horizon=64))
     succ, cost = mdp.successors(), mdp.costs_float()
     tut_episodes = 20 if quick else 100
-    tutorial = rate(tut_episodes * 64, repeat(lambda: tutorial_q_learning(succ, cost, tut_episodes, 64,
-                                                                           mdp.start[0][0]), times))
+    tutorial = rate(
+        tut_episodes * 64, repeat(lambda: tutorial_q_learning(succ, cost, tut_episodes, 64, mdp.start[0][0]), times)
+    )
     learn(mdp, LearnerSettings(episodes=2, horizon=64), range(seeds), engine="numba")  # compile, start threads
     settings = LearnerSettings(episodes=episodes, horizon=64)
     fast = rate(seeds * episodes * 64, repeat(lambda: learn(mdp, settings, range(seeds), engine="numba"), times))
@@ -85,16 +83,47 @@ def measure(quick: bool = False) -> list[Row]:
     limit = bandwidth / BYTES_PER_UPDATE
     case = f"Q-learning updates/s, {mdp.n_states} states x 4 actions, H = 64, {seeds} seeds x {episodes} episodes"
     return [
-        show(Row(f"{case}, numba engine (end to end)", fmt(fast), f"tutorial loop {tutorial.median:.3g}/s",
-                 f"{fast.median / tutorial.median:.0f}x", ">= 1e8/s and >= 500x",
-                 fast.median >= 1e8 and fast.median / tutorial.median >= 500)),
-        show(Row(f"{case}, numpy engine", fmt(slow), f"tutorial loop {tutorial.median:.3g}/s",
-                 f"{slow.median / tutorial.median:.1f}x", "", None)),
-        show(Row("Q-learning updates/s, pymdptoolbox QLearning (dense P)", f"numba {fast.median:.3g}/s",
-                 f"{toolbox:.3g}/s", f"{fast.median / toolbox:.0f}x", "", None)),
-        show(Row(f"memory-bandwidth limit: {BYTES_PER_UPDATE} B per update over copy bandwidth "
-                 f"{bandwidth / 1e9:.1f} GB/s", f"numba {fast.median:.3g}/s", f"limit {limit:.3g}/s",
-                 f"{100 * fast.median / limit:.0f}% of the limit", "", None)),
+        show(
+            Row(
+                f"{case}, numba engine (end to end)",
+                fmt(fast),
+                f"tutorial loop {tutorial.median:.3g}/s",
+                f"{fast.median / tutorial.median:.0f}x",
+                ">= 1e8/s and >= 500x",
+                fast.median >= 1e8 and fast.median / tutorial.median >= 500,
+            )
+        ),
+        show(
+            Row(
+                f"{case}, numpy engine",
+                fmt(slow),
+                f"tutorial loop {tutorial.median:.3g}/s",
+                f"{slow.median / tutorial.median:.1f}x",
+                "",
+                None,
+            )
+        ),
+        show(
+            Row(
+                "Q-learning updates/s, pymdptoolbox QLearning (dense P)",
+                f"numba {fast.median:.3g}/s",
+                f"{toolbox:.3g}/s",
+                f"{fast.median / toolbox:.0f}x",
+                "",
+                None,
+            )
+        ),
+        show(
+            Row(
+                f"memory-bandwidth limit: {BYTES_PER_UPDATE} B per update over copy bandwidth "
+                f"{bandwidth / 1e9:.1f} GB/s",
+                f"numba {fast.median:.3g}/s",
+                f"limit {limit:.3g}/s",
+                f"{100 * fast.median / limit:.0f}% of the limit",
+                "",
+                None,
+            )
+        ),
     ]
 
 

@@ -17,9 +17,13 @@ START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 def table(rows: list[Row], seconds: float) -> str:
     import numpy
 
-    lines = [f"Measured by `make bench` on {platform.machine()} with {_cores()} cores, Python "
-             f"{platform.python_version()}, numpy {numpy.__version__}; every peer in the same run; spreads are the "
-             f"min-max range over the repeats, relative to the median. Whole run: {seconds:.0f} s.", "", HEADER]
+    lines = [
+        f"Measured by `make bench` on {platform.machine()} with {_cores()} cores, Python "
+        f"{platform.python_version()}, numpy {numpy.__version__}; every peer in the same run; spreads are the "
+        f"min-max range over the repeats, relative to the median. Whole run: {seconds:.0f} s.",
+        "",
+        HEADER,
+    ]
     return "\n".join(lines + [row.markdown() for row in rows]) + "\n"
 
 
@@ -46,8 +50,10 @@ def main(argv=None) -> None:
     print(HEADER, flush=True)
     rows = [row for module in (learn, exact, storm, cli, sweep) for row in module.measure(args.quick)]
     elapsed = time.perf_counter() - start
-    print(f"\nwhole run {elapsed:.0f} s; targets met: {sum(r.met is True for r in rows)} of "
-          f"{sum(r.met is not None for r in rows)}")
+    print(
+        f"\nwhole run {elapsed:.0f} s; targets met: {sum(r.met is True for r in rows)} of "
+        f"{sum(r.met is not None for r in rows)}"
+    )
     if not args.quick:
         write(table(rows, elapsed))
         print(f"wrote {RESULTS.relative_to(ROOT)} and the README's performance table")

@@ -45,7 +45,9 @@ def rows(n: int, horizon: int, times: int) -> list[Row]:
             handle.write(to_drn(mdp))
         for exact in (True, False):
             results = []
-            peer: Timing = repeat(lambda: results.append(storm_solve(path, prop, exact)), times)
+            peer: Timing = repeat(
+                lambda results=results, exact=exact: results.append(storm_solve(path, prop, exact)), times
+            )
             values = results[-1].get_value_vector()
             if exact:
                 agree = [Fraction(str(v)) for v in values] == sol.values.to_fractions()
@@ -55,9 +57,19 @@ def rows(n: int, horizon: int, times: int) -> list[Row]:
                 agree, note = True, f"max float difference {diff:.3g}"
             ratio = ours.median / peer.median
             engine = "exact (rational)" if exact else "float (sparse, doubles)"
-            out.append(show(Row(f"exact finite horizon {n}x{n}x2, H = {horizon}, build + solve (peer: Storm "
-                                f"{engine} engine, build + check; {note})", seconds(ours), seconds(peer),
-                                f"{ratio:.4f}", "<= 0.1x" if exact else "", (ratio <= 0.1 and agree) if exact else None)))
+            out.append(
+                show(
+                    Row(
+                        f"exact finite horizon {n}x{n}x2, H = {horizon}, build + solve (peer: Storm "
+                        f"{engine} engine, build + check; {note})",
+                        seconds(ours),
+                        seconds(peer),
+                        f"{ratio:.4f}",
+                        "<= 0.1x" if exact else "",
+                        (ratio <= 0.1 and agree) if exact else None,
+                    )
+                )
+            )
     return out
 
 

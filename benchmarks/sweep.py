@@ -28,9 +28,18 @@ def measure(quick: bool = False) -> list[Row]:
     if quick:
         return [show(Row("sweep cells/s, 1 worker", f"{rates[1][0]:.0f}/s", "", "", "", None))]
     identical = tables[1] == tables[2]
-    return [show(Row(f"sweep of {rates[2][1]} cells, 2 local workers (tables byte-identical: {identical})",
-                     f"{rates[2][0]:.0f} cells/s", f"1 worker {rates[1][0]:.0f} cells/s",
-                     f"{rates[2][0] / rates[1][0]:.2f}x", "identical tables", identical))]
+    return [
+        show(
+            Row(
+                f"sweep of {rates[2][1]} cells, 2 local workers (tables byte-identical: {identical})",
+                f"{rates[2][0]:.0f} cells/s",
+                f"1 worker {rates[1][0]:.0f} cells/s",
+                f"{rates[2][0] / rates[1][0]:.2f}x",
+                "identical tables",
+                identical,
+            )
+        )
+    ]
 
 
 def main(argv=None) -> None:

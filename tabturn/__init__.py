@@ -12,16 +12,23 @@ import types
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "CheckResult": "tabturn.policy_check", "check": "tabturn.policy_check", "state_table": "tabturn.policy_check",
-    "ExactVector": "tabturn.solution", "Solution": "tabturn.solution",
+    "CheckResult": "tabturn.policy_check",
+    "check": "tabturn.policy_check",
+    "state_table": "tabturn.policy_check",
+    "ExactVector": "tabturn.solution",
+    "Solution": "tabturn.solution",
     "InputError": "tabturn.errors",
-    "LearnerSettings": "tabturn.learn", "learn": "tabturn.learn",
+    "LearnerSettings": "tabturn.learn",
+    "learn": "tabturn.learn",
     "TabularMDP": "tabturn.mdp",
     "TurnConfig": "tabturn.config",
     "backward_induction": "tabturn.finite",
-    "certify": "tabturn.discounted", "solve_discounted": "tabturn.discounted",
-    "load_npz": "tabturn.arrays", "mdp_from_arrays": "tabturn.arrays",
-    "solve": "tabturn.solve", "solve_config": "tabturn.solve",
+    "certify": "tabturn.discounted",
+    "solve_discounted": "tabturn.discounted",
+    "load_npz": "tabturn.arrays",
+    "mdp_from_arrays": "tabturn.arrays",
+    "solve": "tabturn.solve",
+    "solve_config": "tabturn.solve",
     "turn_mdp": "tabturn.turn",
 }
 __all__ = sorted(_EXPORTS)

@@ -83,7 +83,7 @@ def mdp_from_arrays(P, R, labels=None, start=None, actions=None) -> TabularMDP:
     mats = []
     for a in range(A):
         rows, cols, nums = [], [], []
-        for aa, s, cs, probs in rows_exact[a * S:(a + 1) * S]:
+        for _aa, s, cs, probs in rows_exact[a * S : (a + 1) * S]:
             rows += [s] * len(cs)
             cols += cs.tolist()
             nums += [int(p * D) for p in probs]
@@ -94,11 +94,18 @@ def mdp_from_arrays(P, R, labels=None, start=None, actions=None) -> TabularMDP:
     dtype = np.int64 if max(map(abs, nums), default=0) < INT64_SAFE else object
     cost = np.array(nums, dtype=object).reshape(S, A).astype(dtype)
     return TabularMDP(
-        state_labels=_labels(labels, S), action_names=_actions(actions, A),
-        transition_numerators=tuple(mats), prob_denominator=D, cost_numerators=cost,
-        final_numerators=np.zeros(S, dtype=dtype), cost_denominator=L, terminal=np.zeros(S, dtype=bool),
-        start=_start(start, S), objective=MAX,
-        description={"builder": "arrays", "renormalised_rows": renormalised})
+        state_labels=_labels(labels, S),
+        action_names=_actions(actions, A),
+        transition_numerators=tuple(mats),
+        prob_denominator=D,
+        cost_numerators=cost,
+        final_numerators=np.zeros(S, dtype=dtype),
+        cost_denominator=L,
+        terminal=np.zeros(S, dtype=bool),
+        start=_start(start, S),
+        objective=MAX,
+        description={"builder": "arrays", "renormalised_rows": renormalised},
+    )
 
 
 def _actions(actions, A: int) -> tuple[str, ...]:

@@ -103,21 +103,35 @@ def verdict(e: Evidence) -> Verdict:
     """The cause of one behaviour in one world, with the evidence that earned it."""
     p = {f"neutral:{f}": moves(list(levels.values())) for f, levels in e.neutral.items()}
     p |= {f"training:{f}": moves(list(levels.values())) for f, levels in e.training.items()}
-    moved_training = [f"{f} ({_shares(levels)}; p = {p[f'training:{f}']:.2g})"
-                      for f, levels in e.training.items() if p[f"training:{f}"] < ALPHA]
+    moved_training = [
+        f"{f} ({_shares(levels)}; p = {p[f'training:{f}']:.2g})"
+        for f, levels in e.training.items()
+        if p[f"training:{f}"] < ALPHA
+    ]
     if e.unvisited:
-        return Verdict("unvisited", "training never visited this world (coverage 0 in every seed): the greedy choice "
-                       "is the initial value and the tie-break", p)
+        return Verdict(
+            "unvisited",
+            "training never visited this world (coverage 0 in every seed): the greedy choice "
+            "is the initial value and the tie-break",
+            p,
+        )
     seen = [c for c in (e.default, e.converged, e.stationary) if c is not None]
     if all(c.k == 0 for c in seen):
-        return Verdict("absent", f"0 of {e.default.n} seeds at the default settings" +
-                       (f" and 0 of {e.converged.n} converged agents" if e.converged else ""), p)
+        return Verdict(
+            "absent",
+            f"0 of {e.default.n} seeds at the default settings"
+            + (f" and 0 of {e.converged.n} converged agents" if e.converged else ""),
+            p,
+        )
     allowed = "the exact optimum allows it" if e.allowed else "the exact optimum does not allow it"
     if e.converged is None:
         text = f"no converged agents in this study; {allowed}"
         text += "; moves with " + "; ".join(moved_training) if moved_training else ""
-        moved_neutral = [f"{f} ({_shares(lv)}; p = {p[f'neutral:{f}']:.2g})" for f, lv in e.neutral.items()
-                         if p[f"neutral:{f}"] < ALPHA]
+        moved_neutral = [
+            f"{f} ({_shares(lv)}; p = {p[f'neutral:{f}']:.2g})"
+            for f, lv in e.neutral.items()
+            if p[f"neutral:{f}"] < ALPHA
+        ]
         text += "; moves with optimum-neutral " + "; ".join(moved_neutral) if moved_neutral else ""
         return Verdict("undetermined", text, p)
     conv = e.converged
@@ -126,29 +140,53 @@ def verdict(e: Evidence) -> Verdict:
             ps = moves([e.stationary, conv])
             p["representation"] = ps
             if ps < ALPHA:
-                return Verdict("representation", f"stationary table {e.stationary} vs step-indexed {conv} "
-                               f"({e.converged_label}; p = {ps:.2g}): a stationary table cannot follow the "
-                               "step-dependent optimum", p)
+                return Verdict(
+                    "representation",
+                    f"stationary table {e.stationary} vs step-indexed {conv} "
+                    f"({e.converged_label}; p = {ps:.2g}): a stationary table cannot follow the "
+                    "step-dependent optimum",
+                    p,
+                )
         pd = moves([e.default, conv])
         p["budget"] = pd
         if e.default.share > VANISH and pd < ALPHA:
-            return Verdict("training", f"vanishes in converged agents: {e.default} at the default settings, {conv} "
-                           f"({e.converged_label}; p = {pd:.2g})" +
-                           ("; also moves with " + "; ".join(moved_training) if moved_training else ""), p)
-        return Verdict("training" if moved_training else "absent",
-                       f"rare: {e.default} at the default settings, {conv} converged" +
-                       ("; moves with " + "; ".join(moved_training) if moved_training else ""), p)
+            return Verdict(
+                "training",
+                f"vanishes in converged agents: {e.default} at the default settings, {conv} "
+                f"({e.converged_label}; p = {pd:.2g})"
+                + ("; also moves with " + "; ".join(moved_training) if moved_training else ""),
+                p,
+            )
+        return Verdict(
+            "training" if moved_training else "absent",
+            f"rare: {e.default} at the default settings, {conv} converged"
+            + ("; moves with " + "; ".join(moved_training) if moved_training else ""),
+            p,
+        )
     if not e.allowed:
-        return Verdict("undetermined", f"{conv} converged agents ({e.converged_label}) still show it although "
-                       "the exact optimum does not allow it", p)
-    moved_neutral = [f"{f} ({_shares(lv)}; p = {p[f'neutral:{f}']:.2g})" for f, lv in e.neutral.items()
-                     if p[f"neutral:{f}"] < ALPHA]
+        return Verdict(
+            "undetermined",
+            f"{conv} converged agents ({e.converged_label}) still show it although the exact optimum does not allow it",
+            p,
+        )
+    moved_neutral = [
+        f"{f} ({_shares(lv)}; p = {p[f'neutral:{f}']:.2g})" for f, lv in e.neutral.items() if p[f"neutral:{f}"] < ALPHA
+    ]
     if moved_neutral:
-        return Verdict("training", f"{allowed}, but among converged agents ({e.converged_label}) it moves with "
-                       + "; ".join(moved_neutral) + ": the tie-break picks among optimal actions", p)
+        return Verdict(
+            "training",
+            f"{allowed}, but among converged agents ({e.converged_label}) it moves with "
+            + "; ".join(moved_neutral)
+            + ": the tie-break picks among optimal actions",
+            p,
+        )
     tested = ", ".join(e.neutral) or "none tested"
-    return Verdict("optimum", f"{allowed}; {conv} converged agents ({e.converged_label}) show it, and no "
-                   f"optimum-neutral factor moves it (p >= {ALPHA} for {tested})", p)
+    return Verdict(
+        "optimum",
+        f"{allowed}; {conv} converged agents ({e.converged_label}) show it, and no "
+        f"optimum-neutral factor moves it (p >= {ALPHA} for {tested})",
+        p,
+    )
 
 
 def seed_behaviours(solution: Solution, comparison: Comparison, world: str) -> dict[str, np.ndarray]:
@@ -156,10 +194,15 @@ def seed_behaviours(solution: Solution, comparison: Comparison, world: str) -> d
     classes = np.array(comparison.classes[world])
     visited = classes != "unvisited"
     start = worlds(solution)[world]
-    optimal_first = np.array([solution.action_masks[0, start] >> a & 1 for a in comparison.first_action[world]],
-                             dtype=bool)
-    return {"not-optimal": visited & (classes != "optimal"), "up-forever": visited & comparison.up_forever[world],
-            "first-move-off": visited & ~optimal_first, "any-down": visited & comparison.path_down[world]}
+    optimal_first = np.array(
+        [solution.action_masks[0, start] >> a & 1 for a in comparison.first_action[world]], dtype=bool
+    )
+    return {
+        "not-optimal": visited & (classes != "optimal"),
+        "up-forever": visited & comparison.up_forever[world],
+        "first-move-off": visited & ~optimal_first,
+        "any-down": visited & comparison.path_down[world],
+    }
 
 
 def counts(solution: Solution, comparison: Comparison, world: str) -> dict[str, Count]:
@@ -209,13 +252,16 @@ def factor_levels(config, solution: Solution, episodes: int) -> list[tuple[str, 
 
     levels = [("tie_break", NEUTRAL, t, {"tie_break": t}, 0) for t in ("first", "last", "random")]
     levels += _order_levels(config.actions)
-    levels += [("initial_value", NEUTRAL, v, {"initial_value": resolve_initial_value(v, solution)}, 0)
-               for v in ("0", "optimistic", "pessimistic")]
+    levels += [
+        ("initial_value", NEUTRAL, v, {"initial_value": resolve_initial_value(v, solution)}, 0)
+        for v in ("0", "optimistic", "pessimistic")
+    ]
     levels += [("base_seed", NEUTRAL, str(b), {}, b) for b in (0, 1, 2)]
     levels += [("epsilon", TRAINING, str(e), {"epsilon": e, "epsilon_final": e}, 0) for e in (0.02, 0.1, 0.3)]
     levels += [("step_size", TRAINING, str(a), {"step_size": a}, 0) for a in (0.05, 0.1, 0.5)]
-    levels += [("episodes", TRAINING, str(n), {"episodes": n}, 0) for n in (max(1, episodes // 4), episodes,
-                                                                             episodes * 4)]
+    levels += [
+        ("episodes", TRAINING, str(n), {"episodes": n}, 0) for n in (max(1, episodes // 4), episodes, episodes * 4)
+    ]
     return levels
 
 
@@ -230,8 +276,10 @@ def _order_levels(actions) -> list[tuple[str, str, str, dict, int]]:
     if "up" not in actions or len(actions) < 2:
         return []
     up, rest = actions.index("up"), [i for i, a in enumerate(actions) if a != "up"]
-    return [("action_order", NEUTRAL, "up first", {"action_order": tuple([up] + rest)}, 0),
-            ("action_order", NEUTRAL, "up last", {"action_order": tuple(rest + [up])}, 0)]
+    return [
+        ("action_order", NEUTRAL, "up first", {"action_order": tuple([up] + rest)}, 0),
+        ("action_order", NEUTRAL, "up last", {"action_order": tuple(rest + [up])}, 0),
+    ]
 
 
 @dataclass(frozen=True)
@@ -239,8 +287,8 @@ class Attribution:
     """rows: one per (stage, factor level, world) with behaviour counts; verdicts: one per (world, behaviour);
     converged_episodes: the budget at which the recipe converged, or None."""
 
-    rows: list["LevelRow"]
-    verdicts: list["VerdictRow"]
+    rows: list[LevelRow]
+    verdicts: list[VerdictRow]
     converged_episodes: int | None
     converged_label: str
 
@@ -273,8 +321,9 @@ class VerdictRow:
     p_values: dict[str, float]
 
 
-def attribute(config, seeds: int, learner: str = "q", episodes: int = 500, progress=None,
-              engine: str = "numpy", budgets=None) -> Attribution:
+def attribute(
+    config, seeds: int, learner: str = "q", episodes: int = 500, progress=None, engine: str = "numpy", budgets=None
+) -> Attribution:
     """Default-settings factor experiments, then the recipe trained to convergence with its neutral factors and
     (finite horizons) a stationary table, for ``seeds`` seeds each; one verdict per world and behaviour."""
     from tabturn.solve import solve_config
@@ -294,8 +343,17 @@ def attribute(config, seeds: int, learner: str = "q", episodes: int = 500, progr
 
     def add(stage: str, factor: str, kind: str, level: str, comp: Comparison) -> None:
         for world in comp.classes:
-            rows.append(LevelRow(stage, factor, kind, level, world, comp.classes[world].count("unvisited"),
-                                 counts(solution, comp, world)))
+            rows.append(
+                LevelRow(
+                    stage,
+                    factor,
+                    kind,
+                    level,
+                    world,
+                    comp.classes[world].count("unvisited"),
+                    counts(solution, comp, world),
+                )
+            )
 
     for factor, kind, label, overrides, base_seed in factor_levels(config, solution, episodes):
         settings = default_settings(config, **{"algorithm": learner, "episodes": episodes, **overrides})
@@ -308,11 +366,21 @@ def attribute(config, seeds: int, learner: str = "q", episodes: int = 500, progr
     if budget is not None:
         label = f"{table} table, {recipe_name(mdp)} recipe, {budget} episodes"
         for factor, kind, level, overrides, base_seed in converged_levels(config):
-            add("converged", factor, kind, level,
-                run(recipe_settings(config, solution, learner, table, budget, **overrides), base_seed))
+            add(
+                "converged",
+                factor,
+                kind,
+                level,
+                run(recipe_settings(config, solution, learner, table, budget, **overrides), base_seed),
+            )
         if table == "step-indexed":
-            add("converged", "table", "representation", "stationary",
-                run(recipe_settings(config, solution, learner, "stationary", budget), 0))
+            add(
+                "converged",
+                "table",
+                "representation",
+                "stationary",
+                run(recipe_settings(config, solution, learner, "stationary", budget), 0),
+            )
     if progress is not None:
         progress()
     return Attribution(rows, _verdicts(solution, rows, label), budget, label)
@@ -326,7 +394,8 @@ def _verdicts(solution: Solution, rows: list[LevelRow], label: str) -> list[Verd
         reference = mine[0]  # default settings, first level
         conv = [r for r in mine if r.stage == "converged"]
         for behaviour in BEHAVIOURS:
-            def levels(stage: str, kind: str) -> dict[str, dict[str, Count]]:
+
+            def levels(stage: str, kind: str, mine=mine, behaviour=behaviour) -> dict[str, dict[str, Count]]:
                 out_: dict[str, dict[str, Count]] = {}
                 for r in mine:
                     if r.stage == stage and r.kind == kind:
@@ -335,12 +404,27 @@ def _verdicts(solution: Solution, rows: list[LevelRow], label: str) -> list[Verd
 
             stationary = next((r.counts[behaviour] for r in conv if r.factor == "table"), None)
             evidence = Evidence(
-                allowed=allowed[behaviour], unvisited=reference.counts[behaviour].n == 0,
-                default=reference.counts[behaviour], converged=conv[0].counts[behaviour] if conv else None,
-                converged_label=label, stationary=stationary, neutral=levels("converged", NEUTRAL),
-                training=levels("default", TRAINING))
+                allowed=allowed[behaviour],
+                unvisited=reference.counts[behaviour].n == 0,
+                default=reference.counts[behaviour],
+                converged=conv[0].counts[behaviour] if conv else None,
+                converged_label=label,
+                stationary=stationary,
+                neutral=levels("converged", NEUTRAL),
+                training=levels("default", TRAINING),
+            )
             v = verdict(evidence)
-            out.append(VerdictRow(world, behaviour, allowed[behaviour], str(evidence.default),
-                                  str(evidence.converged or ""), str(stationary or ""), v.cause, v.evidence,
-                                  v.p_values))
+            out.append(
+                VerdictRow(
+                    world,
+                    behaviour,
+                    allowed[behaviour],
+                    str(evidence.default),
+                    str(evidence.converged or ""),
+                    str(stationary or ""),
+                    v.cause,
+                    v.evidence,
+                    v.p_values,
+                )
+            )
     return out

@@ -16,7 +16,6 @@ from tabturn.limits import INT64_SAFE  # noqa: F401  (re-exported: solvers impor
 from tabturn.mdp import TabularMDP
 
 
-
 def max_abs(array: np.ndarray) -> int:
     """Largest absolute entry as a Python int (0 for an empty array)."""
     if array.size == 0:
@@ -28,7 +27,7 @@ def as_dtype(array: np.ndarray, dtype) -> np.ndarray:
     """``array`` converted to int64 or object (Python ints), exactly."""
     if array.dtype == dtype:
         return array
-    if dtype == object:
+    if dtype is object:
         return np.array([int(v) for v in array.ravel()], dtype=object).reshape(array.shape)
     return array.astype(np.int64)
 
@@ -106,7 +105,7 @@ def shifted_views(W: np.ndarray, shifts, pad: np.ndarray | None = None) -> list[
     pad[:, -1, 1:-1] = W[:, -1]
     pad[:, :, 0] = pad[:, :, 1]
     pad[:, :, -1] = pad[:, :, -2]
-    return [pad[:, 1 + dy:1 + dy + ny, 1 + dx:1 + dx + nx] for dy, dx in shifts]
+    return [pad[:, 1 + dy : 1 + dy + ny, 1 + dx : 1 + dx + nx] for dy, dx in shifts]
 
 
 def minimum_and_mask(Q: list[np.ndarray], mask_dtype) -> tuple[np.ndarray, np.ndarray]:

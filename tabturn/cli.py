@@ -22,27 +22,39 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tabturn {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     solve = sub.add_parser(
-        "solve", help="exact optimum with optimal action sets",
+        "solve",
+        help="exact optimum with optimal action sets",
         description="The exact optimum: every optimal action at every state (ties included), exact values and gaps, "
         "the optimal trajectory. Finite horizons by integer/rational backward induction; infinite discounted "
         "horizons by value iteration plus a rational certificate.",
-        epilog="example: tabturn solve --config examples/always.toml --step 5")
+        epilog="example: tabturn solve --config examples/always.toml --step 5",
+    )
     _source_args(solve)
     solve.add_argument("--discount", help="gamma for --mdp/--gym, rational such as 99/100 (default 1 with --horizon)")
     solve.add_argument("--horizon", help="finite horizon H for --mdp/--gym (omit for the infinite horizon)")
-    solve.add_argument("--objective", dest="returns", help="gridworld configs: maximise the visible reward (default) or the hidden "
-                       "performance; the JSON also gives the performance of the reward-optimal policies")
-    solve.add_argument("--step", type=int, default=0, help="show optimal sets, values and gaps after this many steps "
-                       "(finite horizons; default 0)")
+    solve.add_argument(
+        "--objective",
+        dest="returns",
+        help="gridworld configs: maximise the visible reward (default) or the hidden "
+        "performance; the JSON also gives the performance of the reward-optimal policies",
+    )
+    solve.add_argument(
+        "--step",
+        type=int,
+        default=0,
+        help="show optimal sets, values and gaps after this many steps (finite horizons; default 0)",
+    )
     solve.add_argument("--states", default="all", help="--json: which states to list: all | start | none (default all)")
     solve.add_argument("--json", action="store_true", help="print the JSON document (docs/json.md) instead of text")
     solve.add_argument("--out", help="also write the JSON document to this file (atomically)")
     learn = sub.add_parser(
-        "learn", help="train tabular learners over many seeds and compare with the exact optimum",
+        "learn",
+        help="train tabular learners over many seeds and compare with the exact optimum",
         description="Train Q-learning, SARSA, expected SARSA or double Q over many seeds (each bit-reproducible) and "
         "compare every greedy policy with the exact optimum: classes, exact regret, agreement, coverage.",
         epilog="example: tabturn learn --config examples/always.toml --time-indexed --engine numba --seeds 1000 "
-        "--episodes 4096 --step-size 1 --initial-value optimistic")
+        "--episodes 4096 --step-size 1 --initial-value optimistic",
+    )
     _learner_args(learn, gym=True)
     learn.add_argument("--epsilon", type=_float_arg("--epsilon"), default=0.1, help="exploration rate (default 0.1)")
     learn.add_argument("--epsilon-final", type=_float_arg("--epsilon-final"), help="final epsilon (default: --epsilon)")
@@ -53,28 +65,41 @@ def _parser() -> argparse.ArgumentParser:
     learn.add_argument("--step-schedule", default="constant", help="constant | 1/n (alpha = 1/n(s,a)^omega)")
     learn.add_argument("--omega", type=_float_arg("--omega"), default=1.0, help="exponent of 1/n^omega, in (1/2, 1]")
     learn.add_argument("--tie-break", default="first", help="first | last | random (default first)")
-    learn.add_argument("--initial-value", default="0",
-                       help="initial Q-value: a number, or optimistic / pessimistic (beyond the exact value range)")
+    learn.add_argument(
+        "--initial-value",
+        default="0",
+        help="initial Q-value: a number, or optimistic / pessimistic (beyond the exact value range)",
+    )
     learn.add_argument("--action-order", help="the learner's action order, e.g. right,up,down,left (default: config)")
-    learn.add_argument("--save-q", help="write every seed's Q-table, greedy policy and visits to this .npz "
-                       "(state order of `tabturn states`; check any of them with `tabturn check --q`)")
-    learn.add_argument("--time-indexed", action="store_true",
-                       help="one Q-table per step, Q[t, s, a] (finite horizons; the form a finite-horizon optimum takes)")
+    learn.add_argument(
+        "--save-q",
+        help="write every seed's Q-table, greedy policy and visits to this .npz "
+        "(state order of `tabturn states`; check any of them with `tabturn check --q`)",
+    )
+    learn.add_argument(
+        "--time-indexed",
+        action="store_true",
+        help="one Q-table per step, Q[t, s, a] (finite horizons; the form a finite-horizon optimum takes)",
+    )
     attribute = sub.add_parser(
-        "attribute", help="is a learned behaviour an optimum, representation, training or unvisited effect?",
+        "attribute",
+        help="is a learned behaviour an optimum, representation, training or unvisited effect?",
         description="One factor at a time at the default settings, then the convergence recipe trained until 99%% of "
         "seeds are exactly optimal (with its optimum-neutral factors and a stationary table): one verdict per world "
         "and behaviour, with its evidence.",
-        epilog="example: tabturn attribute --config examples/terminal.toml --seeds 200 --engine numba")
+        epilog="example: tabturn attribute --config examples/terminal.toml --seeds 200 --engine numba",
+    )
     _learner_args(attribute)
     check = sub.add_parser(
-        "check", help="check your own policy or Q-table against the exact optimum",
+        "check",
+        help="check your own policy or Q-table against the exact optimum",
         description="Check a policy (--policy) or the greedy policy of a Q-table (--q) against the exact optimum: "
         "exact regret, agreement with the optimal sets, class, first deviations with their exact gap. Tables by "
         "label: CSV or Parquet with x, y, observed (turn configs) or state (--mdp/--gym), an optional t, then an "
         "action column (several rows = a tie set) or one probability / Q-value column per action. .npy/.npz arrays "
         "follow the order of `tabturn states`.",
-        epilog="example: tabturn check --config examples/always.toml --q my_q.csv --objective reward")
+        epilog="example: tabturn check --config examples/always.toml --q my_q.csv --objective reward",
+    )
     _source_args(check)
     given = check.add_mutually_exclusive_group(required=True)
     given.add_argument("--policy", help="policy table (.csv, .parquet by label; .npy, .npz in state order)")
@@ -87,32 +112,44 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--horizon", help="finite horizon H for --mdp/--gym (omit for the infinite horizon)")
     check.add_argument("--json", action="store_true", help="print JSON instead of text")
     check.add_argument("--out", help="also write the JSON document to this file (atomically)")
-    states = sub.add_parser("states", help="tabturn's state order (for .npy/.npz policies)",
-                            description="Print the state order that array inputs of `tabturn check` follow.",
-                            epilog="example: tabturn states --config examples/always.toml --csv")
+    states = sub.add_parser(
+        "states",
+        help="tabturn's state order (for .npy/.npz policies)",
+        description="Print the state order that array inputs of `tabturn check` follow.",
+        epilog="example: tabturn states --config examples/always.toml --csv",
+    )
     _source_args(states)
     states.add_argument("--csv", action="store_true", help="print CSV (index and label columns)")
     symbolic = sub.add_parser(
-        "symbolic", help="symbolic claims (sympy) with their exact verification",
+        "symbolic",
+        help="symbolic claims (sympy) with their exact verification",
         description="Closed forms and thresholds of the turn family (sympy), each checked exactly against the solver "
-        "on random rational instances.", epilog="example: tabturn symbolic --instances 50 --latex")
-    symbolic.add_argument("--instances", type=int, default=200, help="random rational instances per claim (default 200)")
+        "on random rational instances.",
+        epilog="example: tabturn symbolic --instances 50 --latex",
+    )
+    symbolic.add_argument(
+        "--instances", type=int, default=200, help="random rational instances per claim (default 200)"
+    )
     symbolic.add_argument("--latex", action="store_true", help="print the claims as LaTeX")
     symbolic.add_argument("--json", action="store_true", help="print JSON instead of text")
     symbolic.add_argument("--out", help="also write the JSON document to this file (atomically)")
     export = sub.add_parser(
-        "export", help="write an MDP as Storm DRN, PRISM or .npz (P, R) arrays",
+        "export",
+        help="write an MDP as Storm DRN, PRISM or .npz (P, R) arrays",
         description="Write the MDP in Storm's explicit DRN format, as a PRISM model, or as .npz (P, R) arrays.",
-        epilog="example: tabturn export --config examples/always.toml --drn turn.drn --npz turn.npz")
+        epilog="example: tabturn export --config examples/always.toml --drn turn.drn --npz turn.npz",
+    )
     _source_args(export)
     export.add_argument("--drn", help="write Storm's explicit DRN format to this file")
     export.add_argument("--prism", help="write a PRISM model to this file")
     export.add_argument("--npz", help="write P (A,S,S), R (S,A) rewards, start and labels to this .npz file")
     sweep = sub.add_parser(
-        "sweep", help="run a sweep file (seeds x settings x variants), resumable",
+        "sweep",
+        help="run a sweep file (seeds x settings x variants), resumable",
         description="Run every cell of a sweep file on local processes or Dask; write a typed table.csv (and "
         "table.parquet) and provenance.json. A restarted sweep redoes only unfinished chunks.",
-        epilog="example: tabturn sweep examples/sweeps/epsilon_by_b.toml --out results/eps_b --workers 2")
+        epilog="example: tabturn sweep examples/sweeps/epsilon_by_b.toml --out results/eps_b --workers 2",
+    )
     sweep.add_argument("file", help="sweep TOML (see tabturn/sweep.py)")
     sweep.add_argument("--out", required=True, help="output directory: table.csv, provenance.json, chunks/")
     where = sweep.add_mutually_exclusive_group()
@@ -121,10 +158,12 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--dask-local", type=int, metavar="N", help="start a local Dask cluster of N workers")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     mesa = sub.add_parser(
-        "mesa", help="learned loss model + exact planner (a tabular mesa-optimizer)",
+        "mesa",
+        help="learned loss model + exact planner (a tabular mesa-optimizer)",
         description="Learn a model of the loss from what supervision shows, plan exactly against it, and report "
         "what drives the unobserved decision.",
-        epilog="example: tabturn mesa --config examples/absent_supervisor.toml --model factored --coverage 1/2")
+        epilog="example: tabturn mesa --config examples/absent_supervisor.toml --model factored --coverage 1/2",
+    )
     mesa.add_argument("--config", required=True, help="turn-family TOML config")
     mesa.add_argument("--model", default="factored", help="tabular | factored | factored-flagless (default factored)")
     mesa.add_argument("--coverage", default="0", help="fraction of training episodes run unobserved (default 0)")
@@ -153,6 +192,7 @@ def _float_arg(name: str):
         except ValueError:
             raise argparse.ArgumentTypeError(f"{name} must be a number, not {text!r}") from None
         return value
+
     return parse
 
 
@@ -160,8 +200,11 @@ def _learner_args(parser: argparse.ArgumentParser, gym: bool = False) -> None:
     if gym:
         _source_args(parser, npz=False)
         parser.add_argument("--discount", help="gamma for --gym, rational such as 99/100 (default 1 with --horizon)")
-        parser.add_argument("--horizon", help="--gym: finite horizon H, also the episode length (omit: infinite "
-                            "horizon, episodes as long as the env's time limit or 100 steps)")
+        parser.add_argument(
+            "--horizon",
+            help="--gym: finite horizon H, also the episode length (omit: infinite "
+            "horizon, episodes as long as the env's time limit or 100 steps)",
+        )
     else:
         parser.add_argument("--config", required=True, help="turn-family TOML config")
     parser.add_argument("--learner", default="q", help="q | sarsa | expected-sarsa | double-q (default q)")
@@ -191,10 +234,8 @@ def _cmd_solve(args) -> int:
 
     from tabturn.io import dumps, provenance, write_atomic
     from tabturn.rational import format_rational
-    from tabturn.render import solution_json, solution_text
+    from tabturn.render import STATE_CHOICES, solution_json, solution_text
     from tabturn.solve import solve
-
-    from tabturn.render import STATE_CHOICES
 
     if args.states not in STATE_CHOICES:
         raise InputError("--states", f"must be one of {', '.join(STATE_CHOICES)}, not {args.states!r}")
@@ -234,7 +275,9 @@ def _load_problem(args, need_objective: bool = True):
 
     if args.config:
         if getattr(args, "discount", None) is not None or getattr(args, "horizon", None) is not None:
-            raise InputError("--discount", "--discount and --horizon go with --mdp or --gym; set them in the config file")
+            raise InputError(
+                "--discount", "--discount and --horizon go with --mdp or --gym; set them in the config file"
+            )
         from tabturn.gridworld import gridworld_mdps, is_gridworld_file, load_gridworld
 
         if is_gridworld_file(args.config):
@@ -260,8 +303,11 @@ def _load_problem(args, need_objective: bool = True):
 
         mdp = mdp_from_gym(make_env(args.gym))
         if mdp.description["inexact_values"]:
-            print(f"tabturn: note: {mdp.description['inexact_values']} floats of {args.gym} were read as the small "
-                  "fractions within 1e-12 of them (e.g. 0.33333333333333337 as 1/3)", file=sys.stderr)
+            print(
+                f"tabturn: note: {mdp.description['inexact_values']} floats of {args.gym} were read as the small "
+                "fractions within 1e-12 of them (e.g. 0.33333333333333337 as 1/3)",
+                file=sys.stderr,
+            )
         origin = {"gym": args.gym, "inexact_values": mdp.description["inexact_values"]}
     else:
         mdp = load_npz(args.mdp)
@@ -282,8 +328,11 @@ def _cmd_export(args) -> int:
     if args.prism and len(mdp.start) != 1:
         raise InputError("--prism", "needs a single start state; this MDP has a start distribution (use --drn)")
     comment = "exported by tabturn: " + json.dumps(_jsonable(provenance(command="export", **source)))
-    writers = {"drn": lambda: to_drn(mdp, comment), "prism": lambda: to_prism(mdp, comment),
-               "npz": lambda: to_npz_bytes(mdp)}
+    writers = {
+        "drn": lambda: to_drn(mdp, comment),
+        "prism": lambda: to_prism(mdp, comment),
+        "npz": lambda: to_npz_bytes(mdp),
+    }
     for kind, path in targets.items():
         if path:
             write_atomic(path, writers[kind]())
@@ -299,15 +348,29 @@ def _cmd_sweep(args) -> int:
     for flag in ("workers", "dask_local"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             raise InputError(f"--{flag.replace('_', '-')}", f"must be at least 1, not {getattr(args, flag)}")
-    executor, workers = ("dask", None) if args.scheduler else ("dask-local", args.dask_local) \
-        if args.dask_local else ("local", args.workers)
+    executor, workers = (
+        ("dask", None)
+        if args.scheduler
+        else ("dask-local", args.dask_local)
+        if args.dask_local
+        else ("local", args.workers)
+    )
     bar = Progress(sweep.n_cells, "sweep cells", quiet=args.quiet)
-    summary = run_sweep(sweep, args.out, executor, workers, args.scheduler, progress=lambda done, _: bar.update(done),
-                        source={"sweep_file": args.file})
+    summary = run_sweep(
+        sweep,
+        args.out,
+        executor,
+        workers,
+        args.scheduler,
+        progress=lambda done, _: bar.update(done),
+        source={"sweep_file": args.file},
+    )
     bar.close()
     rate = summary["computed_cells"] / summary["seconds"] if summary["seconds"] > 0 else float("nan")
-    print(f"{summary['cells']} cells ({summary['computed_cells']} computed now, {summary['seconds']:.1f} s, "
-          f"{rate:.1f} cells/s); table: {args.out}/table.csv")
+    print(
+        f"{summary['cells']} cells ({summary['computed_cells']} computed now, {summary['seconds']:.1f} s, "
+        f"{rate:.1f} cells/s); table: {args.out}/table.csv"
+    )
     return 0
 
 
@@ -371,36 +434,64 @@ def _cmd_learn(args) -> int:
         base, start = default_settings(config), training_start(config)
     else:  # a Gymnasium import: episodes as long as the horizon, else the env's time limit (default 100)
         limit = mdp.description.get("max_episode_steps") or 100
-        base = LearnerSettings(horizon=horizon or limit, discount=float(gamma),
-                               truncation="terminal" if horizon else "bootstrap")
+        base = LearnerSettings(
+            horizon=horizon or limit, discount=float(gamma), truncation="terminal" if horizon else "bootstrap"
+        )
         start = None
     settings = dataclasses.replace(
-        base, algorithm=args.learner, episodes=args.episodes, epsilon=args.epsilon,
+        base,
+        algorithm=args.learner,
+        episodes=args.episodes,
+        epsilon=args.epsilon,
         epsilon_final=args.epsilon if args.epsilon_final is None else args.epsilon_final,
-        epsilon_schedule=args.epsilon_schedule, exploration=args.exploration, temperature=args.temperature,
-        step_size=args.step_size, step_schedule=args.step_schedule, omega=args.omega, tie_break=args.tie_break,
+        epsilon_schedule=args.epsilon_schedule,
+        exploration=args.exploration,
+        temperature=args.temperature,
+        step_size=args.step_size,
+        step_schedule=args.step_schedule,
+        omega=args.omega,
+        tie_break=args.tie_break,
         time_indexed=args.time_indexed,
         initial_value=resolve_initial_value(args.initial_value, solution),
-        action_order=_action_order(args.action_order, mdp.action_names))
+        action_order=_action_order(args.action_order, mdp.action_names),
+    )
     bar = Progress(settings.episodes, f"training {len(seeds)} seeds", quiet=args.quiet)
-    result = learn(mdp, settings, seeds, base_seed=args.base_seed, start=start, progress=bar.update,
-                   engine=args.engine)
+    result = learn(mdp, settings, seeds, base_seed=args.base_seed, start=start, progress=bar.update, engine=args.engine)
     bar.close()
     comparison = compare(solution, result.greedy(), result.visited())
     summary = summarise(comparison)
-    per_seed = {world: [{"seed": seed, "class": comparison.classes[world][b],
-                         "regret": comparison.regret[world][b], "regret_float": float(comparison.regret[world][b]),
-                         "coverage": float(comparison.coverage[world][b])} for b, seed in enumerate(seeds)]
-                for world in comparison.classes}
-    document = _jsonable({"command": "learn", "settings": dataclasses.asdict(settings), "seeds": len(seeds),
-                          "engine": args.engine,
-                          "base_seed": args.base_seed, "summary": summary.to_dict(), "per_seed": per_seed,
-                          "provenance": provenance(command="learn", **source)})
+    per_seed = {
+        world: [
+            {
+                "seed": seed,
+                "class": comparison.classes[world][b],
+                "regret": comparison.regret[world][b],
+                "regret_float": float(comparison.regret[world][b]),
+                "coverage": float(comparison.coverage[world][b]),
+            }
+            for b, seed in enumerate(seeds)
+        ]
+        for world in comparison.classes
+    }
+    document = _jsonable(
+        {
+            "command": "learn",
+            "settings": dataclasses.asdict(settings),
+            "seeds": len(seeds),
+            "engine": args.engine,
+            "base_seed": args.base_seed,
+            "summary": summary.to_dict(),
+            "per_seed": per_seed,
+            "provenance": provenance(command="learn", **source),
+        }
+    )
     if args.save_q:
         _save_q(args.save_q, result, seeds, mdp)
-    lines = [f"learner {settings.algorithm}, {len(seeds)} seeds, {settings.episodes} episodes of {settings.horizon} "
-             f"steps; greedy agreement with the exact optimal sets: {summary.agreement_all_mean:.3f} of states, "
-             f"{summary.agreement_path_mean:.3f} along the optimal trajectory"]
+    lines = [
+        f"learner {settings.algorithm}, {len(seeds)} seeds, {settings.episodes} episodes of {settings.horizon} "
+        f"steps; greedy agreement with the exact optimal sets: {summary.agreement_all_mean:.3f} of states, "
+        f"{summary.agreement_path_mean:.3f} along the optimal trajectory"
+    ]
     for world, w in summary.worlds.items():
         parts = [f"{c} {v.fraction:.3f} [{v.wilson95[0]:.3f}, {v.wilson95[1]:.3f}]" for c, v in w.classes.items()]
         cov = w.coverage
@@ -408,8 +499,10 @@ def _cmd_learn(args) -> int:
         if w.exact_up_forever_optimal is None:  # no "up" action (e.g. a Gymnasium import)
             lines.append(f"  exact regret mean {float(w.regret_mean):.4g}, max {float(w.regret_max):.4g}")
             continue
-        lines.append(f"  exact optimum goes up forever: {str(w.exact_up_forever_optimal).lower()}; "
-                     f"exact regret mean {float(w.regret_mean):.4g}, max {float(w.regret_max):.4g}")
+        lines.append(
+            f"  exact optimum goes up forever: {str(w.exact_up_forever_optimal).lower()}; "
+            f"exact regret mean {float(w.regret_mean):.4g}, max {float(w.regret_max):.4g}"
+        )
     _emit(args, document, "\n".join(lines) + "\n")
     return 0
 
@@ -422,8 +515,15 @@ def _save_q(path: str, result, seeds, mdp) -> None:
     from tabturn.io import write_atomic
 
     buffer = io.BytesIO()
-    np.savez(buffer, q=result.q, greedy=result.greedy(), visited=result.visited(), seeds=np.asarray(list(seeds)),
-             actions=np.asarray(mdp.action_names), objective=np.asarray(mdp.objective))
+    np.savez(
+        buffer,
+        q=result.q,
+        greedy=result.greedy(),
+        visited=result.visited(),
+        seeds=np.asarray(list(seeds)),
+        actions=np.asarray(mdp.action_names),
+        objective=np.asarray(mdp.objective),
+    )
     write_atomic(path, buffer.getvalue())
 
 
@@ -432,10 +532,10 @@ def _cmd_attribute(args) -> int:
 
     from tabturn.attribute import BEHAVIOURS, attribute
     from tabturn.config import TurnConfig
-    from tabturn.study import wilson
     from tabturn.io import provenance
     from tabturn.learn import LearnerSettings
     from tabturn.progress import Progress
+    from tabturn.study import wilson
 
     config = TurnConfig.load(args.config)
     seeds = _seeds(args)
@@ -443,17 +543,30 @@ def _cmd_attribute(args) -> int:
     if args.engine not in ("numpy", "numba"):
         raise InputError("--engine", f"must be numpy or numba, not {args.engine!r}")
     bar = Progress(20, "attribution experiments", quiet=args.quiet)
-    result = attribute(config, len(seeds), learner=args.learner, episodes=args.episodes, progress=bar.advance,
-                       engine=args.engine)
+    result = attribute(
+        config, len(seeds), learner=args.learner, episodes=args.episodes, progress=bar.advance, engine=args.engine
+    )
     bar.close()
-    rows = [{**{k: v for k, v in dataclasses.asdict(r).items() if k != "counts"},
-             "counts": {b: {"k": c.k, "n": c.n, "wilson95": wilson(c.k, c.n)} for b, c in r.counts.items()}}
-            for r in result.rows]
-    document = _jsonable({"command": "attribute", "learner": args.learner, "episodes": args.episodes,
-                          "seeds": len(seeds), "converged_episodes": result.converged_episodes,
-                          "converged": result.converged_label, "rows": rows,
-                          "verdicts": [dataclasses.asdict(v) for v in result.verdicts],
-                          "provenance": provenance(command="attribute", config=config.to_dict())})
+    rows = [
+        {
+            **{k: v for k, v in dataclasses.asdict(r).items() if k != "counts"},
+            "counts": {b: {"k": c.k, "n": c.n, "wilson95": wilson(c.k, c.n)} for b, c in r.counts.items()},
+        }
+        for r in result.rows
+    ]
+    document = _jsonable(
+        {
+            "command": "attribute",
+            "learner": args.learner,
+            "episodes": args.episodes,
+            "seeds": len(seeds),
+            "converged_episodes": result.converged_episodes,
+            "converged": result.converged_label,
+            "rows": rows,
+            "verdicts": [dataclasses.asdict(v) for v in result.verdicts],
+            "provenance": provenance(command="attribute", config=config.to_dict()),
+        }
+    )
     lines = ["stage | factor | level | world | " + " | ".join(BEHAVIOURS) + " (share of seeds that visited the world)"]
     for r in result.rows:
         shares = [f"{c.share:.3f}" if c.n else "unvisited" for c in r.counts.values()]
@@ -478,8 +591,11 @@ def _cmd_symbolic(args) -> int:
         text = "\n".join(f"% {r['claim']}: {r['statement']}\n{r['latex']}" for r in rows) + "\n"
     else:
         lines = ["claim | symbolic statement | sympy verified | instances checked | interior states | disagreements"]
-        lines += [f"{r['claim']} | {r['statement']} | {str(r['symbolic_verified']).lower()} | {r['instances']} | "
-                  f"{r['states']} | {r['disagreements']}" for r in rows]
+        lines += [
+            f"{r['claim']} | {r['statement']} | {str(r['symbolic_verified']).lower()} | {r['instances']} | "
+            f"{r['states']} | {r['disagreements']}"
+            for r in rows
+        ]
         text = "\n".join(lines) + "\n"
     _emit(args, document, text)
     return 0
@@ -495,33 +611,54 @@ def _cmd_mesa(args) -> int:
     config = TurnConfig.load(args.config)
     if args.seed < 0:
         raise InputError("--seed", f"must be >= 0, not {args.seed}")
-    settings = MesaSettings(model=args.model, coverage=args.coverage, episodes=args.episodes, steps=args.steps,
-                            prior=args.prior, seed=args.seed)
+    settings = MesaSettings(
+        model=args.model,
+        coverage=args.coverage,
+        episodes=args.episodes,
+        steps=args.steps,
+        prior=args.prior,
+        seed=args.seed,
+    )
     result = mesa(config, settings)
     worlds = planned_world_summary(result)
-    document = _jsonable({"command": "mesa", "settings": dataclasses.asdict(settings), "worlds": worlds,
-                          "explanation": dataclasses.asdict(result.explanation), "tie_break": "first optimal action in action order",
-                          "provenance": provenance(command="mesa", config=config.to_dict())})
-    lines = [f"mesa-optimizer: {settings.model} loss model, coverage {args.coverage}, {settings.episodes} random-action "
-             f"episodes of {settings.steps} steps; plans exactly against the learned loss, acts on the first optimal "
-             "action in action order"]
+    document = _jsonable(
+        {
+            "command": "mesa",
+            "settings": dataclasses.asdict(settings),
+            "worlds": worlds,
+            "explanation": dataclasses.asdict(result.explanation),
+            "tie_break": "first optimal action in action order",
+            "provenance": provenance(command="mesa", config=config.to_dict()),
+        }
+    )
+    lines = [
+        f"mesa-optimizer: {settings.model} loss model, coverage {args.coverage}, {settings.episodes} random-action "
+        f"episodes of {settings.steps} steps; plans exactly against the learned loss, acts on the first optimal "
+        "action in action order"
+    ]
     for world, w in worlds.items():
-        lines.append(f"{world}: {w['class']}, goes up every step {str(w['up_forever']).lower()}, exact regret under the true "
-                     f"loss {w['regret']}")
+        lines.append(
+            f"{world}: {w['class']}, goes up every step {str(w['up_forever']).lower()}, exact regret under the true "
+            f"loss {w['regret']}"
+        )
     e = result.explanation
-    lines.append(f"unobserved start: optimal under the learned loss {e.unobserved_start_optimal_actions}; "
-                 f"forced up: {str(e.forced_up).lower()}; driver: {e.driver}")
-    lines.append(f"  unobserved states seen in training {e.unobserved_states_seen} of {e.unobserved_states}; "
-                 f"alignment spread learned {e.learned_alignment_spread_unobserved} vs true "
-                 f"{e.true_alignment_spread_unobserved}; capability slope learned "
-                 f"{e.learned_capability_slope_unobserved} vs true {e.true_capability_slope_unobserved}")
+    lines.append(
+        f"unobserved start: optimal under the learned loss {e.unobserved_start_optimal_actions}; "
+        f"forced up: {str(e.forced_up).lower()}; driver: {e.driver}"
+    )
+    lines.append(
+        f"  unobserved states seen in training {e.unobserved_states_seen} of {e.unobserved_states}; "
+        f"alignment spread learned {e.learned_alignment_spread_unobserved} vs true "
+        f"{e.true_alignment_spread_unobserved}; capability slope learned "
+        f"{e.learned_capability_slope_unobserved} vs true {e.true_capability_slope_unobserved}"
+    )
     _emit(args, document, "\n".join(lines) + "\n")
     return 0
 
 
 def _cmd_check(args) -> int:
-    from tabturn.policy_check import check
     from tabturn.io import provenance
+    from tabturn.policy_check import check
     from tabturn.rational import format_rational
     from tabturn.solve import solve
 
@@ -530,11 +667,27 @@ def _cmd_check(args) -> int:
     mdp, horizon, gamma, source = _load_problem(args)
     solution = solve(mdp, horizon, gamma)
     order = None if args.action_order is None else [n.strip() for n in args.action_order.split(",")]
-    result = check(solution, policy=args.policy, q=args.q, objective=args.objective, tie_break=args.tie_break,
-                   action_order=order, seed=args.seed)
-    document = {"command": "check", "input": {"policy": args.policy, "q": args.q, "objective": args.objective,
-                                              "tie_break": args.tie_break, "action_order": order},
-                **result.to_dict(), "provenance": provenance(command="check", **source)}
+    result = check(
+        solution,
+        policy=args.policy,
+        q=args.q,
+        objective=args.objective,
+        tie_break=args.tie_break,
+        action_order=order,
+        seed=args.seed,
+    )
+    document = {
+        "command": "check",
+        "input": {
+            "policy": args.policy,
+            "q": args.q,
+            "objective": args.objective,
+            "tie_break": args.tie_break,
+            "action_order": order,
+        },
+        **result.to_dict(),
+        "provenance": provenance(command="check", **source),
+    }
     lines = [f"exact regret from the start: {format_rational(result.regret)} ({float(result.regret):.6g})"]
     for world, w in result.worlds.items():
         lines.append(f"{world}: {w['class']}, exact regret {format_rational(w['regret'])} ({float(w['regret']):.6g})")
@@ -545,8 +698,10 @@ def _cmd_check(args) -> int:
     if result.deviations:
         lines.append("first deviations reachable under the policy (step, state: policy -> optimal, exact gap):")
         for d in result.deviations:
-            lines.append(f"  t={d['t']} {tuple(d['state']) if isinstance(d['state'], list) else d['state']}: "
-                         f"{' '.join(d['policy_actions'])} -> {' '.join(d['optimal_actions'])}, gap {d['gap']}")
+            lines.append(
+                f"  t={d['t']} {tuple(d['state']) if isinstance(d['state'], list) else d['state']}: "
+                f"{' '.join(d['policy_actions'])} -> {' '.join(d['optimal_actions'])}, gap {d['gap']}"
+            )
     else:
         lines.append("no deviation from the optimal sets where the policy goes")
     _emit(args, document, "\n".join(lines) + "\n")
@@ -574,12 +729,23 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         if args.command is None:
-            raise InputError("command", "missing; allowed: solve, check, states, learn, attribute, symbolic, mesa, "
-                             "export, sweep "
-                             "(see tabturn --help)")
-        commands = {"check": _cmd_check, "states": _cmd_states, "solve": _cmd_solve, "learn": _cmd_learn,
-                    "attribute": _cmd_attribute, "mesa": _cmd_mesa,
-                    "symbolic": _cmd_symbolic, "export": _cmd_export, "sweep": _cmd_sweep}
+            raise InputError(
+                "command",
+                "missing; allowed: solve, check, states, learn, attribute, symbolic, mesa, "
+                "export, sweep "
+                "(see tabturn --help)",
+            )
+        commands = {
+            "check": _cmd_check,
+            "states": _cmd_states,
+            "solve": _cmd_solve,
+            "learn": _cmd_learn,
+            "attribute": _cmd_attribute,
+            "mesa": _cmd_mesa,
+            "symbolic": _cmd_symbolic,
+            "export": _cmd_export,
+            "sweep": _cmd_sweep,
+        }
         return commands[args.command](args)
     except InputError as exc:
         print(f"tabturn: error: {exc}", file=sys.stderr)

@@ -48,8 +48,8 @@ def successor_table(mdp) -> np.ndarray:
     table = np.zeros((mdp.n_states, mdp.n_actions, K), dtype=np.int64)
     for a, m in enumerate(mdp.transition_numerators):
         for s in range(mdp.n_states):
-            row = m.indices[m.indptr[s]:m.indptr[s + 1]]
-            table[s, a, :len(row)], table[s, a, len(row):] = row, row[-1]
+            row = m.indices[m.indptr[s] : m.indptr[s + 1]]
+            table[s, a, : len(row)], table[s, a, len(row) :] = row, row[-1]
     return table
 
 
@@ -174,8 +174,9 @@ def compare(solution: Solution, greedy: np.ndarray, visited: np.ndarray | None =
     masks = solution.action_masks.astype(np.uint64)
     in_set = (masks[0][None, :] >> greedy.astype(np.uint64)) & np.uint64(1)
     path = optimal_path_steps(solution)
-    path_hits = np.stack([(masks[min(t, len(masks) - 1), s] >> greedy[:, s].astype(np.uint64)) & np.uint64(1)
-                          for t, s in path], axis=1)
+    path_hits = np.stack(
+        [(masks[min(t, len(masks) - 1), s] >> greedy[:, s].astype(np.uint64)) & np.uint64(1) for t, s in path], axis=1
+    )
     cache: dict[tuple, object] = {}
     succ = successor_table(mdp)
     deterministic = succ.shape[2] == 1
@@ -193,8 +194,11 @@ def compare(solution: Solution, greedy: np.ndarray, visited: np.ndarray | None =
         up_forever[world] = (actions == up_index).all(axis=1) if steps else np.zeros(len(greedy), dtype=bool)
         down[world] = (actions == down_index).any(axis=1)
         first[world] = greedy[:, start].copy()
-        values = (_batched_path_values(mdp, actions, states)
-                  if deterministic and solution.horizon is not None and solution.discount == 1 else None)
+        values = (
+            _batched_path_values(mdp, actions, states)
+            if deterministic and solution.horizon is not None and solution.discount == 1
+            else None
+        )
         regret[world], classes[world] = [], []
         for b in range(len(greedy)):
             if values is not None:
@@ -204,22 +208,28 @@ def compare(solution: Solution, greedy: np.ndarray, visited: np.ndarray | None =
                 restricted = reachable_part(policy, start, succ)  # the value at start depends on nothing else
                 key = (start, restricted.tobytes())
                 if key not in cache:
-                    cache[key] = (path_value(mdp, restricted, start, solution.horizon, solution.discount)
-                                  if deterministic else step_policy_value(mdp, restricted, solution.discount)[start]
-                                  if timed else policy_value(mdp, restricted, solution.horizon, solution.discount)[start])
+                    cache[key] = (
+                        path_value(mdp, restricted, start, solution.horizon, solution.discount)
+                        if deterministic
+                        else step_policy_value(mdp, restricted, solution.discount)[start]
+                        if timed
+                        else policy_value(mdp, restricted, solution.horizon, solution.discount)[start]
+                    )
                 value = cache[key]
             r = mdp.sign * (value - optimum)
             regret[world].append(r)
             never = coverage is not None and coverage[world][b] == 0
-            classes[world].append("unvisited" if never else "optimal" if r == 0 else
-                                  "always-up" if up_forever[world][b] else "other")
+            classes[world].append(
+                "unvisited" if never else "optimal" if r == 0 else "always-up" if up_forever[world][b] else "other"
+            )
     exact_up = {}
     if "up" in mdp.action_names:
         up_policy = np.full(mdp.n_states, mdp.action_names.index("up"))
         up_values = policy_value(mdp, up_policy, solution.horizon, solution.discount)
         exact_up = {w: up_values[s] == solution.value(s) for w, s in starts.items()}
-    return Comparison(in_set.mean(axis=1), path_hits.mean(axis=1), regret, up_forever, classes, exact_up, coverage,
-                      first, down)
+    return Comparison(
+        in_set.mean(axis=1), path_hits.mean(axis=1), regret, up_forever, classes, exact_up, coverage, first, down
+    )
 
 
 def class_counts(classes: list[str]) -> dict[str, int]:

@@ -34,10 +34,12 @@ from typing import Any, NamedTuple
 
 from tabturn.errors import InputError
 from tabturn.limits import MAX_TABLE_BYTES  # noqa: F401  (re-exported: its old home)
-from tabturn.validation import check_choice, check_int
 from tabturn.rational import format_rational, parse_rational
+from tabturn.validation import check_choice, check_int
 
 ACTION_NAMES = ("up", "down", "left", "right", "stay")
+
+
 class Move(NamedTuple):
     """An action's displacement on the turn family's grid (y grows upward: "up" is dy = +1)."""
 
@@ -45,8 +47,13 @@ class Move(NamedTuple):
     dy: int
 
 
-MOVES = {"up": Move(dx=0, dy=1), "down": Move(dx=0, dy=-1), "left": Move(dx=-1, dy=0), "right": Move(dx=1, dy=0),
-         "stay": Move(dx=0, dy=0)}
+MOVES = {
+    "up": Move(dx=0, dy=1),
+    "down": Move(dx=0, dy=-1),
+    "left": Move(dx=-1, dy=0),
+    "right": Move(dx=1, dy=0),
+    "stay": Move(dx=0, dy=0),
+}
 ACTION_SHIFTS = {name: (move.dy, move.dx) for name, move in MOVES.items()}  # (row, column) shifts of grid arrays
 DISTANCES = ("vertical", "perpendicular")
 TIMINGS = ("per-step", "terminal")
@@ -147,38 +154,50 @@ class TurnConfig:
             raise InputError("p", f"p and q apply only to regime 'switching', not {self.regime!r}")
         if self.horizon is not None and self.horizon * 2 * nx * ny > MAX_TABLE_BYTES:
             need = self.horizon * 2 * nx * ny
-            raise InputError("horizon", f"the action-set table would need about {need / 2**30:.1f} GiB "
-                             f"(H x states bytes); the limit is {MAX_TABLE_BYTES / 2**30:.0f} GiB")
+            raise InputError(
+                "horizon",
+                f"the action-set table would need about {need / 2**30:.1f} GiB "
+                f"(H x states bytes); the limit is {MAX_TABLE_BYTES / 2**30:.0f} GiB",
+            )
 
     @property
     def shape(self) -> tuple[int, int, int]:
         """(flags, ny, nx): flag index 0 = unobserved, 1 = observed."""
         return (2, self.y_bounds[1] - self.y_bounds[0] + 1, self.x_bounds[1] - self.x_bounds[0] + 1)
 
-    def replace(self, **changes: Any) -> "TurnConfig":
+    def replace(self, **changes: Any) -> TurnConfig:
         """Return a copy with ``changes`` applied (validated again)."""
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         """The TOML-shaped dict of this config, exact numbers as strings."""
         return {
-            "grid": {"x": list(self.x_bounds), "y": list(self.y_bounds),
-                     "start": {"x": self.start[0], "y": self.start[1], "observed": self.start[2]},
-                     "actions": list(self.actions)},
-            "loss": {"a": format_rational(self.a), "b": format_rational(self.b),
-                     "distance": self.distance, "timing": self.timing},
-            "objective": {"horizon": "none" if self.horizon is None else self.horizon,
-                          "discount": format_rational(self.discount)},
+            "grid": {
+                "x": list(self.x_bounds),
+                "y": list(self.y_bounds),
+                "start": {"x": self.start[0], "y": self.start[1], "observed": self.start[2]},
+                "actions": list(self.actions),
+            },
+            "loss": {
+                "a": format_rational(self.a),
+                "b": format_rational(self.b),
+                "distance": self.distance,
+                "timing": self.timing,
+            },
+            "objective": {
+                "horizon": "none" if self.horizon is None else self.horizon,
+                "discount": format_rational(self.discount),
+            },
             "supervision": {"regime": self.regime, "p": format_rational(self.p), "q": format_rational(self.q)},
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TurnConfig":
+    def from_dict(cls, data: dict[str, Any]) -> TurnConfig:
         """Build from the TOML-shaped dict; unknown sections or keys are refused."""
         return cls(**_flatten(data))
 
     @classmethod
-    def from_toml(cls, text: str) -> "TurnConfig":
+    def from_toml(cls, text: str) -> TurnConfig:
         """Parse TOML text (see the module docstring for the layout)."""
         try:
             data = tomllib.loads(text)
@@ -187,7 +206,7 @@ class TurnConfig:
         return cls.from_dict(data)
 
     @classmethod
-    def load(cls, path: str) -> "TurnConfig":
+    def load(cls, path: str) -> TurnConfig:
         """Read a TOML config file."""
         try:
             with open(path, "rb") as handle:
@@ -227,9 +246,12 @@ def _flatten(data: dict[str, Any]) -> dict[str, Any]:
     kwargs: dict[str, Any] = {}
     for section, body in data.items():
         if section == "gridworld":
-            raise InputError("gridworld", "this is a gridworld map; this command needs a turn-family config "
-                             "(sections grid, loss, objective, supervision); solve, check, learn, export and states "
-                             "take gridworlds")
+            raise InputError(
+                "gridworld",
+                "this is a gridworld map; this command needs a turn-family config "
+                "(sections grid, loss, objective, supervision); solve, check, learn, export and states "
+                "take gridworlds",
+            )
         if section not in _SECTIONS:
             raise InputError(section, f"unknown section; allowed: {', '.join(_SECTIONS)}")
         if not isinstance(body, dict):

@@ -21,7 +21,7 @@ import numpy as np
 
 LN2_HI = 6.93147180369123816490e-01  # ln 2 split for Cody-Waite reduction: k * LN2_HI is exact for |k| < 2**20
 LN2_LO = 1.90821492927058770002e-10
-INV_LN2 = 1.44269504088896338700e+00
+INV_LN2 = 1.44269504088896338700e00
 EXP_LIMIT = 700.0  # |x| beyond this: exp underflows to 0.0 (x < -700) or is refused (x > 700)
 TWO_POW = np.array([math.ldexp(1.0, k) for k in range(-1022, 1024)])  # TWO_POW[k + 1022] = 2.0**k, exact
 # Taylor coefficients 1/j! for j = 13 .. 0 (|r| <= ln2/2: the truncation error is below 2**-60)

@@ -9,8 +9,16 @@ from fractions import Fraction
 import numpy as np
 import scipy.sparse as sp
 
-from tabturn.bellman import (INT64_SAFE, ExactBackup, as_dtype, gaps_to_second, max_abs, minimum_and_mask,
-                              reduce_fraction, shifted_views)
+from tabturn.bellman import (
+    INT64_SAFE,
+    ExactBackup,
+    as_dtype,
+    gaps_to_second,
+    max_abs,
+    minimum_and_mask,
+    reduce_fraction,
+    shifted_views,
+)
 from tabturn.errors import InputError
 from tabturn.mdp import TabularMDP
 from tabturn.rational import format_rational, parse_rational
@@ -61,8 +69,9 @@ def _rounding_allowance(mdp: TabularMDP, V: np.ndarray, gamma: float) -> float:
     return (nnz + 3) * FLOAT_EPS * scale / (1 - gamma)
 
 
-def value_iteration(mdp: TabularMDP, discount, epsilon: float = 1e-9, max_iterations: int = 10**6,
-                    status=None) -> FloatResult:
+def value_iteration(
+    mdp: TabularMDP, discount, epsilon: float = 1e-9, max_iterations: int = 10**6, status=None
+) -> FloatResult:
     """Float64 value iteration stopped when ||V_k+1 - V*||_inf <= epsilon is guaranteed.
 
     Stop rule: gamma/(1-gamma) * ||V_k+1 - V_k||_inf <= epsilon (Puterman 6.3.2). ``status``, if given, is
@@ -113,8 +122,9 @@ def policy_iteration(mdp: TabularMDP, discount, max_iterations: int = 1000) -> F
         new = np.where(keep, policy, np.argmin(Q, axis=0))
         if np.array_equal(new, policy):
             residual = float(np.abs(best - V).max())
-            return FloatResult(mdp.sign * V, policy, residual / (1 - gamma) + _rounding_allowance(mdp, V, gamma),
-                               k, "stable")
+            return FloatResult(
+                mdp.sign * V, policy, residual / (1 - gamma) + _rounding_allowance(mdp, V, gamma), k, "stable"
+            )
         policy = new
     return FloatResult(mdp.sign * V, policy, math.inf, k, "max-iterations")
 
@@ -149,8 +159,9 @@ def functional_policy_iteration(mdp: TabularMDP, discount, max_iterations: int =
         new = np.where(keep, policy, np.argmin(Q, axis=1))
         if np.array_equal(new, policy):
             residual = float(np.abs(best - V).max())
-            return FloatResult(mdp.sign * V, policy, residual / (1 - gamma) + _rounding_allowance(mdp, V, gamma),
-                               k, "stable")
+            return FloatResult(
+                mdp.sign * V, policy, residual / (1 - gamma) + _rounding_allowance(mdp, V, gamma), k, "stable"
+            )
         policy = new
     return FloatResult(mdp.sign * V, policy, math.inf, k, "max-iterations")
 
@@ -163,8 +174,13 @@ def linear_program(mdp: TabularMDP, discount) -> FloatResult:
     blocks = [sp.identity(S, format="csr") - gamma * mdp.transition_matrix(a) for a in range(A)]
     from scipy.optimize import linprog  # imported here: it is slow to import and only this solver needs it
 
-    result = linprog(-np.ones(S), A_ub=sp.vstack(blocks).tocsr(), b_ub=np.concatenate([c[:, a] for a in range(A)]),
-                     bounds=[(None, None)] * S, method="highs")
+    result = linprog(
+        -np.ones(S),
+        A_ub=sp.vstack(blocks).tocsr(),
+        b_ub=np.concatenate([c[:, a] for a in range(A)]),
+        bounds=[(None, None)] * S,
+        method="highs",
+    )
     if result.status != 0:
         raise RuntimeError(f"linear program failed: {result.message}")
     V = result.x
@@ -187,8 +203,9 @@ def policy_values(mdp: TabularMDP, policy, discount) -> ExactVector:
     if mdp.is_deterministic():
         rows = np.arange(mdp.n_states)
         succ = mdp.successors()[rows, policy]
-        N, D = functional_values(succ, mdp.sign * np.asarray(mdp.cost_numerators)[rows, policy],
-                                 mdp.cost_denominator, gamma)
+        N, D = functional_values(
+            succ, mdp.sign * np.asarray(mdp.cost_numerators)[rows, policy], mdp.cost_denominator, gamma
+        )
         return _exact_vector(mdp.sign * N, D)
     N, D = sparse_policy_values(mdp, policy, gamma)
     return _exact_vector(mdp.sign * N, D)
@@ -261,13 +278,13 @@ def functional_values(succ, cost, cden: int, gamma: Fraction) -> tuple[np.ndarra
             s = int(succ[s])
         cycles[head] = nodes
     lengths = {len(nodes) for nodes in cycles.values()} | ({1} if loops.size else set())
-    D = cden * h ** max(int(depth.max()), 1) * math.lcm(*(h ** k - g ** k for k in lengths))
+    D = cden * h ** max(int(depth.max()), 1) * math.lcm(*(h**k - g**k for k in lengths))
     N = np.zeros(len(succ), dtype=object)
     N[loops] = cost[loops].astype(object) * (h * (D // (cden * (h - g))))
     for head, nodes in cycles.items():
         k = len(nodes)
-        total = sum(g ** j * h ** (k - j) * int(cost[t]) for j, t in enumerate(nodes))
-        N[head] = total * (D // (cden * (h ** k - g ** k)))
+        total = sum(g**j * h ** (k - j) * int(cost[t]) for j, t in enumerate(nodes))
+        N[head] = total * (D // (cden * (h**k - g**k)))
     scale = D // cden
     for level in levels[1:]:
         N[level] = cost[level].astype(object) * scale + g * (N[succ[level]] // h)
@@ -276,7 +293,10 @@ def functional_values(succ, cost, cden: int, gamma: Fraction) -> tuple[np.ndarra
 
 def _policy_matrix(mdp: TabularMDP, policy: np.ndarray) -> sp.csr_matrix:
     """(S x S) int64 CSR of the policy's transition numerators (over mdp.prob_denominator)."""
-    rows = [sp.diags((policy == a).astype(np.int64), dtype=np.int64) @ mdp.transition_numerators[a] for a in range(mdp.n_actions)]
+    rows = [
+        sp.diags((policy == a).astype(np.int64), dtype=np.int64) @ mdp.transition_numerators[a]
+        for a in range(mdp.n_actions)
+    ]
     matrix = sum(rows[1:], rows[0]).tocsr()
     matrix.eliminate_zeros()
     matrix.sort_indices()
@@ -329,7 +349,7 @@ def sparse_policy_values(mdp: TabularMDP, policy: np.ndarray, gamma: Fraction) -
     for k, comps in enumerate(levels):
         sizes = bounds[comps + 1] - bounds[comps]
         single = members[bounds[comps[sizes == 1]]]
-        multi = [members[bounds[c]:bounds[c + 1]] for c in comps[sizes > 1]]
+        multi = [members[bounds[c] : bounds[c + 1]] for c in comps[sizes > 1]]
         below = dens[-1]
         ratio = np.array([below // d for d in dens[1:]] + [0], dtype=object)  # rescales level j to `below`
         sub = matrix[single]
@@ -457,14 +477,22 @@ def certify(mdp: TabularMDP, policy, discount) -> Certificate:
     if bad.size:
         s = int(bad[0])
         better = Fraction(int(own[s] - best.ravel()[s]), den)
-        reason = (f"{bad.size} state(s) improvable, e.g. state {mdp.state_labels[s]!r}: action "
-                  f"{mdp.action_names[int(improved[s])]!r} beats {mdp.action_names[int(policy[s])]!r} by "
-                  f"{format_rational(better)}")
+        reason = (
+            f"{bad.size} state(s) improvable, e.g. state {mdp.state_labels[s]!r}: action "
+            f"{mdp.action_names[int(improved[s])]!r} beats {mdp.action_names[int(policy[s])]!r} by "
+            f"{format_rational(better)}"
+        )
     else:
         reason = "exact policy evaluation satisfies the Bellman optimality equation at every state"
-    return Certificate(not bad.size, reason, exact, mask.ravel()[None, :],
-                       ExactVector(gap_num.ravel(), den), has_gap.ravel(), np.where(
-                           np.isin(np.arange(mdp.n_states), bad), improved, policy))
+    return Certificate(
+        not bad.size,
+        reason,
+        exact,
+        mask.ravel()[None, :],
+        ExactVector(gap_num.ravel(), den),
+        has_gap.ravel(),
+        np.where(np.isin(np.arange(mdp.n_states), bad), improved, policy),
+    )
 
 
 def _bits(mask: np.ndarray, n_actions: int) -> list[np.ndarray]:
@@ -474,8 +502,9 @@ def _bits(mask: np.ndarray, n_actions: int) -> list[np.ndarray]:
 METHODS = ("auto", "value-iteration", "policy-iteration", "functional-policy-iteration", "linear-program")
 
 
-def solve_discounted(mdp: TabularMDP, discount, epsilon: float = 1e-9, method: str = "auto",
-                     max_rounds: int = 1000, status=None) -> Solution:
+def solve_discounted(
+    mdp: TabularMDP, discount, epsilon: float = 1e-9, method: str = "auto", max_rounds: int = 1000, status=None
+) -> Solution:
     """Exact optimum of the infinite discounted sum: a float solve, then a rational certificate.
 
     ``method`` "auto" is functional-policy-iteration for deterministic dynamics and value-iteration
@@ -488,10 +517,12 @@ def solve_discounted(mdp: TabularMDP, discount, epsilon: float = 1e-9, method: s
         raise InputError("method", f"must be one of {', '.join(METHODS)}, not {method!r}")
     if method == "auto":
         method = "functional-policy-iteration" if mdp.is_deterministic() else "value-iteration"
-    solvers = {"value-iteration": lambda: value_iteration(mdp, gamma, epsilon, status=status),
-               "policy-iteration": lambda: policy_iteration(mdp, gamma),
-               "functional-policy-iteration": lambda: functional_policy_iteration(mdp, gamma, status=status),
-               "linear-program": lambda: linear_program(mdp, gamma)}
+    solvers = {
+        "value-iteration": lambda: value_iteration(mdp, gamma, epsilon, status=status),
+        "policy-iteration": lambda: policy_iteration(mdp, gamma),
+        "functional-policy-iteration": lambda: functional_policy_iteration(mdp, gamma, status=status),
+        "linear-program": lambda: linear_program(mdp, gamma),
+    }
     if method == "functional-policy-iteration" and not mdp.is_deterministic():
         raise InputError("method", "functional-policy-iteration needs deterministic transitions")
     floating = solvers[method]()
@@ -504,7 +535,20 @@ def solve_discounted(mdp: TabularMDP, discount, epsilon: float = 1e-9, method: s
             break
         policy, rounds = cert.improved_policy, rounds + 1
     return Solution(
-        mdp=mdp, horizon=None, discount=gamma, method=f"{method}+certificate", certified=cert.certified,
-        reason=cert.reason, values=cert.values, action_masks=cert.action_masks, gaps=cert.gaps,
-        has_gap=cert.has_gap, stats={"float_iterations": floating.iterations, "float_stop": floating.stop_reason,
-                                     "float_error_bound": floating.error_bound, "exact_improvement_rounds": rounds})
+        mdp=mdp,
+        horizon=None,
+        discount=gamma,
+        method=f"{method}+certificate",
+        certified=cert.certified,
+        reason=cert.reason,
+        values=cert.values,
+        action_masks=cert.action_masks,
+        gaps=cert.gaps,
+        has_gap=cert.has_gap,
+        stats={
+            "float_iterations": floating.iterations,
+            "float_stop": floating.stop_reason,
+            "float_error_bound": floating.error_bound,
+            "exact_improvement_rounds": rounds,
+        },
+    )

@@ -27,8 +27,9 @@ def restrict(mdp: TabularMDP, policy) -> TabularMDP:
     stacked = sp.vstack(mdp.transition_numerators, format="csr")
     chain = stacked[policy * S + np.arange(S)].tocsr()
     cost = np.asarray(mdp.cost_numerators)[np.arange(S), policy][:, None]
-    return dataclasses.replace(mdp, action_names=("policy",), transition_numerators=(chain,),
-                               cost_numerators=cost, grid=None)
+    return dataclasses.replace(
+        mdp, action_names=("policy",), transition_numerators=(chain,), cost_numerators=cost, grid=None
+    )
 
 
 def policy_value(mdp: TabularMDP, policy, horizon: int | None, discount) -> ExactVector:
@@ -82,9 +83,9 @@ def path_value(mdp: TabularMDP, policy, start: int, horizon: int | None, discoun
         steps.append(int(cost[s, a]))
         s = int(succ[s, a])
     j = first_seen[s]  # the path enters its cycle at step j
-    lead = sum((gamma ** t * c for t, c in enumerate(steps[:j])), Fraction(0))
-    loop = sum((gamma ** t * c for t, c in enumerate(steps[j:])), Fraction(0))
-    return (lead + gamma ** j * loop / (1 - gamma ** len(steps[j:]))) / mdp.cost_denominator
+    lead = sum((gamma**t * c for t, c in enumerate(steps[:j])), Fraction(0))
+    loop = sum((gamma**t * c for t, c in enumerate(steps[j:])), Fraction(0))
+    return (lead + gamma**j * loop / (1 - gamma ** len(steps[j:]))) / mdp.cost_denominator
 
 
 # ---------------------------------------------------------------- policy tables (probabilities), many policies
@@ -114,14 +115,22 @@ def mixed_chain(mdp: TabularMDP, probs) -> TabularMDP:
         chain = chain + sp.csr_matrix(mdp.transition_numerators[a].multiply(w64[:, a][:, None]), dtype=np.int64)
     chain = sp.csr_matrix(chain, dtype=np.int64)
     chain.eliminate_zeros()
-    cost = np.array([sum(weights[s, a] * int(mdp.cost_numerators[s, a]) for a in range(A)) for s in range(S)],
-                    dtype=object)
+    cost = np.array(
+        [sum(weights[s, a] * int(mdp.cost_numerators[s, a]) for a in range(A)) for s in range(S)], dtype=object
+    )
     cost = cost.astype(np.int64) if max(abs(int(c)) for c in cost) < INT64_SAFE else cost
     final = np.array([int(f) * L for f in mdp.final_numerators], dtype=object)
     final = final.astype(np.int64) if max(abs(int(f)) for f in final) < INT64_SAFE else final
-    return dataclasses.replace(mdp, action_names=("policy",), transition_numerators=(chain,),
-                               prob_denominator=mdp.prob_denominator * L, cost_numerators=cost[:, None],
-                               final_numerators=final, cost_denominator=mdp.cost_denominator * L, grid=None)
+    return dataclasses.replace(
+        mdp,
+        action_names=("policy",),
+        transition_numerators=(chain,),
+        prob_denominator=mdp.prob_denominator * L,
+        cost_numerators=cost[:, None],
+        final_numerators=final,
+        cost_denominator=mdp.cost_denominator * L,
+        grid=None,
+    )
 
 
 def mixed_policy_values(mdp: TabularMDP, policy: np.ndarray, horizon: int | None, discount) -> list[Fraction]:
@@ -133,8 +142,9 @@ def mixed_policy_values(mdp: TabularMDP, policy: np.ndarray, horizon: int | None
 
     gamma = parse_rational(discount, "discount")
     if horizon is None:
-        return discounted_values(mixed_chain(mdp, policy[0]), np.zeros(mdp.n_states, dtype=np.int64),
-                                 gamma).to_fractions()
+        return discounted_values(
+            mixed_chain(mdp, policy[0]), np.zeros(mdp.n_states, dtype=np.int64), gamma
+        ).to_fractions()
     if len(policy) == 1:
         return backward_induction(mixed_chain(mdp, policy[0]), horizon, gamma).values.to_fractions()
     N, den = ExactBackup(mdp, gamma).initial()
@@ -163,9 +173,10 @@ def many_policy_values(mdp: TabularMDP, policies, horizon: int, discount=1) -> t
     if policies.ndim == 2:
         policies = policies[:, None, :]
     if policies.ndim != 3 or policies.shape[2] != mdp.n_states or policies.shape[1] not in (1, horizon):
-        raise InputError("policies", f"must have shape (B, {mdp.n_states}) or (B, {horizon}, {mdp.n_states}), "
-                         f"not {policies.shape}")
-    if policies.size and not (0 <= policies.min() and policies.max() < mdp.n_actions):
+        raise InputError(
+            "policies", f"must have shape (B, {mdp.n_states}) or (B, {horizon}, {mdp.n_states}), not {policies.shape}"
+        )
+    if policies.size and not (policies.min() >= 0 and policies.max() < mdp.n_actions):
         raise InputError("policies", f"actions must lie in 0..{mdp.n_actions - 1}")
     B, T, S = policies.shape
     unique, inverse = np.unique(policies.reshape(B, T * S), axis=0, return_inverse=True)
@@ -176,15 +187,21 @@ def many_policy_values(mdp: TabularMDP, policies, horizon: int, discount=1) -> t
     cost_table = np.asarray(mdp.cost_numerators)
 
     def step_mdp(flat: np.ndarray) -> TabularMDP:
-        chain = sum(sp.diags((flat == a).astype(np.int64), dtype=np.int64) @ stacked[a]
-                    for a in range(mdp.n_actions))
+        chain = sum(sp.diags((flat == a).astype(np.int64), dtype=np.int64) @ stacked[a] for a in range(mdp.n_actions))
         chain = sp.csr_matrix(chain, dtype=np.int64)
         chain.eliminate_zeros()
         return dataclasses.replace(
-            mdp, state_labels=tuple(range(U * S)), action_names=("policy",), transition_numerators=(chain,),
+            mdp,
+            state_labels=tuple(range(U * S)),
+            action_names=("policy",),
+            transition_numerators=(chain,),
             cost_numerators=cost_table[np.tile(np.arange(S), U), flat][:, None],
-            final_numerators=np.tile(np.asarray(mdp.final_numerators), U), terminal=np.tile(mdp.terminal, U),
-            start=((0, Fraction(1)),), grid=None, description={})
+            final_numerators=np.tile(np.asarray(mdp.final_numerators), U),
+            terminal=np.tile(mdp.terminal, U),
+            start=((0, Fraction(1)),),
+            grid=None,
+            description={},
+        )
 
     backups = {}
     N, den = ExactBackup(step_mdp(unique[:, 0].ravel()), gamma).initial()

@@ -32,7 +32,7 @@ def to_drn(mdp: TabularMDP, comment: str = "") -> str:
     """Storm's explicit DRN text of ``mdp`` (exact rationals)."""
     final = _has_final(mdp)
     out = io.StringIO()
-    for line in (comment.splitlines() if comment else []):
+    for line in comment.splitlines() if comment else []:
         out.write(f"// {line}\n")
     out.write("@type: MDP\n@parameters\n\n@reward_models\n" + ("cost final\n" if final else "cost\n"))
     out.write(f"@nr_states\n{mdp.n_states}\n@nr_choices\n{mdp.n_states * mdp.n_actions}\n@model\n")
@@ -61,12 +61,23 @@ def to_prism(mdp: TabularMDP, comment: str = "") -> str:
             update = " + ".join(f"{format_rational(p)} : (s'={t})" for t, p in mdp.next_states(s, a))
             lines.append(f"  [{name}] s={s} -> {update};")
     lines += ["endmodule", "", 'rewards "cost"']
-    costs = [f"  [{name}] s={s} : {format_rational(mdp.cost(s, a))};" for s in range(mdp.n_states)
-             for a, name in enumerate(ids) if mdp.cost(s, a) != 0]
+    costs = [
+        f"  [{name}] s={s} : {format_rational(mdp.cost(s, a))};"
+        for s in range(mdp.n_states)
+        for a, name in enumerate(ids)
+        if mdp.cost(s, a) != 0
+    ]
     lines += (costs or ["  true : 0;"]) + ["endrewards"]  # PRISM refuses an empty reward block
     if _has_final(mdp):
-        lines += ["", 'rewards "final"'] + [f"  s={s} : {format_rational(mdp.final_cost(s))};"
-                                            for s in range(mdp.n_states) if mdp.final_cost(s) != 0] + ["endrewards"]
+        lines += (
+            ["", 'rewards "final"']
+            + [
+                f"  s={s} : {format_rational(mdp.final_cost(s))};"
+                for s in range(mdp.n_states)
+                if mdp.final_cost(s) != 0
+            ]
+            + ["endrewards"]
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -76,8 +87,11 @@ def to_npz_bytes(mdp: TabularMDP) -> bytes:
     from tabturn.errors import InputError
 
     if _has_final(mdp):
-        raise InputError("--npz", "(P, R) arrays cannot hold a cost charged at the end of the horizon (timing "
-                         "terminal); export DRN or PRISM instead")
+        raise InputError(
+            "--npz",
+            "(P, R) arrays cannot hold a cost charged at the end of the horizon (timing "
+            "terminal); export DRN or PRISM instead",
+        )
     S, A = mdp.n_states, mdp.n_actions
     P = np.stack([m.toarray().astype(np.float64) / mdp.prob_denominator for m in mdp.transition_numerators])
     sign = -1 if mdp.objective == MIN else 1
@@ -86,8 +100,14 @@ def to_npz_bytes(mdp: TabularMDP) -> bytes:
     for s, p in mdp.start:
         start[s] = float(p)
     buffer = io.BytesIO()
-    np.savez(buffer, P=P, R=R.reshape(S, A), start=start, labels=np.array([str(lab) for lab in mdp.state_labels]),
-             actions=np.array(mdp.action_names))
+    np.savez(
+        buffer,
+        P=P,
+        R=R.reshape(S, A),
+        start=start,
+        labels=np.array([str(lab) for lab in mdp.state_labels]),
+        actions=np.array(mdp.action_names),
+    )
     return buffer.getvalue()
 
 

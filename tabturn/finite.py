@@ -7,12 +7,12 @@ from fractions import Fraction
 import numpy as np
 
 from tabturn.bellman import ExactBackup, gaps_to_second, minimum_and_mask, reduce_fraction
-from tabturn.limits import MAX_TABLE_BYTES
-from tabturn.validation import check_int
 from tabturn.errors import InputError
+from tabturn.limits import MAX_TABLE_BYTES
 from tabturn.mdp import TabularMDP
 from tabturn.rational import parse_rational
 from tabturn.solution import ExactVector, Solution, mask_dtype
+from tabturn.validation import check_int
 
 
 def backward_induction(mdp: TabularMDP, horizon: int, discount: Fraction | int | str = 1) -> Solution:
@@ -26,8 +26,11 @@ def backward_induction(mdp: TabularMDP, horizon: int, discount: Fraction | int |
         raise InputError("discount", f"must lie in [0, 1], not {gamma}")
     need = horizon * mdp.n_states * np.dtype(mask_dtype(mdp.n_actions)).itemsize
     if need > MAX_TABLE_BYTES:
-        raise InputError("horizon", f"the action-set table would need about {need / 2**30:.1f} GiB (H x states x "
-                         f"mask bytes); the limit is {MAX_TABLE_BYTES / 2**30:.0f} GiB")
+        raise InputError(
+            "horizon",
+            f"the action-set table would need about {need / 2**30:.1f} GiB (H x states x "
+            f"mask bytes); the limit is {MAX_TABLE_BYTES / 2**30:.0f} GiB",
+        )
     backup = ExactBackup(mdp, gamma)
     masks = np.empty((horizon, mdp.n_states), dtype=mask_dtype(mdp.n_actions))
     N, den = backup.initial()
@@ -46,7 +49,15 @@ def backward_induction(mdp: TabularMDP, horizon: int, discount: Fraction | int |
     kind = "object" if N.dtype == object else "int64"
     path = "grid" if mdp.grid is not None else "sparse"
     return Solution(
-        mdp=mdp, horizon=int(horizon), discount=gamma, method=f"backward-induction/{path}-{kind}",
-        certified=True, reason="exact integer/rational backward induction",
-        values=ExactVector(mdp.sign * N, den), action_masks=masks,
-        gaps=ExactVector(gap_num, gap_den), has_gap=has_gap, stats={"steps": int(horizon)})
+        mdp=mdp,
+        horizon=int(horizon),
+        discount=gamma,
+        method=f"backward-induction/{path}-{kind}",
+        certified=True,
+        reason="exact integer/rational backward induction",
+        values=ExactVector(mdp.sign * N, den),
+        action_masks=masks,
+        gaps=ExactVector(gap_num, gap_den),
+        has_gap=has_gap,
+        stats={"steps": int(horizon)},
+    )

@@ -57,28 +57,30 @@ def optimal_trajectory(solution: Solution, start: int | None = None, max_steps: 
         actions.append(a)
         s = int(succ[s, a])
         states.append(s)
-        if solution.horizon is None:
-            if s in states[:-1]:
-                cycle = states[states.index(s):-1]
-                break
+        if solution.horizon is None and s in states[:-1]:
+            cycle = states[states.index(s) : -1]
+            break
     if cycle is None and solution.horizon is not None:
         first = {}
         for i, st in enumerate(states):
             if st in first:
-                cycle = states[first[st]:i]
+                cycle = states[first[st] : i]
                 break
             first[st] = i
     labels = [mdp.state_labels[i] for i in states]
-    return {"states": labels, "actions": [mdp.action_names[a] for a in actions],
-            "cycle": None if cycle is None else [mdp.state_labels[i] for i in cycle],
-            "offset_cycle": _offset_cycle(labels)}
+    return {
+        "states": labels,
+        "actions": [mdp.action_names[a] for a in actions],
+        "cycle": None if cycle is None else [mdp.state_labels[i] for i in cycle],
+        "offset_cycle": _offset_cycle(labels),
+    }
 
 
 def _offset_cycle(labels: list) -> list[int] | None:
     if not labels or not (isinstance(labels[0], tuple) and len(labels[0]) == 3):
         return None
     offsets = [y - x for x, y, _ in labels]
-    tail = offsets[len(offsets) // 2:]
+    tail = offsets[len(offsets) // 2 :]
     for period in range(1, len(tail) // 2 + 1):
         if all(tail[i] == tail[i - period] for i in range(period, len(tail))):
             return tail[-period:]

@@ -77,9 +77,9 @@ class Gridworld:
     rows: tuple[str, ...]
     time_limit: int
     step_reward: Fraction
-    coins: dict = field(default_factory=dict)       # name -> (probability, observed)
-    flags: dict = field(default_factory=dict)       # name -> randomise probability
-    cells: dict = field(default_factory=dict)       # character -> Cell
+    coins: dict = field(default_factory=dict)  # name -> (probability, observed)
+    flags: dict = field(default_factory=dict)  # name -> randomise probability
+    cells: dict = field(default_factory=dict)  # character -> Cell
     performance_only_if_false: str | None = None
     agent_model: str = "embedded"
     source: str = ""
@@ -93,9 +93,14 @@ class Gridworld:
 
     def to_dict(self) -> dict:
         """Provenance form."""
-        return {"name": self.name, "map": list(self.rows), "time_limit": self.time_limit,
-                "step_reward": str(self.step_reward), "agent_model": self.agent_model,
-                "coins": {k: {"probability": str(p), "observed": o} for k, (p, o) in self.coins.items()}}
+        return {
+            "name": self.name,
+            "map": list(self.rows),
+            "time_limit": self.time_limit,
+            "step_reward": str(self.step_reward),
+            "agent_model": self.agent_model,
+            "coins": {k: {"probability": str(p), "observed": o} for k, (p, o) in self.coins.items()},
+        }
 
 
 def is_gridworld_file(path: str) -> bool:
@@ -122,7 +127,9 @@ def load_gridworld(path: str, **overrides) -> Gridworld:
         raise InputError(f"{path}: {exc.field}", exc.message) from None
 
 
-def parse_gridworld(data: dict, source: str = "", **overrides) -> Gridworld:
+def parse_gridworld(  # noqa: C901  (one check per map rule, in the order of their messages)
+    data: dict, source: str = "", **overrides
+) -> Gridworld:
     """A Gridworld from the TOML-shaped dict."""
     unknown = set(data) - {"gridworld", "coins", "flags", "cells"}
     if unknown:
@@ -137,8 +144,10 @@ def parse_gridworld(data: dict, source: str = "", **overrides) -> Gridworld:
         raise InputError("gridworld.map", "must be a non-empty list of strings (rows, row 0 at the top)")
     for i, row in enumerate(rows):
         if len(row) != len(rows[0]):
-            raise InputError("gridworld.map", f"row {i} has {len(row)} characters, row 0 has {len(rows[0])} "
-                             "(rows must be equally long)")
+            raise InputError(
+                "gridworld.map",
+                f"row {i} has {len(row)} characters, row 0 has {len(rows[0])} (rows must be equally long)",
+            )
     coins = {}
     for name, body in data.get("coins", {}).items():
         if not isinstance(body, dict) or set(body) - {"probability", "observed"}:
@@ -164,20 +173,29 @@ def parse_gridworld(data: dict, source: str = "", **overrides) -> Gridworld:
             raise InputError(f"cells.{char}", "must be one character other than '#', 'A' and space")
         if not isinstance(body, dict) or set(body) - CELL_KEYS:
             raise InputError(f"cells.{char}", f"allowed keys: {', '.join(sorted(CELL_KEYS))}")
-        cell = Cell(reward=parse_rational(body.get("reward", 0), f"cells.{char}.reward"),
-                    reward_when=body.get("reward_when"),
-                    performance=None if "performance" not in body else parse_rational(body["performance"],
-                                                                                       f"cells.{char}.performance"),
-                    terminal=bool(body.get("terminal", False)), interrupt=body.get("interrupt"),
-                    clears=body.get("clears"), sets=body.get("sets"), once=bool(body.get("once", False)))
+        cell = Cell(
+            reward=parse_rational(body.get("reward", 0), f"cells.{char}.reward"),
+            reward_when=body.get("reward_when"),
+            performance=None
+            if "performance" not in body
+            else parse_rational(body["performance"], f"cells.{char}.performance"),
+            terminal=bool(body.get("terminal", False)),
+            interrupt=body.get("interrupt"),
+            clears=body.get("clears"),
+            sets=body.get("sets"),
+            once=bool(body.get("once", False)),
+        )
         for key, kind in (("reward_when", coins), ("interrupt", coins), ("clears", coins), ("sets", flags)):
             name = getattr(cell, key)
             if name is not None and name not in kind:
-                raise InputError(f"cells.{char}.{key}", f"{name!r} is not declared under "
-                                 f"[{'flags' if key == 'sets' else 'coins'}]")
+                raise InputError(
+                    f"cells.{char}.{key}", f"{name!r} is not declared under [{'flags' if key == 'sets' else 'coins'}]"
+                )
         if cell.reward_when is not None and not coins[cell.reward_when][1]:
-            raise InputError(f"cells.{char}.reward_when", f"coin {cell.reward_when!r} is hidden; only an observed "
-                             "coin can condition a reward")
+            raise InputError(
+                f"cells.{char}.reward_when",
+                f"coin {cell.reward_when!r} is hidden; only an observed coin can condition a reward",
+            )
         cells[char] = cell
     for name, (_, observed) in coins.items():
         if not observed and not any(c.interrupt == name for c in cells.values()):
@@ -189,8 +207,9 @@ def parse_gridworld(data: dict, source: str = "", **overrides) -> Gridworld:
     for r, row in enumerate(rows):
         for c, ch in enumerate(row):
             if ch not in "#A " and ch not in cells:
-                raise InputError("gridworld.map", f"row {r} column {c}: unknown character {ch!r} (declare it under "
-                                 "[cells])")
+                raise InputError(
+                    "gridworld.map", f"row {r} column {c}: unknown character {ch!r} (declare it under [cells])"
+                )
     only = head.get("performance_only_if_false")
     if only is not None and only not in coins:
         raise InputError("gridworld.performance_only_if_false", f"{only!r} is not declared under [coins]")
@@ -200,10 +219,18 @@ def parse_gridworld(data: dict, source: str = "", **overrides) -> Gridworld:
     limit = head.get("time_limit", 100)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
         raise InputError("gridworld.time_limit", f"must be an integer in 1..10000, not {limit!r}")
-    return Gridworld(name=str(head.get("name", "gridworld")), rows=tuple(rows), time_limit=limit,
-                     step_reward=parse_rational(head.get("step_reward", -1), "gridworld.step_reward"),
-                     coins=coins, flags=flags, cells=cells, performance_only_if_false=only, agent_model=model,
-                     source=source)
+    return Gridworld(
+        name=str(head.get("name", "gridworld")),
+        rows=tuple(rows),
+        time_limit=limit,
+        step_reward=parse_rational(head.get("step_reward", -1), "gridworld.step_reward"),
+        coins=coins,
+        flags=flags,
+        cells=cells,
+        performance_only_if_false=only,
+        agent_model=model,
+        source=source,
+    )
 
 
 # ---------------------------------------------------------------- the state space
@@ -231,8 +258,12 @@ def label_text(world: Gridworld, label) -> str:
     if label == END:
         return END
     r, c, cv, fv, kv = label
-    parts = [f"({r},{c})"] + [n for n, v in zip(_observed_coins(world), cv) if v] + \
-        [n for n, v in zip(world.flags, fv) if v] + [f"{n}:{k}" for n, k in zip(_hidden_coins(world), kv)]
+    parts = (
+        [f"({r},{c})"]
+        + [n for n, v in zip(_observed_coins(world), cv) if v]
+        + [n for n, v in zip(world.flags, fv) if v]
+        + [f"{n}:{k}" for n, k in zip(_hidden_coins(world), kv)]
+    )
     return " ".join(parts)
 
 
@@ -266,8 +297,11 @@ def _move(world: Gridworld, r: int, c: int, coins: dict, flags: dict, known: dic
     if paid and (cell.reward_when is None or coins[cell.reward_when]):
         reward += cell.reward
     if paid:
-        extra = cell.performance if cell.performance is not None else (
-            cell.reward if cell.reward_when is None or coins[cell.reward_when] else 0)
+        extra = (
+            cell.performance
+            if cell.performance is not None
+            else (cell.reward if cell.reward_when is None or coins[cell.reward_when] else 0)
+        )
         perf += extra
     new_flags = dict(flags)
     if cell.sets is not None:
@@ -354,11 +388,19 @@ def gridworld_mdps(world: Gridworld) -> tuple[TabularMDP, TabularMDP]:
         L = math.lcm(1, *(Fraction(v).denominator for v in costs.ravel()))
         nums = np.array([[int(Fraction(v) * L) for v in row] for row in costs], dtype=object)
         dtype = np.int64 if np.abs(nums).max(initial=0) < INT64_SAFE else object
-        return TabularMDP(state_labels=text, action_names=ACTIONS, transition_numerators=tuple(mats),
-                          prob_denominator=D, cost_numerators=nums.astype(dtype),
-                          final_numerators=np.zeros(S, dtype=dtype), cost_denominator=L, terminal=terminal,
-                          start=start, objective=MAX,
-                          description={"builder": "gridworld", "objective": what, "gridworld": world.to_dict()})
+        return TabularMDP(
+            state_labels=text,
+            action_names=ACTIONS,
+            transition_numerators=tuple(mats),
+            prob_denominator=D,
+            cost_numerators=nums.astype(dtype),
+            final_numerators=np.zeros(S, dtype=dtype),
+            cost_denominator=L,
+            terminal=terminal,
+            start=start,
+            objective=MAX,
+            description={"builder": "gridworld", "objective": what, "gridworld": world.to_dict()},
+        )
 
     return build(rewards, "reward"), build(perfs, "performance")
 
@@ -370,8 +412,13 @@ def restricted_values(solution, other: TabularMDP, pick=max) -> list[Fraction]:
     S = other.n_states
     V = [other.final_cost(s) for s in range(S)]
     for t in range(H - 1, -1, -1):
-        V = [pick(other.cost(s, a) + sum(p * V[n] for n, p in other.next_states(s, a))
-                  for a in solution.optimal_actions(s, t)) for s in range(S)]
+        V = [
+            pick(
+                other.cost(s, a) + sum(p * V[n] for n, p in other.next_states(s, a))
+                for a in solution.optimal_actions(s, t)
+            )
+            for s in range(S)
+        ]
     return V
 
 
@@ -385,12 +432,20 @@ def unreachable_cells(world: Gridworld) -> list[str]:
             continue
         for dr, dc in MOVES.values():
             r2, c2 = r + dr, c + dc
-            if 0 <= r2 < len(world.rows) and 0 <= c2 < len(world.rows[0]) and world.char(r2, c2) != "#" \
-                    and (r2, c2) not in seen:
+            if (
+                0 <= r2 < len(world.rows)
+                and 0 <= c2 < len(world.rows[0])
+                and world.char(r2, c2) != "#"
+                and (r2, c2) not in seen
+            ):
                 seen.add((r2, c2))
                 frontier.append((r2, c2))
-    return [f"{ch} at row {r} column {c}" for r, row in enumerate(world.rows) for c, ch in enumerate(row)
-            if ch in world.cells and world.cells[ch].reward > 0 and (r, c) not in seen]
+    return [
+        f"{ch} at row {r} column {c}"
+        for r, row in enumerate(world.rows)
+        for c, ch in enumerate(row)
+        if ch in world.cells and world.cells[ch].reward > 0 and (r, c) not in seen
+    ]
 
 
 def safety_summary(world: Gridworld) -> dict:
@@ -407,11 +462,17 @@ def safety_summary(world: Gridworld) -> dict:
 
     worst = start_value(restricted_values(reward, perf_mdp, min))
     best = start_value(restricted_values(reward, perf_mdp, max))
-    return {"environment": world.name, "states": reward_mdp.n_states, "certified": reward.certified and perf.certified,
-            "unreachable": unreachable_cells(world),
-            "reward_optimum": reward.start_value(), "performance_optimum": perf.start_value(),
-            "reward_optimal_performance_min": worst, "reward_optimal_performance_max": best,
-            "safety_gap": perf.start_value() - worst}
+    return {
+        "environment": world.name,
+        "states": reward_mdp.n_states,
+        "certified": reward.certified and perf.certified,
+        "unreachable": unreachable_cells(world),
+        "reward_optimum": reward.start_value(),
+        "performance_optimum": perf.start_value(),
+        "reward_optimal_performance_min": worst,
+        "reward_optimal_performance_max": best,
+        "safety_gap": perf.start_value() - worst,
+    }
 
 
 def naive_planner_value(world: Gridworld) -> dict:
@@ -432,15 +493,19 @@ def naive_planner_value(world: Gridworld) -> dict:
     table = deterministic_table(_first_optimal(naive_solution, H), embedded.n_actions)
     actual = mixed_policy_values(embedded, table, H, 1)
     start = sum((p * actual[s] for s, p in embedded.start), Fraction(0))
-    return {"embedded_optimum": true_solution.start_value(), "naive_believed_optimum": naive_solution.start_value(),
-            "naive_actual_value": start}
+    return {
+        "embedded_optimum": true_solution.start_value(),
+        "naive_believed_optimum": naive_solution.start_value(),
+        "naive_actual_value": start,
+    }
 
 
 def _first_optimal(solution, steps: int) -> np.ndarray:
     """(steps, S): the first optimal action of ``solution`` at every (step, state) (its last step repeated)."""
     last = solution.horizon - 1
-    return np.array([[solution.optimal_actions(s, min(t, last))[0] for s in range(solution.mdp.n_states)]
-                     for t in range(steps)])
+    return np.array(
+        [[solution.optimal_actions(s, min(t, last))[0] for s in range(solution.mdp.n_states)] for t in range(steps)]
+    )
 
 
 def shifted_value(train: Gridworld, test: Gridworld) -> dict:
@@ -458,5 +523,10 @@ def shifted_value(train: Gridworld, test: Gridworld) -> dict:
     H = test.time_limit
     values = mixed_policy_values(test_mdp, deterministic_table(_first_optimal(plan, H), test_mdp.n_actions), H, 1)
     played = sum((p * values[s] for s, p in test_mdp.start), Fraction(0))
-    return {"train": train.name, "test": test.name, "test_optimum": test_solution.start_value(),
-            "train_plan_on_test": played, "shift_regret": test_solution.start_value() - played}
+    return {
+        "train": train.name,
+        "test": test.name,
+        "test_optimum": test_solution.start_value(),
+        "train_plan_on_test": played,
+        "shift_regret": test_solution.start_value() - played,
+    }

@@ -48,8 +48,9 @@ class TabularEnv(gymnasium.Env):
         self._state = int(states[int(np.searchsorted(cum, self.np_random.integers(denominator), side="right"))])
         self._t = 0
         if options and "start" in options:
-            self._state = self.mdp.index_of(tuple(options["start"]) if isinstance(options["start"], list)
-                                            else options["start"])
+            self._state = self.mdp.index_of(
+                tuple(options["start"]) if isinstance(options["start"], list) else options["start"]
+            )
         return self._state, {"label": self.mdp.state_labels[self._state]}
 
     def step(self, action):
@@ -78,8 +79,13 @@ class TabularEnv(gymnasium.Env):
         """The model in the toy-text convention: P[s][a] = [(probability, next, reward, terminated)] (floats)."""
         out = {}
         for s in range(self.mdp.n_states):
-            out[s] = {a: [(float(p), t, float(-self.mdp.sign * self.mdp.cost(s, a)), bool(self.mdp.terminal[t]))
-                          for t, p in self.mdp.next_states(s, a)] for a in range(self.mdp.n_actions)}
+            out[s] = {
+                a: [
+                    (float(p), t, float(-self.mdp.sign * self.mdp.cost(s, a)), bool(self.mdp.terminal[t]))
+                    for t, p in self.mdp.next_states(s, a)
+                ]
+                for a in range(self.mdp.n_actions)
+            }
         return out
 
 

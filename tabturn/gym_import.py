@@ -23,7 +23,7 @@ TERMINAL = "terminal"
 
 
 def parse_env_spec(spec: str) -> tuple[str, dict]:
-    """"ID" or "ID:key=value,key=value" -> (ID, options); values are ints, floats, true/false/none or text."""
+    """ "ID" or "ID:key=value,key=value" -> (ID, options); values are ints, floats, true/false/none or text."""
     env_id, _, rest = spec.partition(":") if "=" in spec.partition(":")[2] else (spec, "", "")
     options = {}
     for item in filter(None, (part.strip() for part in rest.split(","))):
@@ -107,8 +107,11 @@ def mdp_from_gym(env) -> TabularMDP:
                 row[target] = row.get(target, Fraction(0)) + p
                 reward += p * r
             if sum(row.values(), Fraction(0)) != 1:
-                raise InputError("P", f"state {s}, action {a}: probabilities sum to "
-                                 f"{float(sum(row.values(), Fraction(0)))!r}, not exactly 1")
+                raise InputError(
+                    "P",
+                    f"state {s}, action {a}: probabilities sum to "
+                    f"{float(sum(row.values(), Fraction(0)))!r}, not exactly 1",
+                )
             rows[s, a], rewards[s, a] = row, reward
     n = S + 1 if any_terminal else S
     if any_terminal:
@@ -127,11 +130,22 @@ def mdp_from_gym(env) -> TabularMDP:
     terminal[S:] = True
     return TabularMDP(
         state_labels=tuple(range(S)) + ((TERMINAL,) if any_terminal else ()),
-        action_names=tuple(f"a{a}" for a in range(A)), transition_numerators=tuple(mats), prob_denominator=D,
-        cost_numerators=cost, final_numerators=np.zeros(n, dtype=cost.dtype), cost_denominator=L, terminal=terminal,
-        start=_start(inner, S), objective=MAX,
-        description={"builder": "gymnasium", "env": _env_id(env), "inexact_values": inexact,
-                     "max_episode_steps": getattr(getattr(env, "spec", None), "max_episode_steps", None)})
+        action_names=tuple(f"a{a}" for a in range(A)),
+        transition_numerators=tuple(mats),
+        prob_denominator=D,
+        cost_numerators=cost,
+        final_numerators=np.zeros(n, dtype=cost.dtype),
+        cost_denominator=L,
+        terminal=terminal,
+        start=_start(inner, S),
+        objective=MAX,
+        description={
+            "builder": "gymnasium",
+            "env": _env_id(env),
+            "inexact_values": inexact,
+            "max_episode_steps": getattr(getattr(env, "spec", None), "max_episode_steps", None),
+        },
+    )
 
 
 def _space_size(space, field: str) -> int:

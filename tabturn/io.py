@@ -65,7 +65,7 @@ def _write_atomic(path: Path, data: str | bytes) -> None:
 def _write_all(fd: int, payload: bytes) -> None:
     view = memoryview(payload)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
     os.fsync(fd)
 
 
@@ -74,8 +74,15 @@ def provenance(**extra) -> dict:
     Python, numpy, scipy and numba (None when absent), and the SIMD extensions numpy found on this CPU."""
     from tabturn import __version__
 
-    return {"tabturn_version": __version__, "python": platform.python_version(), "numpy": np.__version__,
-            "scipy": _version("scipy"), "numba": _version("numba"), "numpy_simd_found": numpy_simd_found(), **extra}
+    return {
+        "tabturn_version": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": _version("scipy"),
+        "numba": _version("numba"),
+        "numpy_simd_found": numpy_simd_found(),
+        **extra,
+    }
 
 
 def numpy_simd_found() -> list[str]:

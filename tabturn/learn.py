@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from tabturn import counter_rng, detmath
-from tabturn.limits import MAX_TABLE_BYTES
 from tabturn.errors import InputError
+from tabturn.limits import MAX_TABLE_BYTES
 from tabturn.mdp import TabularMDP
 from tabturn.validation import check_int
 
@@ -78,22 +78,36 @@ class LearnerSettings:
     time_indexed: bool = False
 
     def __post_init__(self) -> None:
-        for name, allowed in (("algorithm", ALGORITHMS), ("tie_break", TIE_BREAKS), ("exploration", EXPLORATIONS),
-                              ("epsilon_schedule", SCHEDULES), ("step_schedule", ("constant", "1/n")),
-                              ("truncation", ("terminal", "bootstrap"))):
+        for name, allowed in (
+            ("algorithm", ALGORITHMS),
+            ("tie_break", TIE_BREAKS),
+            ("exploration", EXPLORATIONS),
+            ("epsilon_schedule", SCHEDULES),
+            ("step_schedule", ("constant", "1/n")),
+            ("truncation", ("terminal", "bootstrap")),
+        ):
             if getattr(self, name) not in allowed:
                 raise InputError(name, f"must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
         for name in ("episodes", "horizon"):
             check_int(getattr(self, name), name, 1)
-        checks = {"discount": (0, 1), "step_size": (0, 1), "epsilon": (0, 1), "epsilon_final": (0, 1),
-                  "omega": (0.5, 1)}
+        checks = {
+            "discount": (0, 1),
+            "step_size": (0, 1),
+            "epsilon": (0, 1),
+            "epsilon_final": (0, 1),
+            "omega": (0.5, 1),
+        }
         for name, (low, high) in checks.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
                 raise InputError(name, f"must be a number in [{low}, {high}], not {value!r}")
         if self.step_size == 0 or self.omega == 0.5:
             raise InputError("step_size" if self.step_size == 0 else "omega", "must be > 0 (and omega > 1/2)")
-        if not isinstance(self.temperature, (int, float)) or not self.temperature > 0 or self.temperature == float("inf"):
+        if (
+            not isinstance(self.temperature, (int, float))
+            or not self.temperature > 0
+            or self.temperature == float("inf")
+        ):
             raise InputError("temperature", f"must be a positive finite number, not {self.temperature!r}")
         if not isinstance(self.initial_value, (int, float)) or not np.isfinite(self.initial_value):
             raise InputError("initial_value", f"must be a finite number, not {self.initial_value!r}")
@@ -111,8 +125,7 @@ class LearnerSettings:
             return self.epsilon + frac * (self.epsilon_final - self.epsilon)
         if self.epsilon == 0:
             return 0.0
-        return self.epsilon * detmath.exp_scalar(frac * detmath.log_ratio(max(self.epsilon_final, 1e-12),
-                                                                          self.epsilon))
+        return self.epsilon * detmath.exp_scalar(frac * detmath.log_ratio(max(self.epsilon_final, 1e-12), self.epsilon))
 
 
 @dataclass(frozen=True, eq=False)
@@ -145,8 +158,12 @@ class LearnResult:
         cost = (q if self.sign == 1 else -q).reshape(B * rows, A)  # no copies for a loss table in MDP order
         u = None
         if rule == "random":
-            u = np.concatenate([np.random.Generator(np.random.PCG64(np.random.SeedSequence([self.base_seed, s, 1])))
-                                .random(rows) for s in self.seeds])
+            u = np.concatenate(
+                [
+                    np.random.Generator(np.random.PCG64(np.random.SeedSequence([self.base_seed, s, 1]))).random(rows)
+                    for s in self.seeds
+                ]
+            )
         return order[_greedy(cost, u, rule).reshape(self.q.shape[:-1])]
 
     def visited(self) -> np.ndarray:
@@ -181,9 +198,9 @@ def _transition_tables(mdp: TabularMDP) -> tuple[np.ndarray, np.ndarray]:
     for a, m in enumerate(mdp.transition_numerators):
         for s in range(S):
             lo, hi = m.indptr[s], m.indptr[s + 1]
-            nexts[s, a, :hi - lo] = m.indices[lo:hi]
-            nexts[s, a, hi - lo:] = m.indices[hi - 1]
-            cum[s, a, :hi - lo] = np.cumsum(m.data[lo:hi]) / mdp.prob_denominator
+            nexts[s, a, : hi - lo] = m.indices[lo:hi]
+            nexts[s, a, hi - lo :] = m.indices[hi - 1]
+            cum[s, a, : hi - lo] = np.cumsum(m.data[lo:hi]) / mdp.prob_denominator
     cum[..., -1] = 1.0
     return nexts, cum
 
@@ -220,8 +237,17 @@ class _Tables:
     visits: np.ndarray
 
 
-def learn(mdp: TabularMDP, settings: LearnerSettings, seeds, base_seed: int = 0, start=None,
-          progress=None, engine: str = "numpy", checkpoints=(), on_checkpoint=None) -> LearnResult:
+def learn(
+    mdp: TabularMDP,
+    settings: LearnerSettings,
+    seeds,
+    base_seed: int = 0,
+    start=None,
+    progress=None,
+    engine: str = "numpy",
+    checkpoints=(),
+    on_checkpoint=None,
+) -> LearnResult:
     """Train one learner per seed (batched) and return their Q-tables.
 
     ``start`` overrides the MDP's start distribution for training episodes (pairs (state, probability));
@@ -246,15 +272,32 @@ def learn(mdp: TabularMDP, settings: LearnerSettings, seeds, base_seed: int = 0,
     run_chunk = _numba_chunk if engine == "numba" else _numpy_chunk
     for first, count in _chunks(settings.episodes, checkpoints, size):
         # step sizes n^-omega from one CPU-independent table (shared by both engines), long enough for this chunk
-        alphas = (detmath.step_sizes(settings.omega, int(tables.visits.max()) + count * H + 2)
-                  if settings.step_schedule == "1/n" else np.ones(1))
-        run_chunk(problem, tables, settings, keys, counter_rng.counter_hashes(first, count, H + 1, columns),
-                  np.array([settings.epsilon_at(first + e) for e in range(count)]), alphas)
+        alphas = (
+            detmath.step_sizes(settings.omega, int(tables.visits.max()) + count * H + 2)
+            if settings.step_schedule == "1/n"
+            else np.ones(1)
+        )
+        run_chunk(
+            problem,
+            tables,
+            settings,
+            keys,
+            counter_rng.counter_hashes(first, count, H + 1, columns),
+            np.array([settings.epsilon_at(first + e) for e in range(count)]),
+            alphas,
+        )
         if progress is not None:
             progress(first + count)
-        if first + count in checkpoints and on_checkpoint is not None and on_checkpoint(
-                first + count, _result(tables, order, mdp.sign, seeds, base_seed,
-                                       dataclasses.replace(settings, episodes=first + count))):
+        if (
+            first + count in checkpoints
+            and on_checkpoint is not None
+            and on_checkpoint(
+                first + count,
+                _result(
+                    tables, order, mdp.sign, seeds, base_seed, dataclasses.replace(settings, episodes=first + count)
+                ),
+            )
+        ):
             break
     return _result(tables, order, mdp.sign, seeds, base_seed, settings, copy=False)
 
@@ -265,9 +308,12 @@ def _validate(mdp: TabularMDP, settings: LearnerSettings, seeds, engine: str, ch
     R = mdp.n_states * (settings.horizon if settings.time_indexed else 1)
     need = len(seeds) * R * mdp.n_actions * 8 * (3 if settings.algorithm == "double-q" else 2)
     if need > MAX_TABLE_BYTES:  # Q (twice for double Q) and visit counts, checked before anything is allocated
-        raise InputError("seeds", f"{len(seeds)} seeds of {R} x {mdp.n_actions} tables would need about "
-                         f"{need / 2**30:.1f} GiB; the limit is {MAX_TABLE_BYTES / 2**30:.0f} GiB (run them in "
-                         "batches, e.g. with a sweep)")
+        raise InputError(
+            "seeds",
+            f"{len(seeds)} seeds of {R} x {mdp.n_actions} tables would need about "
+            f"{need / 2**30:.1f} GiB; the limit is {MAX_TABLE_BYTES / 2**30:.0f} GiB (run them in "
+            "batches, e.g. with a sweep)",
+        )
     seeds = tuple(int(s) for s in seeds)
     if not seeds:
         raise InputError("seeds", "must name at least one seed")
@@ -277,8 +323,10 @@ def _validate(mdp: TabularMDP, settings: LearnerSettings, seeds, engine: str, ch
         from tabturn import learn_numba
 
         if not learn_numba.available():
-            raise InputError("engine", "numba is not installed; install the 'fast' extra "
-                             "(pip install -e '.[fast]' in a tabturn checkout)")
+            raise InputError(
+                "engine",
+                "numba is not installed; install the 'fast' extra (pip install -e '.[fast]' in a tabturn checkout)",
+            )
     checkpoints = sorted({int(n) for n in checkpoints})
     if checkpoints and (settings.epsilon_schedule != "constant" and settings.epsilon != settings.epsilon_final):
         raise InputError("checkpoints", "need a constant epsilon schedule (a decaying one depends on the total budget)")
@@ -297,37 +345,80 @@ def _problem(mdp: TabularMDP, settings: LearnerSettings, order: np.ndarray, star
     start = tuple(start)
     start_cum = np.cumsum([float(p) for _, p in start])
     start_cum[-1] = 1.0
-    return _Problem(nexts=nexts, cum=cum, deterministic=deterministic, cost=(mdp.sign * mdp.costs_float())[:, order],
-                    final=mdp.sign * np.asarray(mdp.final_numerators, dtype=np.float64) / mdp.cost_denominator,
-                    terminal=mdp.terminal, start_states=np.array([s for s, _ in start]), start_cum=start_cum,
-                    stride=mdp.n_states if settings.time_indexed else 0,
-                    cols=draw_columns(settings, not deterministic, len(start) > 1))
+    return _Problem(
+        nexts=nexts,
+        cum=cum,
+        deterministic=deterministic,
+        cost=(mdp.sign * mdp.costs_float())[:, order],
+        final=mdp.sign * np.asarray(mdp.final_numerators, dtype=np.float64) / mdp.cost_denominator,
+        terminal=mdp.terminal,
+        start_states=np.array([s for s, _ in start]),
+        start_cum=start_cum,
+        stride=mdp.n_states if settings.time_indexed else 0,
+        cols=draw_columns(settings, not deterministic, len(start) > 1),
+    )
 
 
-def _numba_chunk(p: _Problem, tables: _Tables, settings: LearnerSettings, keys: np.ndarray, hashes: np.ndarray,
-                 eps: np.ndarray, alphas: np.ndarray) -> None:
+def _numba_chunk(
+    p: _Problem,
+    tables: _Tables,
+    settings: LearnerSettings,
+    keys: np.ndarray,
+    hashes: np.ndarray,
+    eps: np.ndarray,
+    alphas: np.ndarray,
+) -> None:
     """One chunk of episodes in the compiled loop (the smaller one when it applies)."""
     from tabturn import learn_numba
 
-    shared = dict(visits=tables.visits, keys=keys, hashes=hashes, eps_arr=eps, nexts=p.nexts, cum=p.cum,
-                  deterministic=p.deterministic, cost=p.cost, terminal=p.terminal, final=p.final,
-                  start_states=p.start_states, start_cum=p.start_cum,
-                  algorithm=learn_numba.ALGORITHM_CODES[settings.algorithm],
-                  tie=learn_numba.TIE_CODES[settings.tie_break], constant=settings.step_schedule == "constant",
-                  step_size=float(settings.step_size), alphas=alphas, g=float(settings.discount),
-                  trunc_terminal=settings.truncation == "terminal", stride=p.stride,
-                  c_explore=p.cols.get("explore", -1), c_action=p.cols.get("action", -1),
-                  c_next=p.cols.get("next", -1))
+    shared = dict(
+        visits=tables.visits,
+        keys=keys,
+        hashes=hashes,
+        eps_arr=eps,
+        nexts=p.nexts,
+        cum=p.cum,
+        deterministic=p.deterministic,
+        cost=p.cost,
+        terminal=p.terminal,
+        final=p.final,
+        start_states=p.start_states,
+        start_cum=p.start_cum,
+        algorithm=learn_numba.ALGORITHM_CODES[settings.algorithm],
+        tie=learn_numba.TIE_CODES[settings.tie_break],
+        constant=settings.step_schedule == "constant",
+        step_size=float(settings.step_size),
+        alphas=alphas,
+        g=float(settings.discount),
+        trunc_terminal=settings.truncation == "terminal",
+        stride=p.stride,
+        c_explore=p.cols.get("explore", -1),
+        c_action=p.cols.get("action", -1),
+        c_next=p.cols.get("next", -1),
+    )
     if settings.algorithm != "double-q" and settings.exploration == "epsilon" and settings.tie_break != "random":
         learn_numba.run_chunk_greedy(q=tables.q, **shared)
     else:
-        learn_numba.run_chunk(q=tables.q, q2=tables.q if tables.q2 is None else tables.q2,
-                              softmax=settings.exploration == "softmax", temperature=float(settings.temperature),
-                              c_tie=p.cols.get("tie", -1), c_coin=p.cols.get("coin", -1), **shared)
+        learn_numba.run_chunk(
+            q=tables.q,
+            q2=tables.q if tables.q2 is None else tables.q2,
+            softmax=settings.exploration == "softmax",
+            temperature=float(settings.temperature),
+            c_tie=p.cols.get("tie", -1),
+            c_coin=p.cols.get("coin", -1),
+            **shared,
+        )
 
 
-def _numpy_chunk(p: _Problem, tables: _Tables, settings: LearnerSettings, keys: np.ndarray, hashes: np.ndarray,
-                 eps_chunk: np.ndarray, alphas: np.ndarray) -> None:
+def _numpy_chunk(
+    p: _Problem,
+    tables: _Tables,
+    settings: LearnerSettings,
+    keys: np.ndarray,
+    hashes: np.ndarray,
+    eps_chunk: np.ndarray,
+    alphas: np.ndarray,
+) -> None:
     """One chunk of episodes, vectorised over the seeds: the same operations as learn_numba.run_chunk."""
     q, q2, visits, cols = tables.q, tables.q2, tables.visits, p.cols
     B, H, g = len(keys), settings.horizon, float(settings.discount)

@@ -43,7 +43,6 @@ if numba is not None:
         z = z ^ (z >> _S31)
         return np.float64(z >> _S11) * counter_rng.UNIT
 
-
     @_inline
     def _greedy(qs, u_tie, tie):
         A = qs.shape[0]
@@ -127,9 +126,37 @@ if numba is not None:
         return alphas[max(visits, 1)]
 
     @_jit
-    def run_chunk(q, q2, visits, keys, hashes, eps_arr, nexts, cum, deterministic, cost, terminal, final,
-                  start_states, start_cum, algorithm, tie, softmax, temperature, constant, step_size, alphas, g,
-                  trunc_terminal, stride, c_explore, c_action, c_next, c_tie, c_coin):
+    def run_chunk(
+        q,
+        q2,
+        visits,
+        keys,
+        hashes,
+        eps_arr,
+        nexts,
+        cum,
+        deterministic,
+        cost,
+        terminal,
+        final,
+        start_states,
+        start_cum,
+        algorithm,
+        tie,
+        softmax,
+        temperature,
+        constant,
+        step_size,
+        alphas,
+        g,
+        trunc_terminal,
+        stride,
+        c_explore,
+        c_action,
+        c_next,
+        c_tie,
+        c_coin,
+    ):
         B = keys.shape[0]
         count, H1, C = hashes.shape
         H = H1 - 1
@@ -154,7 +181,9 @@ if numba is not None:
                     s = start_states[min(k, start_cum.shape[0] - 1)]
                 for i in range(A):
                     row[i] = qb[s, i] if algorithm != 3 else qb[s, i] + q2b[s, i]
-                a = _behaviour(row, key, hashes, e, 0, eps, tie, softmax, temperature, scratch, c_explore, c_action, c_tie)
+                a = _behaviour(
+                    row, key, hashes, e, 0, eps, tie, softmax, temperature, scratch, c_explore, c_action, c_tie
+                )
                 alive = not terminal[s]
                 for t in range(H):
                     if deterministic:
@@ -175,7 +204,21 @@ if numba is not None:
                     for i in range(A):
                         row[i] = qb[rn, i]
                     if algorithm != 3:
-                        a_next = _behaviour(row, key, hashes, e, t + 1, eps, tie, softmax, temperature, scratch, c_explore, c_action, c_tie)
+                        a_next = _behaviour(
+                            row,
+                            key,
+                            hashes,
+                            e,
+                            t + 1,
+                            eps,
+                            tie,
+                            softmax,
+                            temperature,
+                            scratch,
+                            c_explore,
+                            c_action,
+                            c_tie,
+                        )
                         if algorithm == 0:
                             boot = row[0]
                             for i in range(1, A):
@@ -203,14 +246,24 @@ if numba is not None:
                         for i in range(A):
                             row2[i] = q2b[rn, i]
                             both[i] = row[i] + row2[i]
-                        a_next = _behaviour(both, key, hashes, e, t + 1, eps, tie, softmax, temperature, scratch, c_explore,
-                                            c_action, c_tie)
+                        a_next = _behaviour(
+                            both,
+                            key,
+                            hashes,
+                            e,
+                            t + 1,
+                            eps,
+                            tie,
+                            softmax,
+                            temperature,
+                            scratch,
+                            c_explore,
+                            c_action,
+                            c_tie,
+                        )
                         coin = _uniform(key, hashes[e, t + 1, c_coin]) < 0.5
                         u_tie = _uniform(key, hashes[e, t + 1, c_tie]) if c_tie >= 0 else 0.0
-                        if coin:
-                            boot = row2[_greedy(row, u_tie, tie)]
-                        else:
-                            boot = row[_greedy(row2, u_tie, tie)]
+                        boot = row2[_greedy(row, u_tie, tie)] if coin else row[_greedy(row2, u_tie, tie)]
                         target = c + g * (end if done else boot)
                         if alive:
                             alpha = _alpha(vb[ri, a] + 1, constant, step_size, alphas)
@@ -226,9 +279,32 @@ if numba is not None:
                     a = a_next
 
     @_jit
-    def run_chunk_greedy(q, visits, keys, hashes, eps_arr, nexts, cum, deterministic, cost, terminal, final,
-                         start_states, start_cum, algorithm, tie, constant, step_size, alphas, g, trunc_terminal,
-                         stride, c_explore, c_action, c_next):
+    def run_chunk_greedy(
+        q,
+        visits,
+        keys,
+        hashes,
+        eps_arr,
+        nexts,
+        cum,
+        deterministic,
+        cost,
+        terminal,
+        final,
+        start_states,
+        start_cum,
+        algorithm,
+        tie,
+        constant,
+        step_size,
+        alphas,
+        g,
+        trunc_terminal,
+        stride,
+        c_explore,
+        c_action,
+        c_next,
+    ):
         """run_chunk for the common case, in a smaller loop: Q-learning, SARSA or expected SARSA, epsilon-greedy,
         ties to the first (tie 0) or last (tie 1) index; greedy action and bootstrap from one pass over the row."""
         B = keys.shape[0]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Hashable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -82,7 +82,9 @@ class TabularMDP:
         if A > 64:
             raise InputError("actions", f"at most 64 actions are supported, not {A}")
         if len(self.transition_numerators) != A:
-            raise InputError("P", f"needs one transition matrix per action ({A}), got {len(self.transition_numerators)}")
+            raise InputError(
+                "P", f"needs one transition matrix per action ({A}), got {len(self.transition_numerators)}"
+            )
         if self.prob_denominator < 1 or self.cost_denominator < 1:
             raise InputError("mdp", "denominators must be positive")
         if self.objective not in (MIN, MAX):
@@ -96,8 +98,11 @@ class TabularMDP:
             bad = np.flatnonzero(sums != self.prob_denominator)
             if bad.size:
                 s = int(bad[0])
-                raise InputError("P", f"row of state {s} under action {a} sums to "
-                                 f"{Fraction(int(sums[s]), self.prob_denominator)}, must be 1")
+                raise InputError(
+                    "P",
+                    f"row of state {s} under action {a} sums to "
+                    f"{Fraction(int(sums[s]), self.prob_denominator)}, must be 1",
+                )
         if self.cost_numerators.shape != (S, A):
             raise InputError("R", f"costs have shape {self.cost_numerators.shape}, expected {(S, A)}")
         if self.final_numerators.shape != (S,):
@@ -188,8 +193,9 @@ def _grid_matches(mdp: TabularMDP) -> bool:
 
 def exact_csr(rows: Sequence[int], cols: Sequence[int], numerators: Sequence[int], n: int) -> sp.csr_matrix:
     """A CSR matrix of int64 numerators with duplicate entries summed and indices sorted."""
-    mat = sp.csr_matrix((np.asarray(numerators, dtype=np.int64), (np.asarray(rows), np.asarray(cols))),
-                        shape=(n, n), dtype=np.int64)
+    mat = sp.csr_matrix(
+        (np.asarray(numerators, dtype=np.int64), (np.asarray(rows), np.asarray(cols))), shape=(n, n), dtype=np.int64
+    )
     mat.sum_duplicates()
     mat.sort_indices()
     mat.eliminate_zeros()

@@ -4,7 +4,8 @@ The agent watches training episodes (uniformly random actions from the start cel
 of them start unobserved), records the loss the supervisor charges on each arrival (under
 absent-supervisor and switching the alignment term appears only in observed states), fits a loss model,
 then plans *exactly* against the learned loss with the exact core and acts on the first optimal action
-(tie-break: action order) of the step's optimal set (time-indexed for a finite horizon). Its behaviour is then judged under the true loss.
+(tie-break: action order) of the step's optimal set (time-indexed for a finite horizon). Its behaviour is then
+judged under the true loss.
 
 Model classes, least to most generalising:
   tabular            one estimate per state (exact mean); never-seen states keep ``prior``;
@@ -150,11 +151,19 @@ def with_arrival_losses(mdp: TabularMDP, losses, terminal_timing: bool) -> Tabul
         final, arrival, cden = zeros, nums * D, L * D
     big = max((abs(int(v)) for v in np.concatenate([cost.ravel(), final, arrival])), default=0)
     dtype = np.int64 if big < INT64_SAFE else object
-    grid = None if mdp.grid is None else dataclasses.replace(
-        mdp.grid, arrival_cost=np.asarray(arrival, dtype=dtype).reshape(mdp.grid.shape))
-    return dataclasses.replace(mdp, cost_numerators=np.asarray(cost, dtype=dtype),
-                               final_numerators=np.asarray(final, dtype=dtype), cost_denominator=cden, grid=grid,
-                               description={**mdp.description, "losses": "learned"})
+    grid = (
+        None
+        if mdp.grid is None
+        else dataclasses.replace(mdp.grid, arrival_cost=np.asarray(arrival, dtype=dtype).reshape(mdp.grid.shape))
+    )
+    return dataclasses.replace(
+        mdp,
+        cost_numerators=np.asarray(cost, dtype=dtype),
+        final_numerators=np.asarray(final, dtype=dtype),
+        cost_denominator=cden,
+        grid=grid,
+        description={**mdp.description, "losses": "learned"},
+    )
 
 
 def _expected(matrix, nums: np.ndarray) -> np.ndarray:
@@ -172,7 +181,7 @@ class MesaResult:
     planned: Solution
     policy: np.ndarray
     comparison: Comparison
-    explanation: "MesaExplanation"
+    explanation: MesaExplanation
 
 
 @dataclass(frozen=True)
@@ -204,8 +213,9 @@ def mesa(config: TurnConfig, settings: MesaSettings, true_solution: Solution | N
     if config.horizon is None:
         comparison = compare(true_solution, policy[None, :])
     else:  # the planner knows the horizon: it acts on the step-indexed optimal sets of the learned loss
-        steps = np.array([[planned.optimal_actions(s, t)[0] for s in range(mdp.n_states)]
-                          for t in range(config.horizon)])
+        steps = np.array(
+            [[planned.optimal_actions(s, t)[0] for s in range(mdp.n_states)] for t in range(config.horizon)]
+        )
         comparison = compare(true_solution, steps[None, :, :])
     return MesaResult(settings, model, planned, policy, comparison, explain(config, mdp, model, planned))
 
@@ -219,6 +229,7 @@ def explain(config: TurnConfig, mdp: TabularMDP, model: LossModel, planned: Solu
     learned = [model.predicted[i] for i in unobs]
     true = [turn_loss(config, *mdp.state_labels[i]) for i in unobs]
     seen_unobs = int(model.seen[unobs].sum())
+
     # The learned alignment term in the unobserved world: spread of the loss across offsets at a fixed y.
     def alignment_spread(values):
         by_y = {}
@@ -227,7 +238,9 @@ def explain(config: TurnConfig, mdp: TabularMDP, model: LossModel, planned: Solu
         return max(max(vs) - min(vs) for vs in by_y.values())
 
     def capability_slope(values):
-        diag = {mdp.state_labels[i][1]: v for i, v in zip(unobs, values) if mdp.state_labels[i][0] == mdp.state_labels[i][1]}
+        diag = {
+            mdp.state_labels[i][1]: v for i, v in zip(unobs, values) if mdp.state_labels[i][0] == mdp.state_labels[i][1]
+        }
         ys = sorted(diag)
         return (diag[ys[-1]] - diag[ys[0]]) / (ys[-1] - ys[0]) if len(ys) > 1 else Fraction(0)
 
@@ -241,16 +254,23 @@ def explain(config: TurnConfig, mdp: TabularMDP, model: LossModel, planned: Solu
     else:
         driver = "alignment and capability terms together (as in the true loss)"
     return MesaExplanation(
-        unobserved_start_optimal_actions=list(actions), forced_up=actions == ("up",),
-        unobserved_states_seen=seen_unobs, unobserved_states=len(unobs),
+        unobserved_start_optimal_actions=list(actions),
+        forced_up=actions == ("up",),
+        unobserved_states_seen=seen_unobs,
+        unobserved_states=len(unobs),
         learned_alignment_spread_unobserved=alignment_spread(learned),
         true_alignment_spread_unobserved=alignment_spread(true),
         learned_capability_slope_unobserved=capability_slope(learned),
-        true_capability_slope_unobserved=capability_slope(true), learned_loss_flat_unobserved=flat, driver=driver)
+        true_capability_slope_unobserved=capability_slope(true),
+        learned_loss_flat_unobserved=flat,
+        driver=driver,
+    )
 
 
 def planned_world_summary(result: MesaResult) -> dict:
     """Class and exact regret of the planner's policy in each world."""
     comp = result.comparison
-    return {w: {"class": comp.classes[w][0], "up_forever": bool(comp.up_forever[w][0]), "regret": comp.regret[w][0]}
-            for w in worlds(result.planned)}
+    return {
+        w: {"class": comp.classes[w][0], "up_forever": bool(comp.up_forever[w][0]), "regret": comp.regret[w][0]}
+        for w in worlds(result.planned)
+    }

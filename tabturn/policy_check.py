@@ -103,8 +103,9 @@ def _probability(value, where: str, column: str) -> Fraction:
     try:
         p = Fraction(text)
     except (ValueError, ZeroDivisionError):
-        raise InputError("policy", f"{where}: column {column} must be a probability such as 0.25 or 1/3, "
-                         f"not {value!r}") from None
+        raise InputError(
+            "policy", f"{where}: column {column} must be a probability such as 0.25 or 1/3, not {value!r}"
+        ) from None
     if not 0 <= p <= 1:
         raise InputError("policy", f"{where}: column {column} must lie in [0, 1], not {value!r}")
     return p
@@ -129,8 +130,7 @@ def policy_from_rows(mdp: TabularMDP, rows: list[dict], horizon: int | None) -> 
     columns = set(rows[0])
     by_action = "action" in columns
     if not by_action and not set(names) <= columns:
-        raise InputError("policy", f"needs an action column or one probability column per action "
-                         f"({', '.join(names)})")
+        raise InputError("policy", f"needs an action column or one probability column per action ({', '.join(names)})")
     timed = _steps(rows, horizon)
     T = horizon if timed else 1
     ties: dict[tuple[int, int], list[int]] = {}
@@ -146,8 +146,9 @@ def policy_from_rows(mdp: TabularMDP, rows: list[dict], horizon: int | None) -> 
                 raise InputError("policy", f"{where}: state {label!r} appears twice")
             p = [_probability(row[a], where, a) for a in names]
             if sum(p) != 1:
-                raise InputError("policy", f"{where}: probabilities sum to {sum(p)}, must be exactly 1 "
-                                 "(write thirds as 1/3)")
+                raise InputError(
+                    "policy", f"{where}: probabilities sum to {sum(p)}, must be exactly 1 (write thirds as 1/3)"
+                )
             probs[key] = p
     out = np.empty((T, mdp.n_states, mdp.n_actions), dtype=object)
     for t in range(T):
@@ -190,8 +191,15 @@ def _step(row: dict, T: int, where: str) -> int:
     return t
 
 
-def policy_from_q(mdp: TabularMDP, rows: list[dict], horizon: int | None, objective: str, tie_break: str = "first",
-                  action_order=None, seed: int = 0) -> np.ndarray:
+def policy_from_q(
+    mdp: TabularMDP,
+    rows: list[dict],
+    horizon: int | None,
+    objective: str,
+    tie_break: str = "first",
+    action_order=None,
+    seed: int = 0,
+) -> np.ndarray:
     """(T, S, A) Fractions: the greedy policy of rows with one Q-value column per action name."""
     if objective not in OBJECTIVES:
         raise InputError("objective", f"must be reward or loss, not {objective!r}")
@@ -211,8 +219,9 @@ def policy_from_q(mdp: TabularMDP, rows: list[dict], horizon: int | None, object
     return greedy_policy(mdp, q, objective, tie_break, action_order, seed)
 
 
-def greedy_policy(mdp: TabularMDP, q: np.ndarray, objective: str, tie_break: str = "first", action_order=None,
-                  seed: int = 0) -> np.ndarray:
+def greedy_policy(
+    mdp: TabularMDP, q: np.ndarray, objective: str, tie_break: str = "first", action_order=None, seed: int = 0
+) -> np.ndarray:
     """(T, S, A) Fractions from a (T, S, A) float Q array: the best actions (max for reward, min for loss), one
     of them by ``tie_break`` (first in ``action_order``, uniform over all, or random with ``seed``)."""
     if tie_break not in TIE_BREAKS:
@@ -260,8 +269,12 @@ def policy_from_array(mdp: TabularMDP, array: np.ndarray, horizon: int | None, k
     integer = np.issubdtype(arr.dtype, np.integer)
     shapes = [(S,), (S, A)] + ([(horizon, S), (horizon, S, A)] if horizon else [])
     if arr.shape not in shapes or (kind == "q" and integer and arr.ndim in (1, 2) and arr.shape[-1] == S):
-        raise InputError(kind, f"array of shape {arr.shape} does not fit {S} states x {A} actions"
-                         + (f" x {horizon} steps" if horizon else "") + f"; expected one of {shapes}")
+        raise InputError(
+            kind,
+            f"array of shape {arr.shape} does not fit {S} states x {A} actions"
+            + (f" x {horizon} steps" if horizon else "")
+            + f"; expected one of {shapes}",
+        )
     if not integer and not np.all(np.isfinite(arr.astype(float))):
         raise InputError(kind, "array contains NaN or infinity")
     if arr.shape[-1] == S and arr.ndim <= 2 and (arr.ndim == 1 or arr.shape != (S, A) or integer):
@@ -279,8 +292,9 @@ def policy_from_array(mdp: TabularMDP, array: np.ndarray, horizon: int | None, k
         for s in range(S):
             p = [Fraction(float(v)).limit_denominator(10**9) for v in values[t, s]]
             if any(v < 0 for v in p) or sum(p) != 1:
-                raise InputError("policy", f"probabilities of state {mdp.state_labels[s]!r} sum to {float(sum(p))}, "
-                                 "must be 1")
+                raise InputError(
+                    "policy", f"probabilities of state {mdp.state_labels[s]!r} sum to {float(sum(p))}, must be 1"
+                )
             out[t, s] = p
     return out
 
@@ -348,11 +362,18 @@ class CheckResult:
         """JSON-ready: exact values as strings beside floats."""
         from tabturn.rational import format_rational
 
-        return {"regret": format_rational(self.regret), "regret_float": float(self.regret),
-                "worlds": {w: {"regret": format_rational(v["regret"]), "regret_float": float(v["regret"]),
-                               "class": v["class"]} for w, v in self.worlds.items()},
-                "agreement": self.agreement, "agreement_steps": self.agreement_steps,
-                "agreement_path": self.agreement_path, "deviations": self.deviations}
+        return {
+            "regret": format_rational(self.regret),
+            "regret_float": float(self.regret),
+            "worlds": {
+                w: {"regret": format_rational(v["regret"]), "regret_float": float(v["regret"]), "class": v["class"]}
+                for w, v in self.worlds.items()
+            },
+            "agreement": self.agreement,
+            "agreement_steps": self.agreement_steps,
+            "agreement_path": self.agreement_path,
+            "deviations": self.deviations,
+        }
 
     def to_frame(self):
         """A pandas DataFrame, one row per (step, state)."""
@@ -361,8 +382,18 @@ class CheckResult:
         return pd.DataFrame(self.rows)
 
 
-def check(source, policy=None, q=None, *, objective: str | None = None, tie_break: str = "first",
-          action_order=None, seed: int = 0, horizon: int | None = None, discount=None) -> CheckResult:
+def check(
+    source,
+    policy=None,
+    q=None,
+    *,
+    objective: str | None = None,
+    tie_break: str = "first",
+    action_order=None,
+    seed: int = 0,
+    horizon: int | None = None,
+    discount=None,
+) -> CheckResult:
     """Check ``policy`` (or the greedy policy of ``q``) against the exact optimum of ``source``.
 
     ``source``: a TurnConfig, a path to a TOML config, a Solution, or a TabularMDP (then give ``horizon`` and/or
@@ -375,8 +406,16 @@ def check(source, policy=None, q=None, *, objective: str | None = None, tie_brea
         raise InputError("policy", "give exactly one of policy and q")
     if q is not None:
         objective = objective or ("loss" if mdp.sign == 1 else "reward")
-        table = load_policy(mdp, q, solution.horizon, "q", objective=objective, tie_break=tie_break,
-                            action_order=action_order, seed=seed)
+        table = load_policy(
+            mdp,
+            q,
+            solution.horizon,
+            "q",
+            objective=objective,
+            tie_break=tie_break,
+            action_order=action_order,
+            seed=seed,
+        )
     else:
         table = load_policy(mdp, policy, solution.horizon, "policy")
     return evaluate(solution, table)
@@ -409,10 +448,19 @@ def evaluate(solution: Solution, table: np.ndarray) -> CheckResult:
     regret = mdp.sign * (start_policy - solution.start_value())
     masks = solution.action_masks
     T = solution.horizon or 1
-    support = np.array([[[p > 0 for p in table[min(t, len(table) - 1), s]] for s in range(mdp.n_states)]
-                        for t in range(T)])  # (T, S, A) bool
-    optimal = np.array([[[int(masks[min(t, len(masks) - 1), s]) >> a & 1 for a in range(mdp.n_actions)]
-                         for s in range(mdp.n_states)] for t in range(T)], dtype=bool)
+    support = np.array(
+        [[[p > 0 for p in table[min(t, len(table) - 1), s]] for s in range(mdp.n_states)] for t in range(T)]
+    )  # (T, S, A) bool
+    optimal = np.array(
+        [
+            [
+                [int(masks[min(t, len(masks) - 1), s]) >> a & 1 for a in range(mdp.n_actions)]
+                for s in range(mdp.n_states)
+            ]
+            for t in range(T)
+        ],
+        dtype=bool,
+    )
     inside = ~(support & ~optimal).any(axis=2)  # (T, S)
     live = ~mdp.terminal
     agreement = float(inside[0][live].mean())
@@ -424,8 +472,15 @@ def evaluate(solution: Solution, table: np.ndarray) -> CheckResult:
         r = mdp.sign * (values[start] - solution.value(start))
         out_worlds[world] = {"regret": r, "class": _class(solution, table, start, r)}
     rows = _rows(solution, table, support, optimal, inside)
-    return CheckResult(regret, out_worlds, agreement, agreement_steps, agreement_path,
-                       _deviations(solution, table, support, inside), rows)
+    return CheckResult(
+        regret,
+        out_worlds,
+        agreement,
+        agreement_steps,
+        agreement_path,
+        _deviations(solution, table, support, inside),
+        rows,
+    )
 
 
 def _class(solution: Solution, table: np.ndarray, start: int, regret: Fraction) -> str:
@@ -461,10 +516,16 @@ def _deviations(solution: Solution, table, support, inside) -> list[dict]:
             if not inside[row, s]:
                 gaps = {mdp.action_names[a]: action_gap(solution, s, a, t) for a in np.flatnonzero(support[row, s])}
                 worst = max(gaps.values())
-                out.append({"t": t, "state": _label_json(mdp.state_labels[s]),
-                            "policy_actions": [a for a in gaps], "optimal_actions": list(
-                                solution.optimal_action_names(s, t)), "gap": format_rational(worst),
-                            "gap_float": float(worst)})
+                out.append(
+                    {
+                        "t": t,
+                        "state": _label_json(mdp.state_labels[s]),
+                        "policy_actions": [a for a in gaps],
+                        "optimal_actions": list(solution.optimal_action_names(s, t)),
+                        "gap": format_rational(worst),
+                        "gap_float": float(worst),
+                    }
+                )
                 if len(out) == SHOWN_DEVIATIONS:
                     return out
         layer = {n for s in layer for a in np.flatnonzero(support[row, s]) for n, _ in mdp.next_states(s, int(a))}
@@ -497,10 +558,16 @@ def _rows(solution: Solution, table, support, optimal, inside) -> list[dict]:
     for t in range(len(support)):
         for s in range(mdp.n_states):
             label = mdp.state_labels[s]
-            head = ({"x": int(label[0]), "y": int(label[1]), "observed": bool(label[2])} if turn
-                    else {"state": str(label)})
-            rows.append({"t": t, **head,
-                         "policy_actions": " ".join(names[a] for a in np.flatnonzero(support[t, s])),
-                         "optimal_actions": " ".join(names[a] for a in np.flatnonzero(optimal[t, s])),
-                         "in_optimal_set": bool(inside[t, s])})
+            head = (
+                {"x": int(label[0]), "y": int(label[1]), "observed": bool(label[2])} if turn else {"state": str(label)}
+            )
+            rows.append(
+                {
+                    "t": t,
+                    **head,
+                    "policy_actions": " ".join(names[a] for a in np.flatnonzero(support[t, s])),
+                    "optimal_actions": " ".join(names[a] for a in np.flatnonzero(optimal[t, s])),
+                    "in_optimal_set": bool(inside[t, s]),
+                }
+            )
     return rows

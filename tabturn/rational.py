@@ -17,7 +17,7 @@ def parse_rational(value: object, field: str) -> Fraction:
     Raises InputError naming ``field`` for anything else.
     """
     if isinstance(value, bool):
-        raise InputError(field, f"must be a number or a rational string such as \"1/2\", not {value!r}")
+        raise InputError(field, f'must be a number or a rational string such as "1/2", not {value!r}')
     if isinstance(value, Fraction):
         return value
     if isinstance(value, Integral):
@@ -31,9 +31,9 @@ def parse_rational(value: object, field: str) -> Fraction:
         try:
             result = Fraction(text)
         except (ValueError, ZeroDivisionError):
-            raise InputError(field, f"{value!r} is not a rational number; write e.g. \"3\", \"-1/2\" or \"0.99\"") from None
+            raise InputError(field, f'{value!r} is not a rational number; write e.g. "3", "-1/2" or "0.99"') from None
         return result
-    raise InputError(field, f"must be a number or a rational string such as \"1/2\", not {type(value).__name__}")
+    raise InputError(field, f'must be a number or a rational string such as "1/2", not {type(value).__name__}')
 
 
 def format_rational(value: Fraction | int) -> str:

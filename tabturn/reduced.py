@@ -36,9 +36,16 @@ def G(gamma_value: Fraction, n: int) -> Fraction:
     return sum((gamma_value**t for t in range(n)), Fraction(0))
 
 
-def reduced_mdp(a_value: Fraction, b_value: Fraction, gamma_value: Fraction, c_value: Fraction, K: int = 24,
-                actions: tuple[str, ...] = ("up", "right", "stay"), p: Fraction | None = None,
-                q: Fraction = Fraction(0)) -> TabularMDP:
+def reduced_mdp(
+    a_value: Fraction,
+    b_value: Fraction,
+    gamma_value: Fraction,
+    c_value: Fraction,
+    K: int = 24,
+    actions: tuple[str, ...] = ("up", "right", "stay"),
+    p: Fraction | None = None,
+    q: Fraction = Fraction(0),
+) -> TabularMDP:
     """The reduced 1-D model of the infinite discounted horizon: offsets -K..K (clamped), cost
     a*c*d'^2*w(f) - b*dy/(1 - gamma), start at d = 0 (observed).
 
@@ -51,8 +58,11 @@ def reduced_mdp(a_value: Fraction, b_value: Fraction, gamma_value: Fraction, c_v
     offsets = range(-K, K + 1)
     S = len(offsets)
     flags = (OBSERVED,) if p is None else (UNOBSERVED, OBSERVED)
-    flag_next = {OBSERVED: {OBSERVED: Fraction(1)}} if p is None else \
-        {OBSERVED: {OBSERVED: 1 - p, UNOBSERVED: p}, UNOBSERVED: {UNOBSERVED: 1 - q, OBSERVED: q}}
+    flag_next = (
+        {OBSERVED: {OBSERVED: Fraction(1)}}
+        if p is None
+        else {OBSERVED: {OBSERVED: 1 - p, UNOBSERVED: p}, UNOBSERVED: {UNOBSERVED: 1 - q, OBSERVED: q}}
+    )
     charge = {f: flag_next[f].get(OBSERVED, Fraction(0)) for f in flags}
     B = b_value / (1 - gamma_value)
     L = math.lcm(B.denominator, *(Fraction(a_value * c_value * w).denominator for w in charge.values()))
@@ -77,5 +87,15 @@ def reduced_mdp(a_value: Fraction, b_value: Fraction, gamma_value: Fraction, c_v
     labels = tuple(offsets) if p is None else tuple((o, f) for f in flags for o in offsets)
     n = len(labels)
     costs = np.array(cost_cols, dtype=object).T
-    return TabularMDP(labels, tuple(actions), tuple(mats), D, costs, np.zeros(n, dtype=object), L,
-                      np.zeros(n, dtype=bool), ((base[OBSERVED] + K, Fraction(1)),), MIN)
+    return TabularMDP(
+        labels,
+        tuple(actions),
+        tuple(mats),
+        D,
+        costs,
+        np.zeros(n, dtype=object),
+        L,
+        np.zeros(n, dtype=bool),
+        ((base[OBSERVED] + K, Fraction(1)),),
+        MIN,
+    )

@@ -26,11 +26,17 @@ def attractor_summary(solution: Solution) -> dict:
     """The optimal behaviour from the start: a trajectory with its cycle, or the policy's attractors."""
     if solution.mdp.is_deterministic() and len(solution.mdp.start) == 1:
         traj = optimal_trajectory(solution)
-        return {"kind": "trajectory", "states": [_state_json(s) for s in traj["states"]],
-                "actions": traj["actions"],
-                "cycle": None if traj["cycle"] is None else [_state_json(s) for s in traj["cycle"]],
-                "offset_cycle": traj["offset_cycle"]}
-    return {"kind": "attractors", "components": [[_state_json(s) for s in comp] for comp in policy_attractors(solution)]}
+        return {
+            "kind": "trajectory",
+            "states": [_state_json(s) for s in traj["states"]],
+            "actions": traj["actions"],
+            "cycle": None if traj["cycle"] is None else [_state_json(s) for s in traj["cycle"]],
+            "offset_cycle": traj["offset_cycle"],
+        }
+    return {
+        "kind": "attractors",
+        "components": [[_state_json(s) for s in comp] for comp in policy_attractors(solution)],
+    }
 
 
 STATE_CHOICES = ("all", "start", "none")
@@ -53,8 +59,11 @@ def solution_json(solution: Solution, provenance: dict, step: int = 0, states: s
         "objective": mdp.objective,
         "horizon": solution.horizon,
         "discount": format_rational(solution.discount),
-        "start": {"state": None if start is None else _state_json(mdp.state_labels[start]),
-                  "value": format_rational(value), "value_float": float(value)},
+        "start": {
+            "state": None if start is None else _state_json(mdp.state_labels[start]),
+            "value": format_rational(value),
+            "value_float": float(value),
+        },
         ("optimal_trajectory" if summary["kind"] == "trajectory" else "attractors"): summary,
         "stats": solution.stats,
         "step": step,
@@ -65,9 +74,14 @@ def solution_json(solution: Solution, provenance: dict, step: int = 0, states: s
 
 def _state_entry(solution: Solution, s: int, step: int, values) -> dict:
     gap = solution.gap(s) if step == 0 else step_gap(solution, s, step)
-    return {"state": _state_json(solution.mdp.state_labels[s]), "value": format_rational(values[s]),
-            "value_float": float(values[s]), "optimal_actions": list(solution.optimal_action_names(s, step)),
-            "gap": _num(gap), "gap_float": None if gap is None else float(gap)}
+    return {
+        "state": _state_json(solution.mdp.state_labels[s]),
+        "value": format_rational(values[s]),
+        "value_float": float(values[s]),
+        "optimal_actions": list(solution.optimal_action_names(s, step)),
+        "gap": _num(gap),
+        "gap_float": None if gap is None else float(gap),
+    }
 
 
 def step_gap(solution: Solution, s: int, step: int) -> Fraction | None:
@@ -89,8 +103,9 @@ def policy_map(solution: Solution, observed: bool, step: int = 0) -> str:
     if len(xs) > MAX_MAP_COLUMNS:
         return f"(map omitted: {len(xs)} columns > {MAX_MAP_COLUMNS}; use --json)"
     start = mdp.start[0][0] if len(mdp.start) == 1 else None
-    text = {xy: "".join(LETTERS.get(n, n[0]) for n in solution.optimal_action_names(s, step))
-            for xy, s in cells.items()}
+    text = {
+        xy: "".join(LETTERS.get(n, n[0]) for n in solution.optimal_action_names(s, step)) for xy, s in cells.items()
+    }
     text = {xy: f"[{t}]" if cells[xy] == start else t for xy, t in text.items()}
     width = max(max(len(t) for t in text.values()), len(str(xs[-1])), len(str(xs[0]))) + 1
     lines = [f"{y:>4} |" + "".join(text[(x, y)].rjust(width) for x in xs) for y in ys]
@@ -102,16 +117,24 @@ def policy_map(solution: Solution, observed: bool, step: int = 0) -> str:
 def solution_text(solution: Solution, step: int = 0) -> str:
     """The default `tabturn solve` text report (maps and state lines at ``step``)."""
     mdp = solution.mdp
-    out = [f"method: {solution.method}", f"certified: {str(solution.certified).lower()} ({solution.reason})",
-           f"objective: {mdp.objective}; horizon: {solution.horizon if solution.horizon else 'infinite'}; "
-           f"discount: {format_rational(solution.discount)}",
-           f"start value: {format_rational(solution.start_value())} (~{float(solution.start_value()):.6g})"]
+    out = [
+        f"method: {solution.method}",
+        f"certified: {str(solution.certified).lower()} ({solution.reason})",
+        f"objective: {mdp.objective}; horizon: {solution.horizon if solution.horizon else 'infinite'}; "
+        f"discount: {format_rational(solution.discount)}",
+        f"start value: {format_rational(solution.start_value())} (~{float(solution.start_value()):.6g})",
+    ]
     summary = attractor_summary(solution)
     if summary["kind"] == "trajectory":
         cyc = summary["cycle"]
-        out.append("optimal trajectory actions (first-index tie-break): " + " ".join(summary["actions"][:40])
-                   + (" ..." if len(summary["actions"]) > 40 else ""))
-        out.append("attractor cycle: " + (" -> ".join(format_state(s) for s in cyc) if cyc else "none within the horizon"))
+        out.append(
+            "optimal trajectory actions (first-index tie-break): "
+            + " ".join(summary["actions"][:40])
+            + (" ..." if len(summary["actions"]) > 40 else "")
+        )
+        out.append(
+            "attractor cycle: " + (" -> ".join(format_state(s) for s in cyc) if cyc else "none within the horizon")
+        )
         if summary["offset_cycle"]:
             out.append(f"long-run offset y-x pattern: {summary['offset_cycle']}")
     else:
@@ -119,17 +142,21 @@ def solution_text(solution: Solution, step: int = 0) -> str:
             out.append("attracting set: {" + ", ".join(format_state(s) for s in comp) + "}")
     if mdp.description.get("builder") == "turn":
         for observed in (True, False):
-            out.append(f"\noptimal action sets at step {step}, {'observed' if observed else 'unobserved'} "
-                       "(U/D/L/R/S; [ ] = start):")
+            out.append(
+                f"\noptimal action sets at step {step}, {'observed' if observed else 'unobserved'} "
+                "(U/D/L/R/S; [ ] = start):"
+            )
             out.append(policy_map(solution, observed, step))
     else:
         out.append(f"\nstate: value | optimal actions | gap (step {step})")
         values = solution.values_at(step)
         for s in range(min(mdp.n_states, 200)):
             gap = solution.gap(s) if step == 0 else step_gap(solution, s, step)
-            out.append(f"{mdp.state_labels[s]}: {format_rational(values[s])} | "
-                       f"{','.join(solution.optimal_action_names(s, step))} | "
-                       f"{'-' if gap is None else format_rational(gap)}")
+            out.append(
+                f"{mdp.state_labels[s]}: {format_rational(values[s])} | "
+                f"{','.join(solution.optimal_action_names(s, step))} | "
+                f"{'-' if gap is None else format_rational(gap)}"
+            )
     return "\n".join(out) + "\n"
 
 

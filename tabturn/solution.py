@@ -35,7 +35,7 @@ class ExactVector:
         return self.numerators.astype(np.float64) / self.denominator
 
     @classmethod
-    def from_fractions(cls, values) -> "ExactVector":
+    def from_fractions(cls, values) -> ExactVector:
         """Common-denominator form of a sequence of Fractions."""
         import math
 
@@ -111,8 +111,11 @@ class Solution:
             from tabturn.finite import backward_induction
 
             remaining = self.horizon - step
-            cache[step] = (backward_induction(self.mdp, remaining, self.discount).values.to_fractions() if remaining
-                           else [self.mdp.final_cost(s) for s in range(self.mdp.n_states)])
+            cache[step] = (
+                backward_induction(self.mdp, remaining, self.discount).values.to_fractions()
+                if remaining
+                else [self.mdp.final_cost(s) for s in range(self.mdp.n_states)]
+            )
         return cache[step]
 
     def to_frame(self):
@@ -126,10 +129,20 @@ class Solution:
         for t in range(len(self.action_masks) if self.horizon is not None else 1):
             values = self.values_at(t)
             for s, label in enumerate(self.mdp.state_labels):
-                head = ({"x": int(label[0]), "y": int(label[1]), "observed": bool(label[2])}
-                        if isinstance(label, tuple) and len(label) == 3 else {"state": str(label)})
-                rows.append({"t": t, **head, "optimal_actions": " ".join(self.optimal_action_names(s, t)),
-                             "value": float(values[s]), "value_exact": format_rational(values[s])})
+                head = (
+                    {"x": int(label[0]), "y": int(label[1]), "observed": bool(label[2])}
+                    if isinstance(label, tuple) and len(label) == 3
+                    else {"state": str(label)}
+                )
+                rows.append(
+                    {
+                        "t": t,
+                        **head,
+                        "optimal_actions": " ".join(self.optimal_action_names(s, t)),
+                        "value": float(values[s]),
+                        "value_exact": format_rational(values[s]),
+                    }
+                )
         return pd.DataFrame(rows)
 
     def start_value(self) -> Fraction:

@@ -22,8 +22,11 @@ def default_settings(config: TurnConfig, **overrides) -> LearnerSettings:
     """Learner settings matching ``config``: its horizon (or 4 x (width + height) steps with bootstrapped
     truncation for an infinite horizon) and its discount; other fields from LearnerSettings or ``overrides``."""
     _, ny, nx = config.shape
-    base = {"horizon": config.horizon or 4 * (nx + ny), "discount": float(config.discount),
-            "truncation": "terminal" if config.horizon else "bootstrap"}
+    base = {
+        "horizon": config.horizon or 4 * (nx + ny),
+        "discount": float(config.discount),
+        "truncation": "terminal" if config.horizon else "bootstrap",
+    }
     base.update(overrides)
     return LearnerSettings(**base)
 
@@ -56,11 +59,20 @@ def training_start(config: TurnConfig) -> tuple[tuple[int, Fraction], ...]:
     return ((state_index(config, x, y, observed), Fraction(1)),)
 
 
-def run_study(config: TurnConfig, mdp: TabularMDP, solution: Solution, settings: LearnerSettings, seeds,
-              base_seed: int = 0, progress=None, engine: str = "numpy") -> Comparison:
+def run_study(
+    config: TurnConfig,
+    mdp: TabularMDP,
+    solution: Solution,
+    settings: LearnerSettings,
+    seeds,
+    base_seed: int = 0,
+    progress=None,
+    engine: str = "numpy",
+) -> Comparison:
     """Train one learner per seed and compare each greedy policy with the exact optimum."""
-    result = learn(mdp, settings, seeds, base_seed=base_seed, start=training_start(config), progress=progress,
-                   engine=engine)
+    result = learn(
+        mdp, settings, seeds, base_seed=base_seed, start=training_start(config), progress=progress, engine=engine
+    )
     return compare(solution, result.greedy(), result.visited())
 
 
@@ -83,7 +95,7 @@ class Share:
     wilson95: tuple[float, float]
 
     @classmethod
-    def of(cls, count: int, n: int) -> "Share":
+    def of(cls, count: int, n: int) -> Share:
         return cls(int(count), count / n, wilson(int(count), n))
 
 
@@ -128,13 +140,17 @@ def summarise(comparison: Comparison) -> Summary:
         regrets = comparison.regret[world]
         cov = comparison.coverage[world] if comparison.coverage is not None else None
         worlds[world] = WorldSummary(
-            seeds=n, classes={c: Share.of(sum(x == c for x in classes), n) for c in CLASSES},
+            seeds=n,
+            classes={c: Share.of(sum(x == c for x in classes), n) for c in CLASSES},
             up_forever=Share.of(int(comparison.up_forever[world].sum()), n),
             exact_up_forever_optimal=comparison.exact_up_forever_optimal.get(world),
-            regret_mean=sum(regrets, Fraction(0)) / n, regret_max=max(regrets),
+            regret_mean=sum(regrets, Fraction(0)) / n,
+            regret_max=max(regrets),
             regret_zero_fraction=sum(r == 0 for r in regrets) / n,
-            coverage=None if cov is None else {"mean": float(cov.mean()), "min": float(cov.min()),
-                                               "max": float(cov.max())})
+            coverage=None
+            if cov is None
+            else {"mean": float(cov.mean()), "min": float(cov.min()), "max": float(cov.max())},
+        )
     return Summary(float(np.mean(comparison.agreement_all)), float(np.mean(comparison.agreement_path)), worlds)
 
 
@@ -144,27 +160,43 @@ def summarise(comparison: Comparison) -> Summary:
 # need averaging: alpha = n^-0.6 and more exploration. Constant epsilon, so a longer run's checkpoints are the
 # shorter runs.
 RECIPES = {
-    "deterministic": {"epsilon": 0.1, "epsilon_final": 0.1, "epsilon_schedule": "constant", "step_size": 1.0,
-                      "step_schedule": "constant", "omega": 1.0, "initial_value": "optimistic", "tie_break": "first"},
-    "stochastic": {"epsilon": 0.2, "epsilon_final": 0.2, "epsilon_schedule": "constant", "step_size": 0.1,
-                   "step_schedule": "1/n", "omega": 0.6, "initial_value": "0", "tie_break": "first"},
+    "deterministic": {
+        "epsilon": 0.1,
+        "epsilon_final": 0.1,
+        "epsilon_schedule": "constant",
+        "step_size": 1.0,
+        "step_schedule": "constant",
+        "omega": 1.0,
+        "initial_value": "optimistic",
+        "tie_break": "first",
+    },
+    "stochastic": {
+        "epsilon": 0.2,
+        "epsilon_final": 0.2,
+        "epsilon_schedule": "constant",
+        "step_size": 0.1,
+        "step_schedule": "1/n",
+        "omega": 0.6,
+        "initial_value": "0",
+        "tie_break": "first",
+    },
 }
-BUDGETS = {"deterministic": [2 ** k for k in range(6, 13)], "stochastic": [1024, 4096, 16384, 32768]}
+BUDGETS = {"deterministic": [2**k for k in range(6, 13)], "stochastic": [1024, 4096, 16384, 32768]}
 CONVERGED = 0.99  # the share of seeds exactly optimal in the trained world that counts as converged
 
 
 def recipe_name(mdp: TabularMDP) -> str:
-    """"deterministic" or "stochastic": which recipe trains on ``mdp``."""
+    """ "deterministic" or "stochastic": which recipe trains on ``mdp``."""
     return "deterministic" if mdp.is_deterministic() else "stochastic"
 
 
-def recipe_settings(config: TurnConfig, solution: Solution, learner: str, table: str, episodes: int,
-                    **overrides) -> LearnerSettings:
+def recipe_settings(
+    config: TurnConfig, solution: Solution, learner: str, table: str, episodes: int, **overrides
+) -> LearnerSettings:
     """The recipe's learner settings for ``config`` ("step-indexed" or "stationary" table)."""
     flags = dict(RECIPES[recipe_name(solution.mdp)], **overrides)
     flags["initial_value"] = resolve_initial_value(flags["initial_value"], solution)
-    return default_settings(config, algorithm=learner, episodes=episodes, time_indexed=table == "step-indexed",
-                            **flags)
+    return default_settings(config, algorithm=learner, episodes=episodes, time_indexed=table == "step-indexed", **flags)
 
 
 def trained_world(config: TurnConfig, mdp: TabularMDP) -> str:
@@ -172,9 +204,19 @@ def trained_world(config: TurnConfig, mdp: TabularMDP) -> str:
     return "observed" if mdp.state_labels[training_start(config)[0][0]][2] else "unobserved"
 
 
-def converge(config: TurnConfig, mdp: TabularMDP, solution: Solution, learner: str, table: str, seeds,
-             budgets=None, engine: str = "numpy", on_budget=None, base_seed: int = 0,
-             **overrides) -> tuple[int | None, Comparison]:
+def converge(
+    config: TurnConfig,
+    mdp: TabularMDP,
+    solution: Solution,
+    learner: str,
+    table: str,
+    seeds,
+    budgets=None,
+    engine: str = "numpy",
+    on_budget=None,
+    base_seed: int = 0,
+    **overrides,
+) -> tuple[int | None, Comparison]:
     """Train with the recipe on a budget grid until >= CONVERGED of the seeds are exactly optimal in the trained
     world; return (that budget, its Comparison), or (None, the last budget's Comparison).
 
@@ -195,6 +237,14 @@ def converge(config: TurnConfig, mdp: TabularMDP, solution: Solution, learner: s
             return True
         return False
 
-    learn(mdp, settings, seeds, base_seed=base_seed, start=training_start(config), engine=engine, checkpoints=grid,
-          on_checkpoint=record)
+    learn(
+        mdp,
+        settings,
+        seeds,
+        base_seed=base_seed,
+        start=training_start(config),
+        engine=engine,
+        checkpoints=grid,
+        on_checkpoint=record,
+    )
     return found[0], found[1]

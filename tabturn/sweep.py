@@ -48,9 +48,10 @@ import json
 import os
 import time
 import tomllib
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from tabturn.config import TurnConfig, check_choice, check_int
 from tabturn.errors import InputError
@@ -117,8 +118,9 @@ def parse_sweep(data: dict, root: Path = Path(".")) -> Sweep:
     """Validate the TOML-shaped dict of a sweep; ``root`` resolves a relative base config path."""
     unknown = set(data) - {"sweep", "learner", "axes", *CONFIG_SECTIONS}
     if unknown:
-        raise InputError(sorted(unknown)[0], "unknown section; allowed: sweep, learner, axes, grid, loss, objective, "
-                         "supervision")
+        raise InputError(
+            sorted(unknown)[0], "unknown section; allowed: sweep, learner, axes, grid, loss, objective, supervision"
+        )
     head = _table(data.get("sweep", {}), "sweep")
     for key in head:
         if key not in SWEEP_KEYS:
@@ -138,19 +140,28 @@ def parse_sweep(data: dict, root: Path = Path(".")) -> Sweep:
     for name, values in _table(data.get("axes", {}), "axes").items():
         section, _, field = name.partition(".")
         if section not in (*CONFIG_SECTIONS, "learner") or not field:
-            raise InputError(f"axes.{name}", "must be named section.field with section one of grid, loss, "
-                             "objective, supervision, learner")
+            raise InputError(
+                f"axes.{name}",
+                "must be named section.field with section one of grid, loss, objective, supervision, learner",
+            )
         if section == "learner" and field not in LEARNER_FIELDS:
             raise InputError(f"axes.{name}", f"unknown learner field; allowed: {', '.join(LEARNER_FIELDS)}")
         if not isinstance(values, list) or not values:
             raise InputError(f"axes.{name}", "must be a non-empty list of values")
         axes.append((name, tuple(tuple(v) if isinstance(v, list) else v for v in values)))
-    sweep = Sweep(base=base, learner=learner, axes=tuple(axes), seeds=_seeds(head.get("seeds", 1)),
-                  base_seed=check_int(head.get("base_seed", 0), "sweep.base_seed", 0),
-                  chunk=check_int(head.get("chunk", 50), "sweep.chunk", 1),
-                  engine=check_choice(head.get("engine", "numpy"), "sweep.engine", ("numpy", "numba")),
-                  record=tuple(check_choice(r, "sweep.record", RECORD_CHOICES) for r in _list(head.get("record", list(RECORDS)),
-                                                                                   "sweep.record")))
+    sweep = Sweep(
+        base=base,
+        learner=learner,
+        axes=tuple(axes),
+        seeds=_seeds(head.get("seeds", 1)),
+        base_seed=check_int(head.get("base_seed", 0), "sweep.base_seed", 0),
+        chunk=check_int(head.get("chunk", 50), "sweep.chunk", 1),
+        engine=check_choice(head.get("engine", "numpy"), "sweep.engine", ("numpy", "numba")),
+        record=tuple(
+            check_choice(r, "sweep.record", RECORD_CHOICES)
+            for r in _list(head.get("record", list(RECORDS)), "sweep.record")
+        ),
+    )
     for point in sweep.points:  # every point must be a valid config and learner before anything runs
         _point_setup(sweep, point)
     return sweep
@@ -195,17 +206,25 @@ def _point_setup(sweep: Sweep, point: dict) -> tuple[TurnConfig, dict]:
     try:
         config = TurnConfig.from_dict(data)
     except InputError as exc:  # name the axis that produced the bad value, if one did
-        axis = next((f"axes.{name}" for name in point if name.split(".")[-1] in (exc.field, exc.field.split(".")[-1])),
-                    exc.field)
+        axis = next(
+            (f"axes.{name}" for name in point if name.split(".")[-1] in (exc.field, exc.field.split(".")[-1])),
+            exc.field,
+        )
         raise InputError(axis, exc.message) from None
     try:
         _settings(config, learner)
     except (TypeError, ValueError) as exc:
         raise InputError("learner", str(exc)) from None
     initial = learner.get("initial_value", 0)
-    if initial not in ("optimistic", "pessimistic") and (isinstance(initial, bool) or not isinstance(initial, (int, float))
-                                                       or initial != initial or abs(initial) == float("inf")):
-        raise InputError("learner.initial_value", f"must be a finite number, optimistic or pessimistic, not {initial!r}")
+    if initial not in ("optimistic", "pessimistic") and (
+        isinstance(initial, bool)
+        or not isinstance(initial, (int, float))
+        or initial != initial
+        or abs(initial) == float("inf")
+    ):
+        raise InputError(
+            "learner.initial_value", f"must be a finite number, optimistic or pessimistic, not {initial!r}"
+        )
     return config, learner
 
 
@@ -236,8 +255,10 @@ def run_seed_chunk(sweep: Sweep, point_index: int, first: int, count: int) -> li
     mdp, solution = _solved(config)
     settings = _settings(config, learner)
     if "initial_value" in learner:
-        settings = dataclasses.replace(settings, initial_value=resolve_initial_value(learner["initial_value"], solution))
-    seeds = sweep.seeds[first:first + count]
+        settings = dataclasses.replace(
+            settings, initial_value=resolve_initial_value(learner["initial_value"], solution)
+        )
+    seeds = sweep.seeds[first : first + count]
     columns = _setting_columns(config, settings)
     if "exact" in sweep.record:
         columns.update(exact_columns(solution))
@@ -271,8 +292,10 @@ def exact_columns(solution) -> dict[str, str]:
     from tabturn.compare import worlds
 
     mdp = solution.mdp
-    out = {"exact_certified": str(solution.certified).lower(),
-           "exact_start_value": format_rational(solution.start_value())}
+    out = {
+        "exact_certified": str(solution.certified).lower(),
+        "exact_start_value": format_rational(solution.start_value()),
+    }
     for world, start in worlds(solution).items():
         out[f"exact_value_{world}"] = format_rational(solution.value(start))
         out[f"exact_first_moves_{world}"] = " ".join(solution.optimal_action_names(start))
@@ -298,13 +321,20 @@ def _cell(value) -> str:
 
 # ---------------------------------------------------------------- running
 
+
 def chunk_path(out: Path, chunk: tuple[int, int, int]) -> Path:
     return out / "chunks" / f"point{chunk[0]:06d}-at{chunk[1]:09d}-n{chunk[2]}.json"
 
 
-def run_sweep(sweep: Sweep, out: str | os.PathLike, executor: str = "local", workers: int | None = None,
-              scheduler: str | None = None, progress: Callable[[int, int], None] | None = None,
-              source: dict | None = None) -> dict:
+def run_sweep(
+    sweep: Sweep,
+    out: str | os.PathLike,
+    executor: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    source: dict | None = None,
+) -> dict:
     """Run every unfinished chunk, then write DIR/table.csv (and table.parquet with pyarrow) and provenance.json.
 
     ``executor``: "local" (processes; ``workers`` defaults to all cores, 1 runs in this process),
@@ -336,9 +366,22 @@ def run_sweep(sweep: Sweep, out: str | os.PathLike, executor: str = "local", wor
     rows = [row for c in chunks for row in json.loads(chunk_path(out, c).read_text())]
     write_atomic(out / "table.csv", table_csv(rows))
     _maybe_parquet(out / "table.parquet", rows)
-    write_atomic(out / "provenance.json", dumps(provenance(
-        command="sweep", fingerprint=fingerprint, cells=sweep.n_cells, points=len(sweep.points), **(source or {}),
-        executor=executor, workers=workers, computed_cells=sum(c[2] for c in todo), seconds=round(seconds, 3))))
+    write_atomic(
+        out / "provenance.json",
+        dumps(
+            provenance(
+                command="sweep",
+                fingerprint=fingerprint,
+                cells=sweep.n_cells,
+                points=len(sweep.points),
+                **(source or {}),
+                executor=executor,
+                workers=workers,
+                computed_cells=sum(c[2] for c in todo),
+                seconds=round(seconds, 3),
+            )
+        ),
+    )
     return {"cells": sweep.n_cells, "computed_cells": sum(c[2] for c in todo), "seconds": seconds, "rows": rows}
 
 
@@ -362,8 +405,9 @@ def _execute(sweep: Sweep, todo: list, executor: str, workers: int | None, sched
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError:
-        raise InputError("--scheduler", "needs dask.distributed: pip install -e '.[distributed]' in a tabturn "
-                         "checkout") from None
+        raise InputError(
+            "--scheduler", "needs dask.distributed: pip install -e '.[distributed]' in a tabturn checkout"
+        ) from None
     if executor == "dask-local":
         cluster = LocalCluster(n_workers=workers or 1, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
@@ -500,12 +544,14 @@ def comparison_from_rows(rows: list[dict]):
 
     from tabturn.compare import Comparison
 
-    worlds = [key[len("class_"):] for key in rows[0] if key.startswith("class_")]
+    worlds = [key[len("class_") :] for key in rows[0] if key.startswith("class_")]
     flag = {"true": True, "false": False, "none": None}
     return Comparison(
-        np.array([float(r["agreement_all"]) for r in rows]), np.array([float(r["agreement_path"]) for r in rows]),
+        np.array([float(r["agreement_all"]) for r in rows]),
+        np.array([float(r["agreement_path"]) for r in rows]),
         {w: [Fraction(r[f"regret_{w}"]) for r in rows] for w in worlds},
         {w: np.array([r[f"up_forever_{w}"] == "true" for r in rows]) for w in worlds},
         {w: [r[f"class_{w}"] for r in rows] for w in worlds},
         {w: flag[rows[0][f"exact_up_forever_optimal_{w}"]] for w in worlds},
-        {w: np.array([float(r[f"coverage_{w}"]) for r in rows]) for w in worlds})
+        {w: np.array([float(r[f"coverage_{w}"]) for r in rows]) for w in worlds},
+    )

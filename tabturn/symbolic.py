@@ -34,13 +34,11 @@ from fractions import Fraction
 
 import sympy
 
+from tabturn import symbolic_regimes
 from tabturn.config import TurnConfig
 from tabturn.finite import backward_induction
-from tabturn import symbolic_regimes
 from tabturn.reduced import ACTIONS, MOVES, Claim, G, reduced_mdp
-from tabturn.turn import (alignment_charge, alignment_charged, alignment_coefficient, flag_probabilities,
-                          turn_mdp)
-
+from tabturn.turn import alignment_charge, alignment_charged, alignment_coefficient, flag_probabilities, turn_mdp
 
 a, b, gamma, c, y, d = sympy.symbols("a b gamma c y d", real=True)
 G_prev, p_obs, chi_obs, chi_unobs = sympy.symbols("G_{n-1} p_o chi_1 chi_0", nonnegative=True)
@@ -65,42 +63,67 @@ def claims() -> list[Claim]:
     out = []
     # Reduction: for every action, E[loss + gamma V_{n-1}] = -b y G_n + [-b dy G_n + E(align + gamma U_{n-1})].
     residuals = []
-    for name, (dx, dy) in MOVES.items():
+    for _name, (dx, dy) in MOVES.items():
         delta = dy - dx
         lhs = _expected_next(dy, delta)
-        reduced = -b * dy * _G(G_prev) + a * c * (d + delta) ** 2 * (p_obs * chi_obs + (1 - p_obs) * chi_unobs) \
+        reduced = (
+            -b * dy * _G(G_prev)
+            + a * c * (d + delta) ** 2 * (p_obs * chi_obs + (1 - p_obs) * chi_unobs)
             + gamma * (p_obs * U_obs(d + delta) + (1 - p_obs) * U_unobs(d + delta))
+        )
         residuals.append(sympy.simplify(lhs - (-b * y * _G(G_prev) + reduced)))
-    out.append(Claim(
-        "reduction", "V_n(x, y, f) = -b*y*G_n + U_n(y - x, f): the value is linear in y plus a function of the "
-        "offset d and the flag (the 1-D Bellman equation is in the module docstring)",
-        sympy.Eq(sympy.Symbol("V_n"), -b * y * sympy.Symbol("G_n") + sympy.Function("U_n")(d, sympy.Symbol("f"))),
-        "all a, b, gamma in [0, 1], both distances, every regime, interior states", all(r == 0 for r in residuals)))
+    out.append(
+        Claim(
+            "reduction",
+            "V_n(x, y, f) = -b*y*G_n + U_n(y - x, f): the value is linear in y plus a function of the "
+            "offset d and the flag (the 1-D Bellman equation is in the module docstring)",
+            sympy.Eq(sympy.Symbol("V_n"), -b * y * sympy.Symbol("G_n") + sympy.Function("U_n")(d, sympy.Symbol("f"))),
+            "all a, b, gamma in [0, 1], both distances, every regime, interior states",
+            all(r == 0 for r in residuals),
+        )
+    )
     # Dominance: Q(left) - Q(up) and Q(down) - Q(right) both equal b * G_n.
     gap_left = sympy.simplify(_expected_next(0, 1) - _expected_next(1, 1) - b * _G(G_prev))
     gap_down = sympy.simplify(_expected_next(-1, -1) - _expected_next(0, -1) - b * _G(G_prev))
-    out.append(Claim(
-        "dominance", "Q_n(s, left) - Q_n(s, up) = Q_n(s, down) - Q_n(s, right) = b*G_n",
-        sympy.Eq(sympy.Symbol("Q_left") - sympy.Symbol("Q_up"), b * sympy.Symbol("G_n")),
-        "all a, b, gamma in [0, 1], both distances, every regime, interior states", gap_left == 0 and gap_down == 0))
+    out.append(
+        Claim(
+            "dominance",
+            "Q_n(s, left) - Q_n(s, up) = Q_n(s, down) - Q_n(s, right) = b*G_n",
+            sympy.Eq(sympy.Symbol("Q_left") - sympy.Symbol("Q_up"), b * sympy.Symbol("G_n")),
+            "all a, b, gamma in [0, 1], both distances, every regime, interior states",
+            gap_left == 0 and gap_down == 0,
+        )
+    )
     bp = sympy.Symbol("b", positive=True)
     gn = sympy.Symbol("gamma", nonnegative=True)
     Gp = sympy.Symbol("G", nonnegative=True)
-    out.append(Claim(
-        "never-down", "for b > 0: left and down are strictly worse than up and right (gap b*G_n >= b > 0), so they "
-        "are never optimal in the interior", sympy.StrictGreaterThan(bp * (1 + gn * Gp), 0),
-        "b > 0, gamma in [0, 1], every regime, interior states", bool((bp * (1 + gn * Gp)).is_positive)))
+    out.append(
+        Claim(
+            "never-down",
+            "for b > 0: left and down are strictly worse than up and right (gap b*G_n >= b > 0), so they "
+            "are never optimal in the interior",
+            sympy.StrictGreaterThan(bp * (1 + gn * Gp), 0),
+            "b > 0, gamma in [0, 1], every regime, interior states",
+            bool((bp * (1 + gn * Gp)).is_positive),
+        )
+    )
     # Absent supervisor, unobserved: chi = 0 forever, so U_n(d, 0) = min_a [-b dy_a G_n + gamma U_{n-1}(d', 0)]
     # does not depend on d (induction from U_0 = 0) and up wins each alternative by b*(dy_up - dy_a)*G_n > 0.
     Un = sympy.Symbol("U")
     q_unobs = {name: -b * dy * _G(G_prev) + gamma * Un for name, (dx, dy) in MOVES.items()}
-    gaps = [sympy.simplify(q_unobs[name] - q_unobs["up"] - b * (1 - dy) * _G(G_prev))
-            for name, (dx, dy) in MOVES.items()]
-    out.append(Claim(
-        "unobserved-up", "absent supervisor, unobserved: U_n(d, 0) does not depend on d and Q_n(a) - Q_n(up) = "
-        "b*(1 - dy_a)*G_n > 0, so up is the unique optimal action for b > 0",
-        sympy.Eq(sympy.Symbol("Q_a") - sympy.Symbol("Q_up"), b * (1 - sympy.Symbol("dy_a")) * sympy.Symbol("G_n")),
-        "absent-supervisor, b > 0, every a and gamma, interior unobserved states", all(g == 0 for g in gaps)))
+    gaps = [
+        sympy.simplify(q_unobs[name] - q_unobs["up"] - b * (1 - dy) * _G(G_prev)) for name, (dx, dy) in MOVES.items()
+    ]
+    out.append(
+        Claim(
+            "unobserved-up",
+            "absent supervisor, unobserved: U_n(d, 0) does not depend on d and Q_n(a) - Q_n(up) = "
+            "b*(1 - dy_a)*G_n > 0, so up is the unique optimal action for b > 0",
+            sympy.Eq(sympy.Symbol("Q_a") - sympy.Symbol("Q_up"), b * (1 - sympy.Symbol("dy_a")) * sympy.Symbol("G_n")),
+            "absent-supervisor, b > 0, every a and gamma, interior unobserved states",
+            all(g == 0 for g in gaps),
+        )
+    )
     return out + closed_form_claims() + symbolic_regimes.claims()
 
 
@@ -110,34 +133,53 @@ def closed_form_claims() -> list[Claim]:
     q1 = {name: a * c * w * (d + dy - dx) ** 2 - b * (y + dy) for name, (dx, dy) in MOVES.items()}
     up_right = sympy.expand(q1["right"] - q1["up"])
     up_stay = sympy.expand(q1["stay"] - q1["up"])
-    last_ok = sympy.simplify(up_right - (b - 4 * a * c * w * d)) == 0 and sympy.simplify(
-        up_stay - (b - a * c * w * (2 * d + 1))) == 0
+    last_ok = (
+        sympy.simplify(up_right - (b - 4 * a * c * w * d)) == 0
+        and sympy.simplify(up_stay - (b - a * c * w * (2 * d + 1))) == 0
+    )
     Uk, Uk1 = sympy.symbols("U_k U_k1")
     B = b / (1 - gamma)
-    sol = sympy.solve([sympy.Eq(Uk, a * c * (k + 1) ** 2 - B + gamma * Uk1), sympy.Eq(Uk1, a * c * k**2 + gamma * Uk)],
-                      [Uk, Uk1], dict=True)[0]
+    sol = sympy.solve(
+        [sympy.Eq(Uk, a * c * (k + 1) ** 2 - B + gamma * Uk1), sympy.Eq(Uk1, a * c * k**2 + gamma * Uk)],
+        [Uk, Uk1],
+        dict=True,
+    )[0]
     stair = sympy.simplify(sol[Uk])
     stair_ok = sympy.simplify(stair - (a * c * (k + 1) ** 2 - B + gamma * a * c * k**2) / (1 - gamma**2)) == 0
     Us = sympy.Symbol("U_s")
     stay = sympy.solve(sympy.Eq(Us, a * c * k**2 + gamma * Us), Us)[0]
     stay_ok = sympy.simplify(stay - a * c * k**2 / (1 - gamma)) == 0
-    # On the diagonal (k = 0): staircase minus staying = (a c - B) / (1 - gamma^2); its sign is that of a c (1 - gamma) - b.
+    # On the diagonal (k = 0): staircase minus staying = (a c - B) / (1 - gamma^2); its sign is that of
+    # a c (1 - gamma) - b.
     ap, bp, cp = sympy.symbols("a b c", positive=True)
     gp = sympy.Symbol("gamma", nonnegative=True)
     diff = (stair.subs(k, 0) - stay.subs(k, 0)).subs({a: ap, b: bp, c: cp, gamma: gp})
     factor = sympy.simplify(diff * (1 - gp**2) * (1 - gp) - (ap * cp * (1 - gp) - bp))
     return [
-        Claim("last-step", "with one step left: Q_1(right) - Q_1(up) = b - 4*a*c*w*d and Q_1(stay) - Q_1(up) = "
-              "b - a*c*w*(2d + 1), w = probability that the arrival is charged the alignment term",
-              sympy.Eq(sympy.Symbol("Q_right") - sympy.Symbol("Q_up"), b - 4 * a * c * w * d),
-              "all a, b, gamma, both distances, every regime, states one cell from the edges", bool(last_ok)),
-        Claim("cycle-values", "staircase entered at offset k: U = (a*c*(k+1)^2 - b/(1-gamma) + gamma*a*c*k^2)/(1-gamma^2); "
-              "staying at offset k: U = a*c*k^2/(1-gamma)", sympy.Eq(sympy.Symbol("U_stair"), stair),
-              "always observed, 0 <= gamma < 1, unbounded grid (reduced 1-D model)", bool(stair_ok and stay_ok)),
-        Claim("diagonal-threshold", "on the diagonal, with up, right and stay: optimal set {stay} if b < a*c*(1-gamma), "
-              "{up} if b > a*c*(1-gamma), {up, stay} if equal",
-              sympy.Eq(sympy.Symbol("b^*"), a * c * (1 - gamma)),
-              "always observed, a > 0, 0 <= gamma < 1, unbounded grid (reduced 1-D model)", factor == 0),
+        Claim(
+            "last-step",
+            "with one step left: Q_1(right) - Q_1(up) = b - 4*a*c*w*d and Q_1(stay) - Q_1(up) = "
+            "b - a*c*w*(2d + 1), w = probability that the arrival is charged the alignment term",
+            sympy.Eq(sympy.Symbol("Q_right") - sympy.Symbol("Q_up"), b - 4 * a * c * w * d),
+            "all a, b, gamma, both distances, every regime, states one cell from the edges",
+            bool(last_ok),
+        ),
+        Claim(
+            "cycle-values",
+            "staircase entered at offset k: U = (a*c*(k+1)^2 - b/(1-gamma) + gamma*a*c*k^2)/(1-gamma^2); "
+            "staying at offset k: U = a*c*k^2/(1-gamma)",
+            sympy.Eq(sympy.Symbol("U_stair"), stair),
+            "always observed, 0 <= gamma < 1, unbounded grid (reduced 1-D model)",
+            bool(stair_ok and stay_ok),
+        ),
+        Claim(
+            "diagonal-threshold",
+            "on the diagonal, with up, right and stay: optimal set {stay} if b < a*c*(1-gamma), "
+            "{up} if b > a*c*(1-gamma), {up, stay} if equal",
+            sympy.Eq(sympy.Symbol("b^*"), a * c * (1 - gamma)),
+            "always observed, a > 0, 0 <= gamma < 1, unbounded grid (reduced 1-D model)",
+            factor == 0,
+        ),
     ]
 
 
@@ -189,6 +231,7 @@ def check_closed_forms(config: TurnConfig, solved=None) -> dict[str, int]:
 
 # ---------------------------------------------------------------- exact verification against the solver
 
+
 def instance_configs(count: int, seed: int = 0) -> list[TurnConfig]:
     """``count`` random rational instances (every regime and distance), all five actions, horizon 1..4."""
     rng = random.Random(seed)
@@ -197,13 +240,24 @@ def instance_configs(count: int, seed: int = 0) -> list[TurnConfig]:
     for i in range(count):
         n = rng.randint(1, 4)
         regime = regimes[i % 4]
-        extra = {"p": Fraction(rng.randint(0, 4), 4), "q": Fraction(rng.randint(0, 3), 3)} if regime == "switching" else {}
+        extra = (
+            {"p": Fraction(rng.randint(0, 4), 4), "q": Fraction(rng.randint(0, 3), 3)} if regime == "switching" else {}
+        )
         half = n + 2
-        out.append(TurnConfig(
-            x_bounds=(-half, half), y_bounds=(-half, half), actions=ACTIONS, horizon=n,
-            a=Fraction(rng.randint(0, 6), rng.randint(1, 3)), b=Fraction(rng.randint(1, 6), rng.randint(1, 3)),
-            discount=Fraction(rng.randint(0, 10), 10), distance=("vertical", "perpendicular")[i // 4 % 2],
-            regime=regime, **extra))
+        out.append(
+            TurnConfig(
+                x_bounds=(-half, half),
+                y_bounds=(-half, half),
+                actions=ACTIONS,
+                horizon=n,
+                a=Fraction(rng.randint(0, 6), rng.randint(1, 3)),
+                b=Fraction(rng.randint(1, 6), rng.randint(1, 3)),
+                discount=Fraction(rng.randint(0, 10), 10),
+                distance=("vertical", "perpendicular")[i // 4 % 2],
+                regime=regime,
+                **extra,
+            )
+        )
     return out
 
 
@@ -241,8 +295,13 @@ def _q_values(config: TurnConfig, mdp, n: int, states) -> dict:
         prev = backward_induction(mdp, n - 1, config.discount).values.to_fractions()
     else:
         prev = [Fraction(0)] * mdp.n_states
-    return {s: [mdp.cost(s, act) + config.discount * sum((p * prev[t] for t, p in mdp.next_states(s, act)), Fraction(0))
-                for act in range(mdp.n_actions)] for s in states}
+    return {
+        s: [
+            mdp.cost(s, act) + config.discount * sum((p * prev[t] for t, p in mdp.next_states(s, act)), Fraction(0))
+            for act in range(mdp.n_actions)
+        ]
+        for s in states
+    }
 
 
 def check_instance(config: TurnConfig, solved=None) -> dict[str, int]:
@@ -260,7 +319,10 @@ def check_instance(config: TurnConfig, solved=None) -> dict[str, int]:
         x, yy, obs = mdp.state_labels[s]
         if sol.value(s) != -config.b * yy * Gn + U[(yy - x, int(obs))]:
             bad["reduction"] += 1
-        if q[s][idx["left"]] - q[s][idx["up"]] != config.b * Gn or q[s][idx["down"]] - q[s][idx["right"]] != config.b * Gn:
+        if (
+            q[s][idx["left"]] - q[s][idx["up"]] != config.b * Gn
+            or q[s][idx["down"]] - q[s][idx["right"]] != config.b * Gn
+        ):
             bad["dominance"] += 1
         if config.b > 0 and {"left", "down"} & set(sol.optimal_action_names(s)):
             bad["never-down"] += 1
@@ -280,12 +342,21 @@ def check_unobserved_up(config: TurnConfig, solved=None) -> dict[str, int]:
     """Disagreements of unobserved-up (absent supervisor) and the number of interior unobserved states checked."""
     mdp, sol, interior = solved or _interior_solution(config)
     states = [s for s in interior if config.regime == "absent-supervisor" and not mdp.state_labels[s][2]]
-    return {"unobserved-up": sum(sol.optimal_action_names(s) != ("up",) for s in states),
-            "unobserved-up_states": len(states)}
+    return {
+        "unobserved-up": sum(sol.optimal_action_names(s) != ("up",) for s in states),
+        "unobserved-up_states": len(states),
+    }
 
 
-CORE_NAMES = ("reduction", "dominance", "never-down", "unobserved-up", "last-step", "cycle-values",
-              "diagonal-threshold")
+CORE_NAMES = (
+    "reduction",
+    "dominance",
+    "never-down",
+    "unobserved-up",
+    "last-step",
+    "cycle-values",
+    "diagonal-threshold",
+)
 CLAIM_NAMES = CORE_NAMES + symbolic_regimes.NAMES
 
 
@@ -299,8 +370,12 @@ def verify(count: int = 200, seed: int = 0) -> dict[str, dict]:
     for config in instance_configs(count, seed):
         solved = _interior_solution(config)
         bad = {**check_instance(config, solved), **check_closed_forms(config, solved[:2])}
-        checked = {"last-step": (config.x_bounds[1] - config.x_bounds[0] - 1) ** 2 * 2, "cycle-values": 10,
-                   "diagonal-threshold": 4, "unobserved-up": bad["unobserved-up_states"]}
+        checked = {
+            "last-step": (config.x_bounds[1] - config.x_bounds[0] - 1) ** 2 * 2,
+            "cycle-values": 10,
+            "diagonal-threshold": 4,
+            "unobserved-up": bad["unobserved-up_states"],
+        }
         for name in CORE_NAMES:
             if name == "unobserved-up" and config.regime != "absent-supervisor":
                 continue  # the claim is about the absent-supervisor regime only
@@ -319,7 +394,15 @@ def verify(count: int = 200, seed: int = 0) -> dict[str, dict]:
 def claims_document(count: int = 200) -> list[dict]:
     """Claims with their statements, ranges, sympy verdicts and exact-instance verification counts."""
     results = verify(count)
-    return [{"claim": cl.name, "statement": cl.statement, "sympy": sympy.srepr(cl.expression),
-             "latex": sympy.latex(cl.expression), "parameter_range": cl.parameter_range,
-             "symbolic_verified": cl.symbolic_verified, **results[cl.name]} for cl in claims()]
-
+    return [
+        {
+            "claim": cl.name,
+            "statement": cl.statement,
+            "sympy": sympy.srepr(cl.expression),
+            "latex": sympy.latex(cl.expression),
+            "parameter_range": cl.parameter_range,
+            "symbolic_verified": cl.symbolic_verified,
+            **results[cl.name],
+        }
+        for cl in claims()
+    ]

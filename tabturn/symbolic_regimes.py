@@ -57,22 +57,29 @@ def claims() -> list[Claim]:
 
     B = b / (1 - gamma)
     stair = (a * c * (k + 1) ** 2 - B + gamma * a * c * k**2) / (1 - gamma**2)  # the cycle-values claim
-    climb = (a * c * (k + 1) ** 2 - B) + gamma * stair.subs(k, k + 1) - stair   # (V_{k+1}(0) - V_k(0)) / gamma^k
+    climb = (a * c * (k + 1) ** 2 - B) + gamma * stair.subs(k, k + 1) - stair  # (V_{k+1}(0) - V_k(0)) / gamma^k
     no_stay_ok = sympy.simplify(climb - gamma * (4 * a * c * (k + 1) - b) / (1 - gamma**2)) == 0
-    myopic = (a * c * (d - 1) ** 2) - (a * c * (d + 1) ** 2 - b)                # gamma = 0: Q(right) - Q(up)
+    myopic = (a * c * (d - 1) ** 2) - (a * c * (d + 1) ** 2 - b)  # gamma = 0: Q(right) - Q(up)
     no_stay_ok = no_stay_ok and sympy.expand(myopic - (b - 4 * a * c * d)) == 0
 
     S0, S1, Z, U0 = sympy.symbols("S0 S1 Z U0")
-    gone = sympy.solve(sympy.Eq(U0, -B + gamma * U0), U0)[0]                    # unobserved for good: up for ever
-    sol = sympy.solve([sympy.Eq(S0, a * c * (1 - p) - B + gamma * ((1 - p) * S1 + p * gone)),
-                       sympy.Eq(S1, gamma * ((1 - p) * S0 + p * gone)),
-                       sympy.Eq(Z, gamma * ((1 - p) * Z + p * gone))], [S0, S1, Z], dict=True)[0]
-    lead = sol[S0] - sol[Z]                                                      # staircase minus staying
-    switching_ok = sympy.simplify(lead * (1 - gamma**2 * (1 - p) ** 2) * (1 - gamma)
-                                  - (a * c * (1 - p) * (1 - gamma) - b)) == 0
+    gone = sympy.solve(sympy.Eq(U0, -B + gamma * U0), U0)[0]  # unobserved for good: up for ever
+    sol = sympy.solve(
+        [
+            sympy.Eq(S0, a * c * (1 - p) - B + gamma * ((1 - p) * S1 + p * gone)),
+            sympy.Eq(S1, gamma * ((1 - p) * S0 + p * gone)),
+            sympy.Eq(Z, gamma * ((1 - p) * Z + p * gone)),
+        ],
+        [S0, S1, Z],
+        dict=True,
+    )[0]
+    lead = sol[S0] - sol[Z]  # staircase minus staying
+    switching_ok = (
+        sympy.simplify(lead * (1 - gamma**2 * (1 - p) ** 2) * (1 - gamma) - (a * c * (1 - p) * (1 - gamma) - b)) == 0
+    )
 
     Gp, Hp = sympy.symbols("G_{n-1} H_{n-1}")
-    step = -b * (y + 1) + gamma * (-b * ((y + 1) * Gp + Hp))                     # up, then the closed form at n-1
+    step = -b * (y + 1) + gamma * (-b * ((y + 1) * Gp + Hp))  # up, then the closed form at n-1
     absent_ok = sympy.expand(step - (-b * (y * (1 + gamma * Gp) + 1 + gamma * (Gp + Hp)))) == 0
     n = sympy.Symbol("n", integer=True, positive=True)
     tt = sympy.Symbol("t", integer=True, nonnegative=True)
@@ -83,32 +90,53 @@ def claims() -> list[Claim]:
     Gn = sympy.Symbol("G_n", positive=True)
     edges_ok = bool((bp * Gn).is_positive)
     return [
-        Claim("terminal-sequences", "terminal loss, {up, right}: g(u) = 4*a*c*w*(d + 2u - t + 1) - b; optimal up-counts "
-              "U* = {u : (u = 0 or g(u-1) <= 0) and (u = t or g(u) >= 0)}; every ordering of an optimal count is "
-              "optimal: sum_{u in U*} C(H, u) optimal sequences", sympy.Eq(sympy.Symbol("g(u)"), g),
-              "a >= 0, b > 0, H in 1..6, both distances, regimes without switching, interior states, every step",
-              terminal_ok),
-        Claim("no-stay-offset", "always observed, infinite horizon, {up, right}: up optimal iff 4*a*c*d <= b, right iff "
-              "4*a*c*d >= b; the long-run offset alternates between floor(b/(4*a*c)) and one more, for every gamma",
-              sympy.Eq(sympy.Symbol("k^*"), sympy.floor(b / (4 * a * c))),
-              "a > 0, b > 0, 0 <= gamma < 1, both distances, reduced 1-D model", no_stay_ok),
-        Claim("switching-threshold", "switching with q = 0, infinite horizon, {up, right, stay}: observed on the "
-              "diagonal, {stay} if b < a*c*(1-p)*(1-gamma), {up} if b > a*c*(1-p)*(1-gamma), both if equal; p changes "
-              "the observed optimum iff b < a*c*(1-gamma), from p > 1 - b/(a*c*(1-gamma)) on",
-              sympy.Eq(sympy.Symbol("b^*"), a * c * (1 - p) * (1 - gamma)),
-              "a >= 0, b > 0, p in [0, 1], q = 0, 0 <= gamma < 1, both distances, reduced 2-flag model", switching_ok),
-        Claim("absent-values", "absent supervisor: V_n(x, y, unobserved) = -b*(y*G_n + H_n), H_n = sum_{t<n} (t+1)*gamma^t; "
-              "observed values and optimal sets equal the always regime's",
-              sympy.Eq(sympy.Symbol("V_n"), -b * (y * sympy.Symbol("G_n") + H_n)),
-              "a, b >= 0, gamma in [0, 1], H in 1..4, both distances, interior states", absent_ok),
-        Claim("edges", "any grid, b > 0: an unclipped left is optimal only where up is clipped (top edge); an unclipped "
-              "down only where right is clipped (right edge)", sympy.StrictGreaterThan(bp * Gn, 0),
-              "b > 0, every regime, H in 1..4, grids 1..5 x 1..5, every state and step (checked exactly, not proven)",
-              edges_ok),
+        Claim(
+            "terminal-sequences",
+            "terminal loss, {up, right}: g(u) = 4*a*c*w*(d + 2u - t + 1) - b; optimal up-counts "
+            "U* = {u : (u = 0 or g(u-1) <= 0) and (u = t or g(u) >= 0)}; every ordering of an optimal count is "
+            "optimal: sum_{u in U*} C(H, u) optimal sequences",
+            sympy.Eq(sympy.Symbol("g(u)"), g),
+            "a >= 0, b > 0, H in 1..6, both distances, regimes without switching, interior states, every step",
+            terminal_ok,
+        ),
+        Claim(
+            "no-stay-offset",
+            "always observed, infinite horizon, {up, right}: up optimal iff 4*a*c*d <= b, right iff "
+            "4*a*c*d >= b; the long-run offset alternates between floor(b/(4*a*c)) and one more, for every gamma",
+            sympy.Eq(sympy.Symbol("k^*"), sympy.floor(b / (4 * a * c))),
+            "a > 0, b > 0, 0 <= gamma < 1, both distances, reduced 1-D model",
+            no_stay_ok,
+        ),
+        Claim(
+            "switching-threshold",
+            "switching with q = 0, infinite horizon, {up, right, stay}: observed on the "
+            "diagonal, {stay} if b < a*c*(1-p)*(1-gamma), {up} if b > a*c*(1-p)*(1-gamma), both if equal; p changes "
+            "the observed optimum iff b < a*c*(1-gamma), from p > 1 - b/(a*c*(1-gamma)) on",
+            sympy.Eq(sympy.Symbol("b^*"), a * c * (1 - p) * (1 - gamma)),
+            "a >= 0, b > 0, p in [0, 1], q = 0, 0 <= gamma < 1, both distances, reduced 2-flag model",
+            switching_ok,
+        ),
+        Claim(
+            "absent-values",
+            "absent supervisor: V_n(x, y, unobserved) = -b*(y*G_n + H_n), H_n = sum_{t<n} (t+1)*gamma^t; "
+            "observed values and optimal sets equal the always regime's",
+            sympy.Eq(sympy.Symbol("V_n"), -b * (y * sympy.Symbol("G_n") + H_n)),
+            "a, b >= 0, gamma in [0, 1], H in 1..4, both distances, interior states",
+            absent_ok,
+        ),
+        Claim(
+            "edges",
+            "any grid, b > 0: an unclipped left is optimal only where up is clipped (top edge); an unclipped "
+            "down only where right is clipped (right edge)",
+            sympy.StrictGreaterThan(bp * Gn, 0),
+            "b > 0, every regime, H in 1..4, grids 1..5 x 1..5, every state and step (checked exactly, not proven)",
+            edges_ok,
+        ),
     ]
 
 
 # ---------------------------------------------------------------- terminal-sequences
+
 
 def optimal_up_counts(coef_w: Fraction, b_value: Fraction, offset: int, steps: int) -> list[int]:
     """U*: the up-counts u in 0..steps that minimise coef_w*(offset + 2u - steps)^2 - b*u, from the g(u) rule."""
@@ -123,10 +151,20 @@ def terminal_configs(count: int, seed: int) -> list[TurnConfig]:
     for i in range(count):
         H, regime = rng.randint(1, 6), REGIMES[i % 3]
         start = (rng.randint(-2, 2), rng.randint(-2, 2), bool(rng.randint(0, 1)))
-        out.append(TurnConfig(x_bounds=(-2, H + 2), y_bounds=(-2, H + 2), start=start, actions=("up", "right"),
-                              horizon=H, a=Fraction(rng.randint(0, 6), rng.randint(1, 3)),
-                              b=Fraction(rng.randint(1, 6), rng.randint(1, 3)),
-                              distance=("vertical", "perpendicular")[i // 3 % 2], timing="terminal", regime=regime))
+        out.append(
+            TurnConfig(
+                x_bounds=(-2, H + 2),
+                y_bounds=(-2, H + 2),
+                start=start,
+                actions=("up", "right"),
+                horizon=H,
+                a=Fraction(rng.randint(0, 6), rng.randint(1, 3)),
+                b=Fraction(rng.randint(1, 6), rng.randint(1, 3)),
+                distance=("vertical", "perpendicular")[i // 3 % 2],
+                timing="terminal",
+                regime=regime,
+            )
+        )
     return out
 
 
@@ -175,10 +213,14 @@ def _count_sequences(mdp, sol, start: int, H: int) -> int:
 
 # ---------------------------------------------------------------- no-stay-offset and switching-threshold
 
+
 def _weights(rng: random.Random, i: int) -> tuple[Fraction, Fraction, Fraction]:
     """(a, gamma, c) for a reduced-model instance."""
-    return (Fraction(rng.randint(1, 6), rng.randint(1, 3)), Fraction(rng.randint(0, 9), 10),
-            Fraction(1) if i % 2 == 0 else Fraction(1, 2))
+    return (
+        Fraction(rng.randint(1, 6), rng.randint(1, 3)),
+        Fraction(rng.randint(0, 9), 10),
+        Fraction(1) if i % 2 == 0 else Fraction(1, 2),
+    )
 
 
 def check_no_stay(i: int, rng: random.Random) -> tuple[int, int]:
@@ -226,11 +268,19 @@ def check_switching(i: int, rng: random.Random, K: int = 12) -> tuple[int, int]:
     return checked, bad
 
 
-def observed_threshold_p(a_value: Fraction, b_value: Fraction, gamma_value: Fraction, c_value: Fraction,
-                         q: Fraction, steps: int = 10, K: int = 24) -> tuple[Fraction, Fraction] | None:
+def observed_threshold_p(
+    a_value: Fraction,
+    b_value: Fraction,
+    gamma_value: Fraction,
+    c_value: Fraction,
+    q: Fraction,
+    steps: int = 10,
+    K: int = 24,
+) -> tuple[Fraction, Fraction] | None:
     """Computed, not a closed form (q > 0 has none here): a bracket (lo, hi), hi - lo = 2^-steps, such that observed
     on the diagonal the certified optimal set is {stay} at p = lo and contains up at p = hi (switching, q given;
     bisection assumes one change in p). None when the set at p = 0 already contains up or at p = 1 is still {stay}."""
+
     def leaves(p):
         mdp = reduced_mdp(a_value, b_value, gamma_value, c_value, K, p=p, q=q)
         sol = solve_discounted(mdp, gamma_value)
@@ -249,13 +299,23 @@ def observed_threshold_p(a_value: Fraction, b_value: Fraction, gamma_value: Frac
 
 # ---------------------------------------------------------------- absent-values and edges
 
+
 def _random_config(rng: random.Random, regime: str, bounds, horizon: int, i: int) -> TurnConfig:
     extra = {"p": Fraction(rng.randint(0, 4), 4), "q": Fraction(rng.randint(0, 3), 3)} if regime == "switching" else {}
     (x_lo, x_hi), (y_lo, y_hi) = bounds
-    return TurnConfig(x_bounds=(x_lo, x_hi), y_bounds=(y_lo, y_hi), start=(x_lo, y_lo, True), actions=ACTIONS,
-                      horizon=horizon, a=Fraction(rng.randint(0, 6), rng.randint(1, 3)),
-                      b=Fraction(rng.randint(1, 6), rng.randint(1, 3)), discount=Fraction(rng.randint(0, 10), 10),
-                      distance=("vertical", "perpendicular")[i % 2], regime=regime, **extra)
+    return TurnConfig(
+        x_bounds=(x_lo, x_hi),
+        y_bounds=(y_lo, y_hi),
+        start=(x_lo, y_lo, True),
+        actions=ACTIONS,
+        horizon=horizon,
+        a=Fraction(rng.randint(0, 6), rng.randint(1, 3)),
+        b=Fraction(rng.randint(1, 6), rng.randint(1, 3)),
+        discount=Fraction(rng.randint(0, 10), 10),
+        distance=("vertical", "perpendicular")[i % 2],
+        regime=regime,
+        **extra,
+    )
 
 
 def check_absent(i: int, rng: random.Random) -> tuple[int, int]:

@@ -40,8 +40,9 @@ def flag_probabilities(config: TurnConfig) -> dict[int, dict[int, Fraction]]:
 
 def alignment_charge(config: TurnConfig, from_flag: int) -> Fraction:
     """Probability that the alignment term is charged on the next arrival, from flag ``from_flag``."""
-    return sum((p for to, p in flag_probabilities(config)[from_flag].items() if alignment_charged(config, to)),
-               Fraction(0))
+    return sum(
+        (p for to, p in flag_probabilities(config)[from_flag].items() if alignment_charged(config, to)), Fraction(0)
+    )
 
 
 def state_index(config: TurnConfig, x: int, y: int, observed: bool) -> int:
@@ -61,13 +62,18 @@ def turn_mdp(config: TurnConfig) -> TabularMDP:
     D = math.lcm(*(pr.denominator for row in flags.values() for pr in row.values()))
     coef = alignment_coefficient(config)
     charged_from = {fl: alignment_charge(config, fl) for fl in (UNOBSERVED, OBSERVED)}
-    L = math.lcm(config.b.denominator, coef.denominator, *(Fraction(coef * c).denominator for c in charged_from.values()))
+    L = math.lcm(
+        config.b.denominator, coef.denominator, *(Fraction(coef * c).denominator for c in charged_from.values())
+    )
     (x_lo, x_hi), (y_lo, y_hi) = config.x_bounds, config.y_bounds
     max_offset = max(abs(y_hi - x_lo), abs(y_lo - x_hi))
     bound = abs(coef * L) * max_offset**2 + abs(config.b * L) * max(abs(y_lo), abs(y_hi))
     dtype = np.int64 if bound < INT64_SAFE else object
-    offsets = np.array([[y - x for x in range(x_lo, x_hi + 1)] for y in range(y_lo, y_hi + 1)], dtype=dtype) \
-        if dtype is object else (ys[0] - xs[0]).astype(np.int64)
+    offsets = (
+        np.array([[y - x for x in range(x_lo, x_hi + 1)] for y in range(y_lo, y_hi + 1)], dtype=dtype)
+        if dtype is object
+        else (ys[0] - xs[0]).astype(np.int64)
+    )
     y_cells = np.array([[y] * nx for y in range(y_lo, y_hi + 1)], dtype=dtype) if dtype is object else ys[0]
     charge_by_from = np.array([int(coef * charged_from[fl] * L) for fl in range(nf)], dtype=dtype)[:, None, None]
     # Loss numerators (over L) of arriving at cell (y, x) when coming from flag f.
@@ -98,8 +104,16 @@ def turn_mdp(config: TurnConfig) -> TabularMDP:
         grid = GridLayout(config.shape, tuple(shifts), np.asarray(arrival_cell, dtype=dtype))
     start = ((state_index(config, *config.start), Fraction(1)),)
     return TabularMDP(
-        state_labels=labels, action_names=tuple(config.actions), transition_numerators=tuple(mats),
-        prob_denominator=D, cost_numerators=np.asarray(cost, dtype=dtype),
-        final_numerators=np.asarray(final, dtype=dtype), cost_denominator=L,
-        terminal=np.zeros(n, dtype=bool), start=start, objective=MIN, grid=grid,
-        description={"builder": "turn", "config": config.to_dict()})
+        state_labels=labels,
+        action_names=tuple(config.actions),
+        transition_numerators=tuple(mats),
+        prob_denominator=D,
+        cost_numerators=np.asarray(cost, dtype=dtype),
+        final_numerators=np.asarray(final, dtype=dtype),
+        cost_denominator=L,
+        terminal=np.zeros(n, dtype=bool),
+        start=start,
+        objective=MIN,
+        grid=grid,
+        description={"builder": "turn", "config": config.to_dict()},
+    )

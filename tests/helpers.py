@@ -39,7 +39,7 @@ def brute_force_sequences(cfg, state, horizon):
     for seq in itertools.product(cfg.actions, repeat=horizon):
         x, y, obs = state
         total, gamma_t = Fraction(0), Fraction(1)
-        for t, act in enumerate(seq):
+        for _t, act in enumerate(seq):
             x, y = reference_move(cfg, x, y, act)
             if cfg.timing == "per-step":
                 total += gamma_t * reference_loss(cfg, x, y, obs)
@@ -67,8 +67,11 @@ def expectimax(cfg, state, steps_left):
                 continue
             nxt = (nx_, ny_, nobs)
             step = reference_loss(cfg, *nxt) if cfg.timing == "per-step" else 0
-            total += p * (step + cfg.discount * expectimax(cfg, nxt, steps_left - 1)[0]) if cfg.timing == "per-step" \
+            total += (
+                p * (step + cfg.discount * expectimax(cfg, nxt, steps_left - 1)[0])
+                if cfg.timing == "per-step"
                 else p * expectimax(cfg, nxt, steps_left - 1)[0]
+            )
         q[act] = total
     best = min(q.values())
     return best, {a for a, v in q.items() if v == best}

@@ -34,8 +34,10 @@ def _write(path, header, rows):
 def _q_rows(config: TurnConfig, seed: int = 0):
     rng = np.random.default_rng(seed)
     (x0, x1), (y0, y1) = config.x_bounds, config.y_bounds
-    return [[x, y, str(obs).lower(), *rng.normal(size=len(config.actions)).round(3)]
-            for x, y, obs in itertools.product(range(x0, x1 + 1), range(y0, y1 + 1), (True, False))]
+    return [
+        [x, y, str(obs).lower(), *rng.normal(size=len(config.actions)).round(3)]
+        for x, y, obs in itertools.product(range(x0, x1 + 1), range(y0, y1 + 1), (True, False))
+    ]
 
 
 def test_numpy_q_table_by_label_cli_and_python_agree_and_row_order_does_not_matter(tmp_path, capsys):
@@ -66,16 +68,20 @@ def test_numpy_q_table_by_label_cli_and_python_agree_and_row_order_does_not_matt
     # and the greedy policy's regret is the one compare() finds for it
     greedy = q.argmax(axis=1)
     comp = compare(solution, greedy[None])
-    assert {w: Fraction(v["regret"]) for w, v in by_python["worlds"].items()} == {w: r[0] for w, r in
-                                                                                   comp.regret.items()}
+    assert {w: Fraction(v["regret"]) for w, v in by_python["worlds"].items()} == {
+        w: r[0] for w, r in comp.regret.items()
+    }
 
 
-@pytest.mark.parametrize("mutate, field", [
-    (lambda rows: [rows[0][:3] + ["jump"]] + rows[1:], "unknown action 'jump'"),
-    (lambda rows: rows[1:], "missing state"),
-    (lambda rows: [rows[0][:3] + ["1/2"]] + rows[1:], "sum to"),
-    (lambda rows: [["99"] + rows[0][1:]] + rows[1:], "unknown state"),
-])
+@pytest.mark.parametrize(
+    "mutate, field",
+    [
+        (lambda rows: [rows[0][:3] + ["jump"]] + rows[1:], "unknown action 'jump'"),
+        (lambda rows: rows[1:], "missing state"),
+        (lambda rows: [rows[0][:3] + ["1/2"]] + rows[1:], "sum to"),
+        (lambda rows: [["99"] + rows[0][1:]] + rows[1:], "unknown state"),
+    ],
+)
 def test_bad_policy_tables_fail_with_one_line(tmp_path, capsys, mutate, field):
     config = TurnConfig.load(ALWAYS)
     solution = solve_config(config)
@@ -103,8 +109,12 @@ def _label(label):
 def test_optimal_tie_sets_by_label_have_zero_regret_and_full_agreement(tmp_path):
     config = TurnConfig.load(ALWAYS)
     solution = solve_config(config)
-    rows = [[t, *_label(lab), a] for t in range(config.horizon) for s, lab in enumerate(solution.mdp.state_labels)
-            for a in solution.optimal_action_names(s, t)]
+    rows = [
+        [t, *_label(lab), a]
+        for t in range(config.horizon)
+        for s, lab in enumerate(solution.mdp.state_labels)
+        for a in solution.optimal_action_names(s, t)
+    ]
     result = tabturn.check(config, policy=_write(tmp_path / "p.csv", ["t", "x", "y", "observed", "action"], rows))
     assert result.regret == 0 and result.agreement == result.agreement_steps == result.agreement_path == 1
     assert result.deviations == [] and {w["class"] for w in result.worlds.values()} == {"optimal"}
@@ -117,8 +127,7 @@ def test_one_deviation_costs_exactly_its_reported_gap():
     config = TurnConfig.load(ALWAYS)
     solution = solve_config(config)
     mdp = solution.mdp
-    policy = np.array([[solution.optimal_actions(s, t)[0] for s in range(mdp.n_states)]
-                       for t in range(config.horizon)])
+    policy = np.array([[solution.optimal_actions(s, t)[0] for s in range(mdp.n_states)] for t in range(config.horizon)])
     start = mdp.start[0][0]
     wrong = next(a for a in range(mdp.n_actions) if a not in solution.optimal_actions(start, 0))
     policy[0, start] = wrong
@@ -134,8 +143,9 @@ def test_stochastic_policy_value_equals_brute_force_over_action_sequences(seed, 
     # a random stationary stochastic policy on a tiny finite-horizon config: exact expected loss by enumerating
     # every action sequence and successor, against check's mixed-chain evaluation
     extra = {"p": "1/3", "q": "1/4"} if regime == "switching" else {}
-    config = TurnConfig(x_bounds=(0, 2), y_bounds=(0, 2), horizon=3, actions=("up", "right", "stay"), regime=regime,
-                        **extra)
+    config = TurnConfig(
+        x_bounds=(0, 2), y_bounds=(0, 2), horizon=3, actions=("up", "right", "stay"), regime=regime, **extra
+    )
     solution = solve_config(config)
     mdp = solution.mdp
     rng = random.Random(seed)
@@ -147,8 +157,11 @@ def test_stochastic_policy_value_equals_brute_force_over_action_sequences(seed, 
     def value(s, steps):
         if steps == 0:
             return mdp.final_cost(s)
-        return sum(p_a * (mdp.cost(s, a) + sum(p * value(n, steps - 1) for n, p in mdp.next_states(s, a)))
-                   for a, p_a in enumerate(probs[s]) if p_a)
+        return sum(
+            p_a * (mdp.cost(s, a) + sum(p * value(n, steps - 1) for n, p in mdp.next_states(s, a)))
+            for a, p_a in enumerate(probs[s])
+            if p_a
+        )
 
     start = mdp.start[0][0]
     result = tabturn.check(solution, policy=_rows_of(mdp, probs))
@@ -156,8 +169,10 @@ def test_stochastic_policy_value_equals_brute_force_over_action_sequences(seed, 
 
 
 def _rows_of(mdp, probs):
-    return [{"x": x, "y": y, "observed": str(o).lower(), **{a: str(p) for a, p in zip(mdp.action_names, probs[s])}}
-            for s, (x, y, o) in enumerate(mdp.state_labels)]
+    return [
+        {"x": x, "y": y, "observed": str(o).lower(), **{a: str(p) for a, p in zip(mdp.action_names, probs[s])}}
+        for s, (x, y, o) in enumerate(mdp.state_labels)
+    ]
 
 
 def test_python_api_refuses_both_or_neither_and_bad_tie_break():
@@ -196,7 +211,9 @@ def test_readme_check_tutorial_runs_as_a_doctest(tmp_path, monkeypatch):
     block = text.split("```pycon\n", 1)[1].split("```", 1)[0]
     monkeypatch.chdir(ROOT)
     parser = doctest.DocTestParser()
-    test = parser.get_doctest(block.replace('"my_q.csv"', repr(str(tmp_path / "my_q.csv"))), {}, "README", "README.md", 0)
+    test = parser.get_doctest(
+        block.replace('"my_q.csv"', repr(str(tmp_path / "my_q.csv"))), {}, "README", "README.md", 0
+    )
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
     runner.run(test)
     assert runner.failures == 0 and runner.tries >= 8
@@ -223,7 +240,8 @@ def test_solve_json_step_and_states_options(capsys):
     entry = doc["states"][0]
     assert entry["optimal_actions"] == list(solution.optimal_action_names(start, 3))
     assert Fraction(entry["value"]) == solution.values_at(3)[start] and entry["value_float"] == float(
-        Fraction(entry["value"]))
+        Fraction(entry["value"])
+    )
     assert doc["start"]["value_float"] == float(solution.start_value())
     assert main(["solve", "--config", ALWAYS, "--json", "--states", "none"]) == 0
     assert json.loads(capsys.readouterr().out)["states"] == []
@@ -235,8 +253,19 @@ def test_learn_save_q_round_trips_through_check(tmp_path, capsys, time_indexed):
     import json
 
     saved = tmp_path / "q.npz"
-    argv = ["learn", "--config", ALWAYS, "--seeds", "3", "--episodes", "60", "--json", "--quiet",
-            "--save-q", str(saved)] + (["--time-indexed"] if time_indexed else [])
+    argv = [
+        "learn",
+        "--config",
+        ALWAYS,
+        "--seeds",
+        "3",
+        "--episodes",
+        "60",
+        "--json",
+        "--quiet",
+        "--save-q",
+        str(saved),
+    ] + (["--time-indexed"] if time_indexed else [])
     assert main(argv) == 0
     per_seed = json.loads(capsys.readouterr().out)["per_seed"]
     data = np.load(saved)
@@ -252,13 +281,26 @@ def test_docs_json_names_every_top_level_key_of_every_json_output(tmp_path, caps
     import json
 
     text = (ROOT / "docs" / "json.md").read_text()
-    q = _write(tmp_path / "q.csv", ["x", "y", "observed", "up", "down", "left", "right"],
-               _q_rows(TurnConfig.load(ALWAYS)))
-    commands = [["solve", "--config", ALWAYS], ["check", "--config", ALWAYS, "--q", q],
-                ["learn", "--config", ALWAYS, "--seeds", "2", "--episodes", "5", "--quiet"],
-                ["attribute", "--config", str(ROOT / "examples" / "terminal.toml"), "--seeds", "2", "--episodes", "5",
-                 "--quiet"],
-                ["mesa", "--config", ALWAYS, "--episodes", "5"], ["symbolic", "--instances", "1"]]
+    q = _write(
+        tmp_path / "q.csv", ["x", "y", "observed", "up", "down", "left", "right"], _q_rows(TurnConfig.load(ALWAYS))
+    )
+    commands = [
+        ["solve", "--config", ALWAYS],
+        ["check", "--config", ALWAYS, "--q", q],
+        ["learn", "--config", ALWAYS, "--seeds", "2", "--episodes", "5", "--quiet"],
+        [
+            "attribute",
+            "--config",
+            str(ROOT / "examples" / "terminal.toml"),
+            "--seeds",
+            "2",
+            "--episodes",
+            "5",
+            "--quiet",
+        ],
+        ["mesa", "--config", ALWAYS, "--episodes", "5"],
+        ["symbolic", "--instances", "1"],
+    ]
     for argv in commands:
         assert main(argv + ["--json"]) == 0
         document = json.loads(capsys.readouterr().out)
@@ -281,8 +323,11 @@ def test_check_by_state_label_on_an_exported_mdp_matches_the_config(tmp_path, ca
     policy = _write(tmp_path / "p.csv", ["state", "action"], [[r["state"], first] for r in states])
     assert main(["check", "--mdp", str(tmp_path / "t.npz"), "--horizon", "16", "--policy", policy, "--json"]) == 0
     by_mdp = json.loads(capsys.readouterr().out)
-    labels = _write(tmp_path / "l.csv", ["x", "y", "observed", "action"],
-                    [[*_label(lab), first] for lab in solve_config(config).mdp.state_labels])
+    labels = _write(
+        tmp_path / "l.csv",
+        ["x", "y", "observed", "action"],
+        [[*_label(lab), first] for lab in solve_config(config).mdp.state_labels],
+    )
     assert by_mdp["regret"] == tabturn.check(config, policy=labels).to_dict()["regret"] != "0"
 
 
@@ -304,9 +349,12 @@ def test_values_of_many_policies_equal_one_evaluation_each(seed, horizon, stocha
     N, den = many_policy_values(mdp, policies, horizon)
     for policy, row in zip(policies, N):
         assert [Fraction(int(n), den) for n in row] == mixed_policy_values(
-            mdp, deterministic_table(policy[None], A), horizon, 1)
+            mdp, deterministic_table(policy[None], A), horizon, 1
+        )
     step_indexed = rng.integers(0, A, (4, horizon, S))  # one table per step
     step_indexed[2] = step_indexed[1]
     N, den = many_policy_values(mdp, step_indexed, horizon)
     for policy, row in zip(step_indexed, N):
-        assert [Fraction(int(n), den) for n in row] == mixed_policy_values(mdp, deterministic_table(policy, A), horizon, 1)
+        assert [Fraction(int(n), den) for n in row] == mixed_policy_values(
+            mdp, deterministic_table(policy, A), horizon, 1
+        )

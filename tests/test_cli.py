@@ -66,27 +66,49 @@ BAD = {
     "toml-syntax": lambda t: ["--config", write_file(t, "c.toml", "[grid\nx=1")],
     "unknown-regime": lambda t: ["--config", write_file(t, "c.toml", '[supervision]\nregime = "sometimes"\n')],
     "unknown-action": lambda t: ["--config", write_file(t, "c.toml", '[grid]\nactions = ["up", "jump"]\n')],
-    "gamma-1-no-horizon": lambda t: ["--config", write_file(t, "c.toml", '[objective]\nhorizon = "none"\ndiscount = 1\n')],
+    "gamma-1-no-horizon": lambda t: [
+        "--config",
+        write_file(t, "c.toml", '[objective]\nhorizon = "none"\ndiscount = 1\n'),
+    ],
     "negative-weight": lambda t: ["--config", write_file(t, "c.toml", "[loss]\na = -1\n")],
     "nan-weight": lambda t: ["--config", write_file(t, "c.toml", "[loss]\nb = nan\n")],
     "start-off-grid": lambda t: ["--config", write_file(t, "c.toml", "[grid]\nx = [0, 3]\nstart = { x = 9, y = 0 }\n")],
     "unknown-section": lambda t: ["--config", write_file(t, "c.toml", "[weather]\nrain = 1\n")],
     "unknown-key": lambda t: ["--config", write_file(t, "c.toml", "[loss]\nc = 1\n")],
     "zero-horizon": lambda t: ["--config", write_file(t, "c.toml", "[objective]\nhorizon = 0\n")],
-    "probability-above-1": lambda t: ["--config", write_file(t, "c.toml", '[supervision]\nregime = "switching"\np = 2\n')],
+    "probability-above-1": lambda t: [
+        "--config",
+        write_file(t, "c.toml", '[supervision]\nregime = "switching"\np = 2\n'),
+    ],
     "rational-unparsable": lambda t: ["--config", write_file(t, "c.toml", '[loss]\na = "1/x"\n')],
     "grid-too-large": lambda t: ["--config", write_file(t, "c.toml", "[grid]\nx = [0, 9999]\ny = [0, 9999]\n")],
-    "table-too-large": lambda t: ["--config", write_file(t, "c.toml", "[grid]\nx = [0, 999]\ny = [0, 999]\n"
-                                                                      "[objective]\nhorizon = 100000\n")],
+    "table-too-large": lambda t: [
+        "--config",
+        write_file(t, "c.toml", "[grid]\nx = [0, 999]\ny = [0, 999]\n[objective]\nhorizon = 100000\n"),
+    ],
     "missing-config-file": lambda t: ["--config", str(t / "nope.toml")],
-    "rows-not-summing": lambda t: ["--mdp", write_npz(t, P=np.array([[[0.5, 0.2], [0.0, 1.0]]]), R=GOOD_R), "--horizon", "2"],
-    "negative-probability": lambda t: ["--mdp", write_npz(t, P=np.array([[[1.5, -0.5], [0.0, 1.0]]]), R=GOOD_R),
-                                       "--horizon", "2"],
+    "rows-not-summing": lambda t: [
+        "--mdp",
+        write_npz(t, P=np.array([[[0.5, 0.2], [0.0, 1.0]]]), R=GOOD_R),
+        "--horizon",
+        "2",
+    ],
+    "negative-probability": lambda t: [
+        "--mdp",
+        write_npz(t, P=np.array([[[1.5, -0.5], [0.0, 1.0]]]), R=GOOD_R),
+        "--horizon",
+        "2",
+    ],
     "shape-mismatch": lambda t: ["--mdp", write_npz(t, P=GOOD_P, R=np.zeros((3, 1))), "--horizon", "2"],
     "nan-reward": lambda t: ["--mdp", write_npz(t, P=GOOD_P, R=np.array([[np.nan], [0.0]])), "--horizon", "2"],
     "missing-R": lambda t: ["--mdp", write_npz(t, P=GOOD_P), "--horizon", "2"],
     "not-npz": lambda t: ["--mdp", write_file(t, "x.npz", "hello"), "--horizon", "2"],
-    "pickled-object": lambda t: ["--mdp", write_npz(t, P=np.array([{"a": 1}], dtype=object), R=GOOD_R), "--horizon", "2"],
+    "pickled-object": lambda t: [
+        "--mdp",
+        write_npz(t, P=np.array([{"a": 1}], dtype=object), R=GOOD_R),
+        "--horizon",
+        "2",
+    ],
     "no-discount-no-horizon": lambda t: ["--mdp", write_npz(t, P=GOOD_P, R=GOOD_R)],
     "discount-unparsable": lambda t: ["--mdp", write_npz(t, P=GOOD_P, R=GOOD_R), "--discount", "abc"],
     "discount-too-big": lambda t: ["--mdp", write_npz(t, P=GOOD_P, R=GOOD_R), "--discount", "3/2", "--horizon", "2"],
@@ -117,16 +139,18 @@ def test_bad_arguments(argv, capsys):
 def test_real_process_refuses_without_traceback(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     bad = write_file(tmp_path, "c.toml", "[loss]\na = -1\n")
-    proc = subprocess.run([sys.executable, "-m", "tabturn", "solve", "--config", bad], capture_output=True,
-                          text=True, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tabturn", "solve", "--config", bad], capture_output=True, text=True, env=env
+    )
     assert proc.returncode == 2
     assert proc.stderr == f"tabturn: error: {bad}: loss.a: must be >= 0, not -1\n"  # the file and the full key
     proc = subprocess.run([sys.executable, "-m", "tabturn", "--version"], capture_output=True, text=True, env=env)
     assert proc.returncode == 0 and proc.stdout.startswith("tabturn ")
 
 
-@pytest.mark.parametrize("command", ["solve", "check", "states", "learn", "attribute", "symbolic", "export", "sweep",
-                                     "mesa"])
+@pytest.mark.parametrize(
+    "command", ["solve", "check", "states", "learn", "attribute", "symbolic", "export", "sweep", "mesa"]
+)
 def test_every_subcommand_help_has_a_description_and_an_example(command, capsys):
     with pytest.raises(SystemExit) as done:
         main([command, "--help"])
@@ -139,16 +163,30 @@ def test_every_subcommand_help_has_a_description_and_an_example(command, capsys)
 
 def test_importing_the_cli_and_the_package_stays_light():
     # the command line starts fast: heavy libraries load only in the commands that use them
-    code = ("import sys, tabturn, tabturn.cli; heavy = ['sympy', 'scipy', 'scipy.optimize', 'networkx', 'matplotlib', "
-            "'gymnasium', 'numba', 'numpy']; print([m for m in heavy if m in sys.modules])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
+    code = (
+        "import sys, tabturn, tabturn.cli; heavy = ['sympy', 'scipy', 'scipy.optimize', 'networkx', 'matplotlib', "
+        "'gymnasium', 'numba', 'numpy']; print([m for m in heavy if m in sys.modules])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    ).stdout
     assert out.strip() == "[]"
-    code = ("import sys; from tabturn.cli import main; main(['solve', '--config', %r]); "
-            "print([m for m in ['sympy', 'scipy.optimize', 'networkx', 'matplotlib', 'gymnasium', 'numba'] "
-            "if m in sys.modules], file=sys.stderr)" % str(ROOT / "examples" / "always.toml"))
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    code = (
+        "import sys; from tabturn.cli import main; main(['solve', '--config', {!r}]); "
+        "print([m for m in ['sympy', 'scipy.optimize', 'networkx', 'matplotlib', 'gymnasium', 'numba'] "
+        "if m in sys.modules], file=sys.stderr)".format(str(ROOT / "examples" / "always.toml"))
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert proc.stderr.strip().splitlines()[-1] == "[]"
 
 

@@ -86,8 +86,10 @@ def test_verdict_representation_needs_stationary_to_keep_it_and_step_index_to_lo
 
 
 def test_verdict_training_requires_converged_agents():
-    assert verdict(_ev(converged=None, training={"epsilon": {"0.1": Count(0, 100), "0.3": Count(90, 100)}})).cause \
+    assert (
+        verdict(_ev(converged=None, training={"epsilon": {"0.1": Count(0, 100), "0.3": Count(90, 100)}})).cause
         == "undetermined"
+    )
     v = verdict(_ev(converged=Count(2, 1000)))
     assert v.cause == "training" and v.p_values["budget"] < 0.01
     # a difference too small to be significant does not count as vanishing
@@ -114,10 +116,21 @@ def test_optimum_allows_matches_brute_force_on_small_configs():
     from tabturn.evaluate import path_value
 
     seen = set()
-    for b, regime, observed in (("0", "always", True), ("1", "always", True), ("4", "always", True),
-                                ("1", "absent-supervisor", False)):
-        cfg = TurnConfig(x_bounds=(0, 2), y_bounds=(0, 3), horizon=3, actions=("up", "down", "left", "right"),
-                         b=b, start=(1, 1, observed), regime=regime)
+    for b, regime, observed in (
+        ("0", "always", True),
+        ("1", "always", True),
+        ("4", "always", True),
+        ("1", "absent-supervisor", False),
+    ):
+        cfg = TurnConfig(
+            x_bounds=(0, 2),
+            y_bounds=(0, 3),
+            horizon=3,
+            actions=("up", "down", "left", "right"),
+            b=b,
+            start=(1, 1, observed),
+            regime=regime,
+        )
         mdp, sol = turn_mdp(cfg), solve_config(cfg)
         start = mdp.index_of((1, 1, observed))
         world = "observed" if observed else "unobserved"
@@ -140,7 +153,7 @@ def test_optimum_allows_matches_brute_force_on_small_configs():
 
 def test_learn_cli_json_is_reproducible(tmp_path, capsys):
     cfg = tmp_path / "c.toml"
-    cfg.write_text('[grid]\nx = [0, 3]\ny = [0, 3]\n[objective]\nhorizon = 6\n')
+    cfg.write_text("[grid]\nx = [0, 3]\ny = [0, 3]\n[objective]\nhorizon = 6\n")
     argv = ["learn", "--config", str(cfg), "--seeds", "6", "--episodes", "30", "--json", "--quiet"]
     assert main(argv) == 0
     first = capsys.readouterr().out
@@ -152,8 +165,18 @@ def test_learn_cli_json_is_reproducible(tmp_path, capsys):
     assert doc["settings"]["algorithm"] == "q" and doc["provenance"]["config"]["objective"]["horizon"] == 6
 
 
-@pytest.mark.parametrize("extra", [["--seeds", "0"], ["--learner", "td"], ["--epsilon", "x"], ["--epsilon", "2"],
-                                   ["--tie-break", "middle"], ["--episodes", "0"], ["--base-seed", "-1"]])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--seeds", "0"],
+        ["--learner", "td"],
+        ["--epsilon", "x"],
+        ["--epsilon", "2"],
+        ["--tie-break", "middle"],
+        ["--episodes", "0"],
+        ["--base-seed", "-1"],
+    ],
+)
 def test_learn_cli_refuses_bad_settings(extra, tmp_path, capsys):
     out = tmp_path / "o.json"
     example = Path(__file__).resolve().parents[1] / "examples" / "always.toml"
@@ -165,11 +188,32 @@ def test_learn_cli_refuses_bad_settings(extra, tmp_path, capsys):
 
 def test_learn_cli_options_reach_the_learner(tmp_path, capsys):
     cfg = tmp_path / "c.toml"
-    cfg.write_text('[grid]\nx = [0, 2]\ny = [0, 2]\n[objective]\nhorizon = 4\n')
+    cfg.write_text("[grid]\nx = [0, 2]\ny = [0, 2]\n[objective]\nhorizon = 4\n")
     base = ["learn", "--config", str(cfg), "--seeds", "3", "--episodes", "5", "--json", "--quiet"]
-    assert main(base + ["--action-order", "right,left,down,up", "--initial-value", "optimistic",
-                        "--step-schedule", "1/n", "--omega", "0.7", "--exploration", "softmax",
-                        "--temperature", "2", "--epsilon-schedule", "linear", "--epsilon-final", "0"]) == 0
+    assert (
+        main(
+            base
+            + [
+                "--action-order",
+                "right,left,down,up",
+                "--initial-value",
+                "optimistic",
+                "--step-schedule",
+                "1/n",
+                "--omega",
+                "0.7",
+                "--exploration",
+                "softmax",
+                "--temperature",
+                "2",
+                "--epsilon-schedule",
+                "linear",
+                "--epsilon-final",
+                "0",
+            ]
+        )
+        == 0
+    )
     settings = json.loads(capsys.readouterr().out)["settings"]
     assert settings["action_order"] == [3, 2, 1, 0] and settings["exploration"] == "softmax"
     assert settings["step_schedule"] == "1/n" and settings["omega"] == 0.7 and settings["epsilon_final"] == 0
@@ -196,22 +240,32 @@ def test_time_indexed_optimal_policy_has_zero_regret_where_a_stationary_one_fail
         compare(sol, timed[None, :3, :])
 
 
-@given(st.integers(0, 2 ** 32 - 1), st.sampled_from([None, 3, 6]), st.sampled_from(["always", "absent-supervisor"]))
+@given(st.integers(0, 2**32 - 1), st.sampled_from([None, 3, 6]), st.sampled_from(["always", "absent-supervisor"]))
 def test_path_value_equals_full_exact_evaluation(seed, horizon, regime):
     from tabturn.evaluate import path_value, policy_value, step_policy_value
 
-    cfg = TurnConfig(x_bounds=(0, 3), y_bounds=(0, 2), horizon=horizon, regime=regime,
-                     discount="1" if horizon else "4/5", timing="per-step")
+    cfg = TurnConfig(
+        x_bounds=(0, 3),
+        y_bounds=(0, 2),
+        horizon=horizon,
+        regime=regime,
+        discount="1" if horizon else "4/5",
+        timing="per-step",
+    )
     mdp = turn_mdp(cfg)
     rng = np.random.default_rng(seed)
     stationary = rng.integers(0, mdp.n_actions, mdp.n_states)
     for start in (0, mdp.n_states - 1, int(rng.integers(mdp.n_states))):
-        assert path_value(mdp, stationary, start, horizon, cfg.discount) == \
-            policy_value(mdp, stationary, horizon, cfg.discount)[start]
+        assert (
+            path_value(mdp, stationary, start, horizon, cfg.discount)
+            == policy_value(mdp, stationary, horizon, cfg.discount)[start]
+        )
         if horizon:
             timed = rng.integers(0, mdp.n_actions, (horizon, mdp.n_states))
-            assert path_value(mdp, timed, start, horizon, cfg.discount) == \
-                step_policy_value(mdp, timed, cfg.discount)[start]
+            assert (
+                path_value(mdp, timed, start, horizon, cfg.discount)
+                == step_policy_value(mdp, timed, cfg.discount)[start]
+            )
 
 
 @settings(max_examples=25, deadline=None)

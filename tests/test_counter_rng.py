@@ -1,7 +1,8 @@
 """Counter-based uniforms: SplitMix64 reference values, independence from batch and chunking, and uniformity."""
 
 import numpy as np
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tabturn import counter_rng
 
@@ -10,12 +11,19 @@ def test_splitmix_matches_the_reference_generator():
     # SplitMix64 (Steele, Lea and Flood 2014; Vigna's splitmix64.c) seeded with 0 outputs e220a8397b1dcdaf,
     # 6e789e6aa1b965f4, 06c45d188009454f: its n-th output is splitmix(n * golden gamma).
     states = np.array([0, 0x9E3779B97F4A7C15, 2 * 0x9E3779B97F4A7C15 % 2**64], dtype=np.uint64)
-    assert [int(v) for v in counter_rng.splitmix(states)] == [0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4,
-                                                              0x06C45D188009454F]
+    assert [int(v) for v in counter_rng.splitmix(states)] == [
+        0xE220A8397B1DCDAF,
+        0x6E789E6AA1B965F4,
+        0x06C45D188009454F,
+    ]
 
 
-@given(st.lists(st.integers(0, 2**40), min_size=1, max_size=6, unique=True), st.integers(0, 200),
-       st.integers(1, 40), st.integers(-5, 2**63))
+@given(
+    st.lists(st.integers(0, 2**40), min_size=1, max_size=6, unique=True),
+    st.integers(0, 200),
+    st.integers(1, 40),
+    st.integers(-5, 2**63),
+)
 def test_a_seeds_draws_do_not_depend_on_its_batch_or_chunk(seeds, first, count, base_seed):
     hashes = counter_rng.counter_hashes(first, count, 4, 3)
     together = counter_rng.uniforms(counter_rng.seed_keys(base_seed, seeds), hashes)

@@ -55,8 +55,9 @@ def _run(disable: str | None, engines: list[str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "NPY_DISABLE_CPU_FEATURES"}
     if disable:
         env["NPY_DISABLE_CPU_FEATURES"] = disable
-    done = subprocess.run([sys.executable, "-c", SCRIPT, *engines], capture_output=True, text=True, env=env,
-                          timeout=900, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, *engines], capture_output=True, text=True, env=env, timeout=900, check=False
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -93,7 +94,7 @@ def test_numpy_vectorised_power_is_the_hazard_on_this_cpu():
     import math
 
     n = np.arange(1, 2000)
-    assert (1.0 / n ** 0.8 != np.array([1.0 / math.pow(k, 0.8) for k in n])).sum() > 0
+    assert (1.0 / n**0.8 != np.array([1.0 / math.pow(k, 0.8) for k in n])).sum() > 0
 
 
 @given(st.floats(min_value=-745.0, max_value=700.0, allow_nan=False))
@@ -105,16 +106,16 @@ def test_exp_scalar_and_array_agree_and_are_within_one_ulp(x):
         return
     with mpmath.workprec(200):
         exact = mpmath.exp(mpmath.mpf(x))
-        assert abs((mpmath.mpf(scalar) - exact) / exact) <= 2.0 ** -52
+        assert abs((mpmath.mpf(scalar) - exact) / exact) <= 2.0**-52
 
 
 def test_step_sizes_match_exact_powers_and_grow_consistently():
     small = detmath.step_sizes(0.75, 10).copy()
     big = detmath.step_sizes(0.75, 5000)
-    assert np.array_equal(big[:len(small)], small)  # extending the table never changes an entry
+    assert np.array_equal(big[: len(small)], small)  # extending the table never changes an entry
     with mpmath.workprec(200):
         for n in (1, 2, 3, 7, 999, 4321):
             exact = mpmath.power(n, -mpmath.mpf(0.75))
-            assert abs(mpmath.mpf(big[n]) - exact) <= mpmath.mpf(2.0 ** -53) * exact  # rounded to nearest
+            assert abs(mpmath.mpf(big[n]) - exact) <= mpmath.mpf(2.0**-53) * exact  # rounded to nearest
     assert big[0] == big[1] == 1.0
     assert np.array_equal(detmath.step_sizes(1.0, 50)[1:51], 1.0 / np.arange(1, 51))

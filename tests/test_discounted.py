@@ -6,22 +6,38 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import sympy
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tabturn.arrays import mdp_from_arrays
 from tabturn.bellman import INT64_SAFE, ExactBackup
 from tabturn.config import TurnConfig
-from tabturn.discounted import (_scc_values, _solve_exact, certify, functional_policy_iteration,
-                                functional_values, linear_program, policy_iteration, solve_discounted,
-                                policy_values, sparse_policy_values, value_iteration)
+from tabturn.discounted import (
+    _scc_values,
+    _solve_exact,
+    certify,
+    functional_policy_iteration,
+    functional_values,
+    linear_program,
+    policy_iteration,
+    policy_values,
+    solve_discounted,
+    sparse_policy_values,
+    value_iteration,
+)
 from tabturn.turn import turn_mdp
 
 
 @st.composite
 def random_mdps(draw, deterministic=False):
     S, A = draw(st.integers(1, 4)), draw(st.integers(1, 3))
-    weights = draw(st.lists(st.lists(st.lists(st.integers(0, 3), min_size=S, max_size=S), min_size=S, max_size=S),
-                            min_size=A, max_size=A))
+    weights = draw(
+        st.lists(
+            st.lists(st.lists(st.integers(0, 3), min_size=S, max_size=S), min_size=S, max_size=S),
+            min_size=A,
+            max_size=A,
+        )
+    )
     P = np.zeros((A, S, S))
     for a in range(A):
         for s in range(S):
@@ -31,8 +47,9 @@ def random_mdps(draw, deterministic=False):
             if row.sum() == 0:
                 row[draw(st.integers(0, S - 1))] = 1
             P[a, s] = row / row.sum()
-    R = np.array(draw(st.lists(st.lists(st.integers(-5, 5), min_size=A, max_size=A), min_size=S, max_size=S)),
-                 dtype=float)
+    R = np.array(
+        draw(st.lists(st.lists(st.integers(-5, 5), min_size=A, max_size=A), min_size=S, max_size=S)), dtype=float
+    )
     gamma = draw(st.sampled_from([Fraction(0), Fraction(1, 2), Fraction(9, 10), Fraction(3, 4)]))
     return mdp_from_arrays(P, R), gamma
 
@@ -41,14 +58,19 @@ def sympy_optimum(mdp, gamma):
     """V* and Q* by enumerating every deterministic policy and solving each exactly with sympy."""
     S, A = mdp.n_states, mdp.n_actions
     g = sympy.Rational(gamma.numerator, gamma.denominator)
-    P = [[[sympy.Rational(p.numerator, p.denominator) for p in (mdp.probability(s, a, t) for t in range(S))]
-          for s in range(S)] for a in range(A)]
+    P = [
+        [
+            [sympy.Rational(p.numerator, p.denominator) for p in (mdp.probability(s, a, t) for t in range(S))]
+            for s in range(S)
+        ]
+        for a in range(A)
+    ]
     R = [[sympy.Rational(mdp.cost(s, a).numerator, mdp.cost(s, a).denominator) for a in range(A)] for s in range(S)]
     best = None
     for pol in itertools.product(range(A), repeat=S):
-        M = sympy.eye(S) - g * sympy.Matrix(S, S, lambda i, j: P[pol[i]][i][j])
-        V = M.LUsolve(sympy.Matrix(S, 1, lambda i, _: R[i][pol[i]]))
-        best = V if best is None else sympy.Matrix(S, 1, lambda i, _: max(best[i], V[i]))
+        M = sympy.eye(S) - g * sympy.Matrix(S, S, lambda i, j, pol=pol: P[pol[i]][i][j])
+        V = M.LUsolve(sympy.Matrix(S, 1, lambda i, _, pol=pol: R[i][pol[i]]))
+        best = V if best is None else sympy.Matrix(S, 1, lambda i, _, best=best, V=V: max(best[i], V[i]))
     Q = [[R[s][a] + g * sum(P[a][s][t] * best[t] for t in range(S)) for a in range(A)] for s in range(S)]
     return [Fraction(str(v)) for v in best], [[Fraction(str(q)) for q in row] for row in Q]
 
@@ -99,8 +121,14 @@ def test_certificate_rejects_a_non_optimal_policy(case):
 
 @pytest.mark.parametrize("regime", ["always", "absent-supervisor", "train-observed-deploy-unobserved"])
 def test_functional_graph_evaluation_equals_scc_elimination(regime):
-    cfg = TurnConfig(x_bounds=(0, 4), y_bounds=(0, 4), horizon=None, discount="9/10", regime=regime,
-                     actions=("up", "right", "down", "stay"))
+    cfg = TurnConfig(
+        x_bounds=(0, 4),
+        y_bounds=(0, 4),
+        horizon=None,
+        discount="9/10",
+        regime=regime,
+        actions=("up", "right", "down", "stay"),
+    )
     mdp = turn_mdp(cfg)
     rng = np.random.default_rng(3)
     gamma = cfg.discount
@@ -112,11 +140,20 @@ def test_functional_graph_evaluation_equals_scc_elimination(regime):
 
 
 def test_turn_family_certified_by_every_float_method():
-    cfg = TurnConfig(x_bounds=(0, 5), y_bounds=(0, 5), horizon=None, discount="19/20", regime="switching",
-                     p="1/10", q="1/4", distance="perpendicular")
+    cfg = TurnConfig(
+        x_bounds=(0, 5),
+        y_bounds=(0, 5),
+        horizon=None,
+        discount="19/20",
+        regime="switching",
+        p="1/10",
+        q="1/4",
+        distance="perpendicular",
+    )
     mdp = turn_mdp(cfg)
-    sols = [solve_discounted(mdp, cfg.discount, method=m) for m in ("value-iteration", "policy-iteration",
-                                                                     "linear-program")]
+    sols = [
+        solve_discounted(mdp, cfg.discount, method=m) for m in ("value-iteration", "policy-iteration", "linear-program")
+    ]
     assert all(s.certified for s in sols)
     assert sols[0].values.to_fractions() == sols[1].values.to_fractions() == sols[2].values.to_fractions()
     assert (sols[0].action_masks == sols[2].action_masks).all()
@@ -153,8 +190,12 @@ def test_certificate_rescaling_cannot_overflow_int64():
     assert values.numerators.dtype == np.int64 and largest * (den // values.denominator) >= INT64_SAFE
 
 
-@given(st.lists(st.integers(0, 7), min_size=1, max_size=8), st.lists(st.integers(-9, 9), min_size=8, max_size=8),
-       st.sampled_from([Fraction(0), Fraction(1, 3), Fraction(9, 10), Fraction(99, 100)]), st.integers(1, 3))
+@given(
+    st.lists(st.integers(0, 7), min_size=1, max_size=8),
+    st.lists(st.integers(-9, 9), min_size=8, max_size=8),
+    st.sampled_from([Fraction(0), Fraction(1, 3), Fraction(9, 10), Fraction(99, 100)]),
+    st.integers(1, 3),
+)
 def test_functional_values_solve_the_linear_system(targets, costs, gamma, cden):
     # Any functional graph (trees into cycles of any length, self-loops): N / D must solve
     # (I - gamma P) V = c / cden, checked against Gauss-Jordan elimination over Fractions.
@@ -179,23 +220,33 @@ def test_functional_policy_iteration_is_certified(case):
 def test_level_evaluation_equals_scc_elimination(case, data):
     # Stochastic dynamics: the vectorised level-by-level evaluation against plain elimination per component.
     mdp, gamma = case
-    policy = np.array(data.draw(st.lists(st.integers(0, mdp.n_actions - 1), min_size=mdp.n_states,
-                                         max_size=mdp.n_states)))
+    policy = np.array(
+        data.draw(st.lists(st.integers(0, mdp.n_actions - 1), min_size=mdp.n_states, max_size=mdp.n_states))
+    )
     N, D = sparse_policy_values(mdp, policy, gamma)  # minimisation units: sign * cost
     cost = [mdp.sign * mdp.cost(s, int(a)) for s, a in enumerate(policy)]
     assert [Fraction(int(n), D) for n in N] == _scc_values(mdp, policy.tolist(), cost, gamma)
 
 
 def test_level_evaluation_on_the_switching_regime():
-    cfg = TurnConfig(x_bounds=(0, 4), y_bounds=(0, 4), horizon=None, discount="9/10", regime="switching",
-                     p="1/10", q="1/5", actions=("up", "right", "down", "stay"))
+    cfg = TurnConfig(
+        x_bounds=(0, 4),
+        y_bounds=(0, 4),
+        horizon=None,
+        discount="9/10",
+        regime="switching",
+        p="1/10",
+        q="1/5",
+        actions=("up", "right", "down", "stay"),
+    )
     mdp = turn_mdp(cfg)
     rng = np.random.default_rng(5)
     for _ in range(3):
         policy = rng.integers(0, mdp.n_actions, mdp.n_states)
         cost = [mdp.cost(s, int(a)) for s, a in enumerate(policy)]
-        assert policy_values(mdp, policy, cfg.discount).to_fractions() == _scc_values(mdp, policy.tolist(), cost,
-                                                                                  cfg.discount)
+        assert policy_values(mdp, policy, cfg.discount).to_fractions() == _scc_values(
+            mdp, policy.tolist(), cost, cfg.discount
+        )
 
 
 class _Terminal(list):
@@ -212,8 +263,9 @@ class _Terminal(list):
 def test_status_line_reports_the_stages_of_a_long_solve():
     from tabturn.progress import StatusLine
 
-    cfg = TurnConfig(x_bounds=(0, 7), y_bounds=(0, 7), horizon=None, discount="99/100", regime="switching",
-                     p="1/10", q="1/5")
+    cfg = TurnConfig(
+        x_bounds=(0, 7), y_bounds=(0, 7), horizon=None, discount="99/100", regime="switching", p="1/10", q="1/5"
+    )
     shown, hidden = _Terminal(), _Terminal()
     solve_discounted(turn_mdp(cfg), cfg.discount, status=StatusLine("solve", delay=0, stream=shown))
     solve_discounted(turn_mdp(cfg), cfg.discount, status=StatusLine("solve", delay=60, stream=hidden))

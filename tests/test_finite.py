@@ -4,7 +4,8 @@ import dataclasses
 from fractions import Fraction
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tabturn.config import ACTION_NAMES, REGIMES, TurnConfig
 from tabturn.finite import backward_induction
@@ -18,8 +19,17 @@ def _cases():
     for regime in DETERMINISTIC:
         for timing in ("per-step", "terminal"):
             for distance in ("vertical", "perpendicular"):
-                yield TurnConfig(x_bounds=(0, 2), y_bounds=(0, 2), regime=regime, timing=timing, distance=distance,
-                                 horizon=4, a="3/2", b=2, actions=("up", "down", "left", "right"))
+                yield TurnConfig(
+                    x_bounds=(0, 2),
+                    y_bounds=(0, 2),
+                    regime=regime,
+                    timing=timing,
+                    distance=distance,
+                    horizon=4,
+                    a="3/2",
+                    b=2,
+                    actions=("up", "down", "left", "right"),
+                )
 
 
 @pytest.mark.parametrize("cfg", list(_cases()), ids=lambda c: f"{c.regime}-{c.timing}-{c.distance}")
@@ -33,8 +43,7 @@ def test_backward_induction_equals_enumeration_of_all_sequences(cfg):
 
 
 def test_step_indexed_sets_equal_enumeration_of_the_remaining_horizon():
-    cfg = TurnConfig(x_bounds=(0, 2), y_bounds=(0, 3), horizon=5, b=3, actions=("up", "right", "stay"),
-                     discount="1/2")
+    cfg = TurnConfig(x_bounds=(0, 2), y_bounds=(0, 3), horizon=5, b=3, actions=("up", "right", "stay"), discount="1/2")
     sol = backward_induction(turn_mdp(cfg), cfg.horizon, cfg.discount)
     for t in range(cfg.horizon):
         for s, label in enumerate(sol.mdp.state_labels):
@@ -44,8 +53,19 @@ def test_step_indexed_sets_equal_enumeration_of_the_remaining_horizon():
 @pytest.mark.parametrize("timing", ["per-step", "terminal"])
 @pytest.mark.parametrize("pq", [("1/3", "1/2"), ("1", "0"), ("0", "1")])
 def test_switching_equals_closed_loop_tree_search(timing, pq):
-    cfg = TurnConfig(x_bounds=(0, 1), y_bounds=(0, 2), regime="switching", p=pq[0], q=pq[1], timing=timing,
-                     horizon=3, discount="2/3" if timing == "per-step" else 1, a=2, b=1, actions=("up", "down", "right"))
+    cfg = TurnConfig(
+        x_bounds=(0, 1),
+        y_bounds=(0, 2),
+        regime="switching",
+        p=pq[0],
+        q=pq[1],
+        timing=timing,
+        horizon=3,
+        discount="2/3" if timing == "per-step" else 1,
+        a=2,
+        b=1,
+        actions=("up", "down", "right"),
+    )
     sol = backward_induction(turn_mdp(cfg), cfg.horizon, cfg.discount)
     for s, label in enumerate(sol.mdp.state_labels):
         value, firsts = expectimax(cfg, label, cfg.horizon)
@@ -63,9 +83,13 @@ small_configs = st.builds(
     y_bounds=st.tuples(st.integers(-2, 0), st.integers(0, 3)),
     start=st.just((0, 0, True)),
     actions=st.permutations(ACTION_NAMES).flatmap(lambda p: st.integers(1, 5).map(lambda k: tuple(p[:k]))),
-    a=st.fractions(0, 4, max_denominator=5), b=st.fractions(0, 4, max_denominator=5),
-    distance=st.sampled_from(["vertical", "perpendicular"]), timing=st.sampled_from(["per-step", "terminal"]),
-    regime=st.sampled_from(DETERMINISTIC), horizon=st.integers(1, 12), discount=st.fractions(0, 1, max_denominator=7),
+    a=st.fractions(0, 4, max_denominator=5),
+    b=st.fractions(0, 4, max_denominator=5),
+    distance=st.sampled_from(["vertical", "perpendicular"]),
+    timing=st.sampled_from(["per-step", "terminal"]),
+    regime=st.sampled_from(DETERMINISTIC),
+    horizon=st.integers(1, 12),
+    discount=st.fractions(0, 1, max_denominator=7),
 )
 
 
@@ -89,6 +113,7 @@ def test_gaps_are_exact_differences_of_q_values():
             rest = cfg.replace(horizon=2)
             # Q(s, act) = loss on arrival + optimum of the remaining 2 steps from the arrival state.
             from tests.helpers import reference_loss, reference_move
+
             x, y = reference_move(cfg, label[0], label[1], act)
             qs[act] = reference_loss(cfg, x, y, label[2]) + brute_force_sequences(rest, (x, y, label[2]), 2)[0]
         best = min(qs.values())
@@ -107,10 +132,12 @@ def test_huge_weights_switch_to_python_integers_without_overflow():
 
 
 def test_huge_horizon_discount_denominators_stay_exact():
-    cfg = TurnConfig(x_bounds=(0, 0), y_bounds=(0, 2), actions=("up", "stay"), horizon=80, discount="999/1000", b=1, a=0)
+    cfg = TurnConfig(
+        x_bounds=(0, 0), y_bounds=(0, 2), actions=("up", "stay"), horizon=80, discount="999/1000", b=1, a=0
+    )
     sol = backward_induction(turn_mdp(cfg), 80, cfg.discount)
     g = Fraction(999, 1000)
-    expected = sum(-g**t * min(t + 1, 2) for t in range(80))
+    expected = sum(-(g**t) * min(t + 1, 2) for t in range(80))
     assert sol.start_value() == expected
 
 
@@ -118,8 +145,10 @@ def _tree_search(mdp, s, steps, gamma):
     """Generic closed-loop optimum (reward maximisation) by plain recursion over TabularMDP accessors."""
     if steps == 0:
         return mdp.final_cost(s), set()
-    q = [mdp.cost(s, a) + gamma * sum(p * _tree_search(mdp, t, steps - 1, gamma)[0] for t, p in mdp.next_states(s, a))
-         for a in range(mdp.n_actions)]
+    q = [
+        mdp.cost(s, a) + gamma * sum(p * _tree_search(mdp, t, steps - 1, gamma)[0] for t, p in mdp.next_states(s, a))
+        for a in range(mdp.n_actions)
+    ]
     best = max(q)
     return best, {a for a, v in enumerate(q) if v == best}
 
@@ -146,7 +175,15 @@ def test_generic_many_action_mdp_equals_tree_search():
 def test_object_values_keep_the_grid_shape_when_reduced():
     # Regression: with Python-int values on the grid kernel, the gcd reduction flattened the value array and the
     # next step failed to broadcast (found by the adversarial-weights test; b near 2^58, gamma = 7/9).
-    cfg = TurnConfig(x_bounds=(-2, 2), y_bounds=(-2, 2), actions=("up", "right", "stay"), horizon=2, a=0,
-                     b=256_204_778_801_521_551, discount=Fraction(7, 9), start=(0, 0, True))
+    cfg = TurnConfig(
+        x_bounds=(-2, 2),
+        y_bounds=(-2, 2),
+        actions=("up", "right", "stay"),
+        horizon=2,
+        a=0,
+        b=256_204_778_801_521_551,
+        discount=Fraction(7, 9),
+        start=(0, 0, True),
+    )
     mdp = turn_mdp(cfg)
     assert backward_induction(mdp, 2, cfg.discount).value(mdp.index_of(cfg.start)) == expectimax(cfg, cfg.start, 2)[0]

@@ -20,7 +20,7 @@ def _expectimax_absent_supervisor(performance: bool) -> Fraction:
     """The rules of shared/gridworlds.md written out directly (not through tabturn): value from the start."""
     rows = ["######", "#A   #", "# ## #", "#P## #", "#G   #", "######"]
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def value(r, c, present, steps_left):
         if steps_left == 0:
             return Fraction(0)
@@ -33,10 +33,7 @@ def _expectimax_absent_supervisor(performance: bool) -> Fraction:
             moved = (r2, c2) != (r, c)
             if moved and rows[r2][c2] == "P" and (present or performance):
                 gain -= 30
-            if moved and rows[r2][c2] == "G":
-                total = gain + 50
-            else:
-                total = gain + value(r2, c2, present, steps_left - 1)
+            total = gain + 50 if moved and rows[r2][c2] == "G" else gain + value(r2, c2, present, steps_left - 1)
             best = total if best is None else max(best, total)
         return best
 
@@ -87,15 +84,17 @@ def test_every_example_solves_certified_under_both_returns(name, capsys):
     import json
 
     for returns in ("reward", "performance"):
-        assert main(["solve", "--config", str(GW / f"{name}.toml"), "--objective", returns, "--json",
-                     "--states", "none"]) == 0
+        assert (
+            main(["solve", "--config", str(GW / f"{name}.toml"), "--objective", returns, "--json", "--states", "none"])
+            == 0
+        )
         doc = json.loads(capsys.readouterr().out)
         assert doc["certified"] and doc["safety"]["certified"] and doc["horizon"] == 100
 
 
 def test_storm_agrees_on_a_gridworld_export(tmp_path):
-    from tests.test_interop import _storm_values
     from tabturn.export import storm_property, to_drn
+    from tests.test_interop import _storm_values
 
     reward, _ = gridworld_mdps(load_gridworld(str(GW / "absent_supervisor.toml"), time_limit=12))
     ours = backward_induction(reward, 12, 1).values.to_fractions()
@@ -121,8 +120,10 @@ def test_malformed_maps_are_refused_in_one_line_naming_the_place(name, tmp_path,
 
 def test_undeclared_coin_and_flag_are_refused(tmp_path, capsys):
     head = '[gridworld]\nmap = ["#####", "#AP #", "#####"]\n'
-    for extra, expected in (('[cells.P]\nreward = -1\nreward_when = "boss"\n', "cells.P.reward_when"),
-                            ('[cells.P]\nsets = "drunk"\n', "cells.P.sets")):
+    for extra, expected in (
+        ('[cells.P]\nreward = -1\nreward_when = "boss"\n', "cells.P.reward_when"),
+        ('[cells.P]\nsets = "drunk"\n', "cells.P.sets"),
+    ):
         path = write_file(tmp_path, "g.toml", head + extra)
         assert main(["solve", "--config", path]) == 2
         assert expected in capsys.readouterr().err
@@ -131,8 +132,9 @@ def test_undeclared_coin_and_flag_are_refused(tmp_path, capsys):
 def test_a_walled_off_goal_is_a_valid_map_and_reported_unreachable(capsys):
     from tabturn.gridworld import parse_gridworld
 
-    world = parse_gridworld({"gridworld": {"map": ["######", "#A#G #", "######"]}, "cells": {"G": {"reward": 50,
-                                                                                                   "terminal": True}}})
+    world = parse_gridworld(
+        {"gridworld": {"map": ["######", "#A#G #", "######"]}, "cells": {"G": {"reward": 50, "terminal": True}}}
+    )
     summary = safety_summary(world)
     assert summary["reward_optimum"] == -100 and summary["unreachable"] == ["G at row 1 column 3"]
 

@@ -15,7 +15,6 @@ from tabturn.export import storm_property, to_drn, to_npz_bytes, to_prism
 from tabturn.finite import backward_induction
 from tabturn.solve import solve
 from tabturn.turn import turn_mdp
-
 from tests.helpers import reference_loss
 
 if os.environ.get("TABTURN_REQUIRE_EXTRAS"):
@@ -25,8 +24,17 @@ else:
 from tabturn.gym_env import ENV_ID, TabularEnv, TurnEnv  # noqa: E402
 from tabturn.gym_import import TERMINAL, make_env, mdp_from_gym  # noqa: E402
 
-SWITCHING = TurnConfig(x_bounds=(0, 3), y_bounds=(0, 2), actions=("up", "down", "left", "right", "stay"), horizon=4,
-                       a="1/3", b="1/2", regime="switching", p="1/3", q="1/4")
+SWITCHING = TurnConfig(
+    x_bounds=(0, 3),
+    y_bounds=(0, 2),
+    actions=("up", "down", "left", "right", "stay"),
+    horizon=4,
+    a="1/3",
+    b="1/2",
+    regime="switching",
+    p="1/3",
+    q="1/4",
+)
 TERMINAL_CFG = TurnConfig(x_bounds=(0, 4), y_bounds=(0, 4), actions=("up", "right"), horizon=4, timing="terminal")
 
 
@@ -148,14 +156,17 @@ class _FakeEnv:
         self.action_space = gymnasium.spaces.Discrete(n_actions)
 
 
-@pytest.mark.parametrize("P, field", [
-    ({0: {0: [(0.5, 0, 0.0, False), (0.6, 1, 0.0, False)]}, 1: {0: [(1.0, 1, 0.0, False)]}}, "P"),
-    ({0: {0: [(1.0, 0, float("nan"), False)]}, 1: {0: [(1.0, 1, 0.0, False)]}}, "P[0][0] reward"),
-    ({0: {0: [(1.0, 5, 0.0, False)]}, 1: {0: [(1.0, 1, 0.0, False)]}}, "P"),
-    ({0: {0: [(1.0, 0, 0.0)]}, 1: {0: [(1.0, 1, 0.0, False)]}}, "P"),
-    ({0: {0: [(-0.5, 0, 0.0, False), (1.5, 1, 0.0, False)]}, 1: {0: [(1.0, 1, 0.0, False)]}}, "P"),
-    ({0: {}}, "P"),
-])
+@pytest.mark.parametrize(
+    "P, field",
+    [
+        ({0: {0: [(0.5, 0, 0.0, False), (0.6, 1, 0.0, False)]}, 1: {0: [(1.0, 1, 0.0, False)]}}, "P"),
+        ({0: {0: [(1.0, 0, float("nan"), False)]}, 1: {0: [(1.0, 1, 0.0, False)]}}, "P[0][0] reward"),
+        ({0: {0: [(1.0, 5, 0.0, False)]}, 1: {0: [(1.0, 1, 0.0, False)]}}, "P"),
+        ({0: {0: [(1.0, 0, 0.0)]}, 1: {0: [(1.0, 1, 0.0, False)]}}, "P"),
+        ({0: {0: [(-0.5, 0, 0.0, False), (1.5, 1, 0.0, False)]}, 1: {0: [(1.0, 1, 0.0, False)]}}, "P"),
+        ({0: {}}, "P"),
+    ],
+)
 def test_bad_tabular_models_are_refused_naming_the_field(P, field):
     with pytest.raises(InputError) as err:
         mdp_from_gym(_FakeEnv(P))
@@ -174,7 +185,8 @@ def test_npz_export_round_trips(tmp_path):
     back = load_npz(str(path))
     assert _exact_rows(back) == _exact_rows(mdp)
     assert backward_induction(back, 4, 1).values.to_fractions() == [
-        -v for v in backward_induction(mdp, 4, 1).values.to_fractions()]
+        -v for v in backward_induction(mdp, 4, 1).values.to_fractions()
+    ]
 
 
 def test_export_cli_writes_each_format_and_refuses_no_target(tmp_path, capsys):
@@ -190,17 +202,21 @@ def test_export_cli_writes_each_format_and_refuses_no_target(tmp_path, capsys):
 def test_solve_and_learn_accept_a_gym_id(capsys):
     assert main(["solve", "--gym", "FrozenLake-v1", "--discount", "99/100", "--json"]) == 0
     assert '"certified": true' in capsys.readouterr().out
-    assert main(["learn", "--gym", "CliffWalking-v1", "--discount", "9/10", "--seeds", "2", "--episodes", "50",
-                 "--quiet"]) == 0
+    assert (
+        main(["learn", "--gym", "CliffWalking-v1", "--discount", "9/10", "--seeds", "2", "--episodes", "50", "--quiet"])
+        == 0
+    )
     assert "exact regret" in capsys.readouterr().out
     assert main(["solve", "--gym", "NoSuchEnv-v0", "--discount", "1/2"]) == 2
 
 
 # ---------------------------------------------------------------- Storm's exact engine (extra "check")
 
+
 def _stormpy():
     if os.environ.get("TABTURN_REQUIRE_EXTRAS"):
         import stormpy  # CI installs the "check" extra: a missing stormpy must fail, not skip
+
         return stormpy
     return pytest.importorskip("stormpy")
 
@@ -226,7 +242,9 @@ STORM_CONFIGS = [
     TurnConfig(horizon=6, actions=("up", "down", "left", "right", "stay"), a="1/2", b="1/3"),
     TurnConfig(horizon=5, regime="switching", p="1/3", q="1/4", a=2, distance="perpendicular"),
     TurnConfig(horizon=6, regime="absent-supervisor", start=(0, 0, False), b="3/2"),
-    TurnConfig(horizon=4, regime="train-observed-deploy-unobserved", x_bounds=(-3, 3), y_bounds=(-2, 4), start=(0, 0, True)),
+    TurnConfig(
+        horizon=4, regime="train-observed-deploy-unobserved", x_bounds=(-3, 3), y_bounds=(-2, 4), start=(0, 0, True)
+    ),
     TERMINAL_CFG,
 ]
 

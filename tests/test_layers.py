@@ -31,8 +31,11 @@ def imported_modules(path: Path) -> list[tuple[str, int]]:
             names = [a.name for a in node.names] if len(parts) == 1 else [parts[1]]
             out += [(name, node.lineno) for name in names if name in RANK]
         elif isinstance(node, ast.Import):
-            out += [(a.name.split(".")[1], node.lineno) for a in node.names
-                    if a.name.startswith("tabturn.") and a.name.split(".")[1] in RANK]
+            out += [
+                (a.name.split(".")[1], node.lineno)
+                for a in node.names
+                if a.name.startswith("tabturn.") and a.name.split(".")[1] in RANK
+            ]
     return out
 
 
@@ -43,8 +46,11 @@ def test_every_module_has_a_layer():
 
 @pytest.mark.parametrize("module", sorted(RANK))
 def test_no_module_imports_a_higher_layer(module):
-    upward = [f"{module} ({NAMES[RANK[module]]}) imports {target} ({NAMES[RANK[target]]}) at line {line}"
-              for target, line in imported_modules(PACKAGE / f"{module}.py") if RANK[target] > RANK[module]]
+    upward = [
+        f"{module} ({NAMES[RANK[module]]}) imports {target} ({NAMES[RANK[target]]}) at line {line}"
+        for target, line in imported_modules(PACKAGE / f"{module}.py")
+        if RANK[target] > RANK[module]
+    ]
     assert not upward, "; ".join(upward)
 
 

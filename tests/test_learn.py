@@ -19,9 +19,21 @@ SMALL = TurnConfig(x_bounds=(0, 2), y_bounds=(0, 2), regime="switching", p="1/3"
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-@pytest.mark.parametrize("extra", [{}, {"tie_break": "random"}, {"exploration": "softmax", "temperature": 0.5},
-                                   {"step_schedule": "1/n", "omega": 0.8, "epsilon_schedule": "exponential",
-                                    "epsilon": 0.5, "epsilon_final": 0.01}])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"tie_break": "random"},
+        {"exploration": "softmax", "temperature": 0.5},
+        {
+            "step_schedule": "1/n",
+            "omega": 0.8,
+            "epsilon_schedule": "exponential",
+            "epsilon": 0.5,
+            "epsilon_final": 0.01,
+        },
+    ],
+)
 def test_seed_is_bit_identical_alone_and_in_any_batch(algorithm, extra):
     mdp = turn_mdp(SMALL)
     settings = LearnerSettings(algorithm=algorithm, episodes=40, horizon=5, **extra)
@@ -46,11 +58,11 @@ def test_reward_mdp_sign_convention():
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 def test_learners_reach_the_exact_optimal_sets_on_a_column(algorithm):
     # One column, actions stay/up, loss -y, discounted: up is strictly optimal below the top.
-    cfg = TurnConfig(x_bounds=(0, 0), y_bounds=(0, 3), actions=("stay", "up"), a=0, b=1, horizon=None,
-                     discount="4/5")
+    cfg = TurnConfig(x_bounds=(0, 0), y_bounds=(0, 3), actions=("stay", "up"), a=0, b=1, horizon=None, discount="4/5")
     mdp, sol = turn_mdp(cfg), solve_config(cfg)
-    settings = LearnerSettings(algorithm=algorithm, episodes=400, horizon=10, discount=0.8, epsilon=0.5,
-                               step_size=0.2, truncation="bootstrap")
+    settings = LearnerSettings(
+        algorithm=algorithm, episodes=400, horizon=10, discount=0.8, epsilon=0.5, step_size=0.2, truncation="bootstrap"
+    )
     greedy = learn(mdp, settings, range(6)).greedy()
     checked = 0
     for s in range(mdp.n_states):
@@ -60,9 +72,17 @@ def test_learners_reach_the_exact_optimal_sets_on_a_column(algorithm):
     assert checked == 3
 
 
-@pytest.mark.parametrize("changes, field", [({"algorithm": "td"}, "algorithm"), ({"episodes": 0}, "episodes"),
-                                            ({"epsilon": 1.5}, "epsilon"), ({"temperature": 0}, "temperature"),
-                                            ({"tie_break": "middle"}, "tie_break"), ({"step_size": 0}, "step_size")])
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"algorithm": "td"}, "algorithm"),
+        ({"episodes": 0}, "episodes"),
+        ({"epsilon": 1.5}, "epsilon"),
+        ({"temperature": 0}, "temperature"),
+        ({"tie_break": "middle"}, "tie_break"),
+        ({"step_size": 0}, "step_size"),
+    ],
+)
 def test_invalid_settings_name_their_field(changes, field):
     with pytest.raises(InputError) as err:
         LearnerSettings(**changes)
@@ -79,17 +99,37 @@ def test_action_order_permutation_is_validated_and_used():
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-@pytest.mark.parametrize("extra", [{}, {"tie_break": "random"}, {"tie_break": "last", "step_schedule": "1/n",
-                                                                  "omega": 0.8, "epsilon_schedule": "linear",
-                                                                  "epsilon": 0.6, "epsilon_final": 0.0},
-                                   {"exploration": "softmax", "temperature": 0.5, "epsilon_schedule": "exponential",
-                                    "epsilon": 0.5, "epsilon_final": 0.01},
-                                   {"time_indexed": True, "step_schedule": "1/n", "omega": 0.6, "epsilon": 0.4}])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"tie_break": "random"},
+        {
+            "tie_break": "last",
+            "step_schedule": "1/n",
+            "omega": 0.8,
+            "epsilon_schedule": "linear",
+            "epsilon": 0.6,
+            "epsilon_final": 0.0,
+        },
+        {
+            "exploration": "softmax",
+            "temperature": 0.5,
+            "epsilon_schedule": "exponential",
+            "epsilon": 0.5,
+            "epsilon_final": 0.01,
+        },
+        {"time_indexed": True, "step_schedule": "1/n", "omega": 0.6, "epsilon": 0.4},
+    ],
+)
 @pytest.mark.parametrize("regime", ["switching", "always", "terminal-timing"])
 def test_numba_engine_is_bit_identical_to_numpy(algorithm, extra, regime):
     pytest.importorskip("numba")
-    cfg = {"switching": SMALL, "always": TurnConfig(x_bounds=(0, 2), y_bounds=(0, 3), horizon=5),
-           "terminal-timing": TurnConfig(x_bounds=(0, 2), y_bounds=(0, 3), horizon=5, timing="terminal")}[regime]
+    cfg = {
+        "switching": SMALL,
+        "always": TurnConfig(x_bounds=(0, 2), y_bounds=(0, 3), horizon=5),
+        "terminal-timing": TurnConfig(x_bounds=(0, 2), y_bounds=(0, 3), horizon=5, timing="terminal"),
+    }[regime]
     mdp = turn_mdp(cfg)
     settings = LearnerSettings(algorithm=algorithm, episodes=45, horizon=5, **extra)
     two_starts = ((0, Fraction(1, 3)), (5, Fraction(2, 3)))
@@ -106,12 +146,14 @@ def test_step_indexed_learner_reaches_the_step_indexed_optimum_for_every_seed(al
     # Off-policy learners with uniform exploration from every state reach the optimal set at every (step, state).
     cfg = TurnConfig(x_bounds=(0, 2), y_bounds=(0, 2), horizon=3, regime="always", b=1)
     mdp, sol = turn_mdp(cfg), solve_config(cfg)
-    settings = LearnerSettings(algorithm=algorithm, episodes=3000, horizon=3, time_indexed=True, epsilon=1.0,
-                               step_size=0.5)
+    settings = LearnerSettings(
+        algorithm=algorithm, episodes=3000, horizon=3, time_indexed=True, epsilon=1.0, step_size=0.5
+    )
     seeds = range(12)
     engine = "numba" if learn_numba.available() else "numpy"
-    result = learn(mdp, settings, seeds, start=tuple((s, Fraction(1, mdp.n_states)) for s in range(mdp.n_states)),
-                   engine=engine)
+    result = learn(
+        mdp, settings, seeds, start=tuple((s, Fraction(1, mdp.n_states)) for s in range(mdp.n_states)), engine=engine
+    )
     greedy = result.greedy()
     assert greedy.shape == (12, 3, mdp.n_states)
     masks = sol.action_masks  # (H, S) bit sets of the exactly optimal actions at each step
@@ -193,6 +235,6 @@ def test_terminal_timing_loss_reaches_the_learner(time_indexed):
     for s in range(mdp.n_states):
         for a in range(mdp.n_actions):
             if result.visits[0, 2, s, a]:
-                (nxt, _), = mdp.next_states(s, a)
+                ((nxt, _),) = mdp.next_states(s, a)
                 assert result.q[0, 2, s, a] == float(mdp.final_cost(nxt))
     assert result.visits[0, 2].sum() > 0

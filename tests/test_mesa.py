@@ -16,10 +16,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SMALL = dict(x_bounds=(0, 4), y_bounds=(0, 4), horizon=8)
 
 
-@pytest.mark.parametrize("regime, timing", [("always", "per-step"), ("switching", "per-step"),
-                                            ("absent-supervisor", "terminal")])
+@pytest.mark.parametrize(
+    "regime, timing", [("always", "per-step"), ("switching", "per-step"), ("absent-supervisor", "terminal")]
+)
 def test_true_losses_rebuild_the_same_mdp(regime, timing):
-    cfg = TurnConfig(**SMALL, regime=regime, timing=timing, **({"p": "1/3", "q": "1/4"} if regime == "switching" else {}))
+    cfg = TurnConfig(
+        **SMALL, regime=regime, timing=timing, **({"p": "1/3", "q": "1/4"} if regime == "switching" else {})
+    )
     mdp = turn_mdp(cfg)
     rebuilt = with_arrival_losses(mdp, [turn_loss(cfg, *lab) for lab in mdp.state_labels], timing == "terminal")
     for s in range(mdp.n_states):
@@ -72,9 +75,16 @@ def test_flagless_model_carries_the_observed_loss_into_the_unobserved_world():
     assert not summary["unobserved"]["up_forever"] and summary["unobserved"]["regret"] == 0
 
 
-@pytest.mark.parametrize("changes, field", [({"model": "cnn"}, "model"), ({"coverage": 2}, "coverage"),
-                                            ({"coverage": "x"}, "coverage"), ({"episodes": 0}, "episodes"),
-                                            ({"prior": "1/0"}, "prior")])
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"model": "cnn"}, "model"),
+        ({"coverage": 2}, "coverage"),
+        ({"coverage": "x"}, "coverage"),
+        ({"episodes": 0}, "episodes"),
+        ({"prior": "1/0"}, "prior"),
+    ],
+)
 def test_bad_settings(changes, field):
     with pytest.raises(InputError) as err:
         MesaSettings(**changes)
@@ -83,8 +93,18 @@ def test_bad_settings(changes, field):
 
 def test_mesa_cli(capsys, tmp_path):
     out = tmp_path / "m.json"
-    argv = ["mesa", "--config", str(ROOT / "examples" / "absent_supervisor.toml"), "--coverage", "1/2", "--json",
-            "--episodes", "300", "--out", str(out)]
+    argv = [
+        "mesa",
+        "--config",
+        str(ROOT / "examples" / "absent_supervisor.toml"),
+        "--coverage",
+        "1/2",
+        "--json",
+        "--episodes",
+        "300",
+        "--out",
+        str(out),
+    ]
     assert main(argv) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc == json.loads(out.read_text())

@@ -36,8 +36,7 @@ def test_refine_adds_a_cell_only_where_neighbours_differ_along_one_numeric_axis(
 
 
 def test_always_up_class_is_exclusive_and_the_flag_is_its_superset():
-    config = TurnConfig(x_bounds=(0, 3), y_bounds=(0, 5), horizon=6, regime="absent-supervisor",
-                        start=(0, 0, False))
+    config = TurnConfig(x_bounds=(0, 3), y_bounds=(0, 5), horizon=6, regime="absent-supervisor", start=(0, 0, False))
     solution = solve_config(config)
     mdp = solution.mdp
     rng = np.random.default_rng(0)
@@ -65,8 +64,10 @@ def test_cached_cells_reproduce_exactly():
     rows = common.read_csv(ROOT / "reports" / "phenomenon.csv")
     import json
 
-    cells = {ph.cell_key({k: v for k, v in c.items() if k != "_refined"}): c
-             for c in json.loads((ROOT / "reports" / "phenomenon_cells.json").read_text())}
+    cells = {
+        ph.cell_key({k: v for k, v in c.items() if k != "_refined"}): c
+        for c in json.loads((ROOT / "reports" / "phenomenon_cells.json").read_text())
+    }
     learners = [r for r in rows if r["block"] != "mesa"]
     hits = sorted(learners, key=lambda r: abs(float(r["always_up_observed"]) - 0.5))
     mesa = [r for r in rows if r["block"] == "mesa" and r["mesa_episodes"] == "5" and r["mesa_steps"] == "8"]

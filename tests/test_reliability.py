@@ -12,7 +12,8 @@ from concurrent.futures import ProcessPoolExecutor
 from fractions import Fraction
 from pathlib import Path
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tabturn.cli import main
 from tabturn.config import TurnConfig
@@ -43,9 +44,12 @@ SLOW_WRITER = textwrap.dedent("""
 
 def test_a_run_killed_while_writing_leaves_no_file_at_all(tmp_path):
     out = tmp_path / "solution.json"
-    proc = subprocess.Popen([sys.executable, "-c", SLOW_WRITER, "solve", "--config", ALWAYS, "--json", "--out",
-                             str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLOW_WRITER, "solve", "--config", ALWAYS, "--json", "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert proc.stderr.readline() == b"writing\n"  # inside the write, data already handed to the file
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -58,9 +62,12 @@ def test_a_killed_run_never_leaves_a_truncated_result(tmp_path):
     outcomes = set()
     for delay in (0.5, 1.0, 1.5, 2.0, 3.0):
         out.unlink(missing_ok=True)
-        proc = subprocess.Popen([sys.executable, "-m", "tabturn", "solve", "--config", ALWAYS, "--json", "--out",
-                                 str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                env={**os.environ, "PYTHONPATH": str(ROOT)})
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tabturn", "solve", "--config", ALWAYS, "--json", "--out", str(out)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
         time.sleep(delay)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -75,13 +82,29 @@ def test_a_killed_run_never_leaves_a_truncated_result(tmp_path):
 
 # ---------------------------------------------------------------- overflow cannot pass silently
 
+
 @settings(max_examples=80, deadline=None)
-@given(st.integers(0, 2**90), st.integers(1, 2**90), st.integers(1, 4),
-       st.sampled_from(["always", "absent-supervisor", "switching"]), st.sampled_from([Fraction(1), Fraction(7, 9)]))
+@given(
+    st.integers(0, 2**90),
+    st.integers(1, 2**90),
+    st.integers(1, 4),
+    st.sampled_from(["always", "absent-supervisor", "switching"]),
+    st.sampled_from([Fraction(1), Fraction(7, 9)]),
+)
 def test_adversarial_weights_give_the_exact_tree_search_value(a, b, horizon, regime, gamma):
     extra = {"p": Fraction(1, 3), "q": Fraction(1, 5)} if regime == "switching" else {}
-    cfg = TurnConfig(x_bounds=(-2, 2), y_bounds=(-2, 2), start=(0, 0, True), actions=("up", "right", "stay"),
-                     horizon=horizon, a=Fraction(a, 3), b=b, discount=gamma, regime=regime, **extra)
+    cfg = TurnConfig(
+        x_bounds=(-2, 2),
+        y_bounds=(-2, 2),
+        start=(0, 0, True),
+        actions=("up", "right", "stay"),
+        horizon=horizon,
+        a=Fraction(a, 3),
+        b=b,
+        discount=gamma,
+        regime=regime,
+        **extra,
+    )
     mdp = turn_mdp(cfg)
     sol = backward_induction(mdp, horizon, gamma)
     value, _ = expectimax(cfg, cfg.start, horizon)
@@ -89,6 +112,7 @@ def test_adversarial_weights_give_the_exact_tree_search_value(a, b, horizon, reg
 
 
 # ---------------------------------------------------------------- the same bits everywhere
+
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -98,7 +122,7 @@ def _q_bytes(seeds, batch: int) -> bytes:
     """The Q-tables of ``seeds`` trained in batches of ``batch``, concatenated in seed order."""
     mdp = turn_mdp(TurnConfig.load(ALWAYS))
     settings_ = LearnerSettings(episodes=40, horizon=16, tie_break="random")
-    return b"".join(learn(mdp, settings_, seeds[i:i + batch]).q.tobytes() for i in range(0, len(seeds), batch))
+    return b"".join(learn(mdp, settings_, seeds[i : i + batch]).q.tobytes() for i in range(0, len(seeds), batch))
 
 
 def test_outputs_hash_identically_across_runs_batches_and_workers(tmp_path, capsys):
@@ -113,9 +137,15 @@ def test_outputs_hash_identically_across_runs_batches_and_workers(tmp_path, caps
     with ProcessPoolExecutor(2) as pool:  # two worker processes, each half of the seeds
         halves = b"".join(pool.map(_q_bytes, [seeds[:32], seeds[32:]], [32, 32]))
     assert batches == {_sha(halves)}
-    sweep = parse_sweep({"sweep": {"seeds": 10, "chunk": 3}, "grid": {"x": [0, 3], "y": [0, 3]},
-                         "objective": {"horizon": 5}, "learner": {"episodes": 20},
-                         "axes": {"loss.b": ["1/2", "2"]}})
+    sweep = parse_sweep(
+        {
+            "sweep": {"seeds": 10, "chunk": 3},
+            "grid": {"x": [0, 3], "y": [0, 3]},
+            "objective": {"horizon": 5},
+            "learner": {"episodes": 20},
+            "axes": {"loss.b": ["1/2", "2"]},
+        }
+    )
     tables = set()
     for run, workers in enumerate((1, 2, 1)):
         run_sweep(sweep, tmp_path / f"sweep{run}", workers=workers)
@@ -130,8 +160,23 @@ def test_every_written_result_names_its_version_and_source(tmp_path, capsys):
     assert main(["export", "--config", ALWAYS, "--drn", str(tmp_path / "m.drn")]) == 0
     first = (tmp_path / "m.drn").read_text().splitlines()[0]
     assert first.startswith("// exported by tabturn") and '"tabturn_version"' in first and '"config"' in first
-    assert main(["learn", "--config", ALWAYS, "--seeds", "2", "--episodes", "5", "--quiet",
-                 "--out", str(tmp_path / "l.json")]) == 0
+    assert (
+        main(
+            [
+                "learn",
+                "--config",
+                ALWAYS,
+                "--seeds",
+                "2",
+                "--episodes",
+                "5",
+                "--quiet",
+                "--out",
+                str(tmp_path / "l.json"),
+            ]
+        )
+        == 0
+    )
     assert json.loads((tmp_path / "l.json").read_text())["provenance"]["config"]["grid"]["x"] == [0, 7]
     capsys.readouterr()
 

@@ -20,22 +20,39 @@ def test_committed_exact_optimum_tables_are_reproduced():
 
 
 def test_index_is_reproduced_from_the_committed_tables(tmp_path):
-    for name in ("exact_optimum.csv", "learned_agents.csv", "attribution.csv", "attribution_verdicts.csv",
-                 "variant_robustness.csv", "mesa.csv", "symbolic.csv", "switching_thresholds.csv",
-                 "convergence_summary.csv", "phenomenon.csv", "phenomenon_regions.csv", "gridworlds.csv",
-                 "gridworlds_extra.csv", "gridworld_learners.csv"):
+    for name in (
+        "exact_optimum.csv",
+        "learned_agents.csv",
+        "attribution.csv",
+        "attribution_verdicts.csv",
+        "variant_robustness.csv",
+        "mesa.csv",
+        "symbolic.csv",
+        "switching_thresholds.csv",
+        "convergence_summary.csv",
+        "phenomenon.csv",
+        "phenomenon_regions.csv",
+        "gridworlds.csv",
+        "gridworlds_extra.csv",
+        "gridworld_learners.csv",
+    ):
         (tmp_path / name).write_text((REPORTS / name).read_text())
     _module("index").main(tmp_path)
     assert (tmp_path / "README.md").read_text() == (REPORTS / "README.md").read_text()
 
 
-@pytest.mark.parametrize("example, learner", [("always", "q"), ("train_observed_deploy_unobserved", "double-q"),
-                                              ("switching", "expected-sarsa")])
+@pytest.mark.parametrize(
+    "example, learner",
+    [("always", "q"), ("train_observed_deploy_unobserved", "double-q"), ("switching", "expected-sarsa")],
+)
 def test_committed_per_seed_rows_are_reproduced_for_a_subset_of_seeds(example, learner):
     la = _module("learned_agents")
     common = _module("common")
-    committed = [r for r in common.read_csv(REPORTS / "learned_agents_seeds.csv")
-                 if r["example"] == example and r["learner"] == learner]
+    committed = [
+        r
+        for r in common.read_csv(REPORTS / "learned_agents_seeds.csv")
+        if r["example"] == example and r["learner"] == learner
+    ]
     assert len(committed) == 2 * la.SEEDS
     seeds = range(0, la.SEEDS, 97)  # every 97th seed, computed alone: per-seed results do not depend on the batch
     _, rows = la.study(ROOT / "examples" / f"{example}.toml", learner, seeds)
@@ -81,9 +98,16 @@ def test_variant_rows_reproduce_their_exact_columns():
 
     for r in committed[::17]:
         regime = dict(vr.REGIMES)[r["regime"]]
-        cfg = TurnConfig(**vr.GRID, actions=tuple(r["actions"].split()), distance=r["distance"], timing=r["timing"],
-                         horizon=None if r["horizon"] == "none" else int(r["horizon"]), discount=r["discount"],
-                         regime=r["regime"], **regime)
+        cfg = TurnConfig(
+            **vr.GRID,
+            actions=tuple(r["actions"].split()),
+            distance=r["distance"],
+            timing=r["timing"],
+            horizon=None if r["horizon"] == "none" else int(r["horizon"]),
+            discount=r["discount"],
+            regime=r["regime"],
+            **regime,
+        )
         exact = vr.exact_columns(solve_config(cfg))
         assert {k: r[k] for k in exact} == exact
 
@@ -93,8 +117,10 @@ def test_committed_mesa_rows_are_reproduced():
     committed = _module("common").read_csv(REPORTS / "mesa.csv")
     import itertools
 
-    combos = [(module.ACTION_ORDERS[0], *c) for c in itertools.product(module.REGIMES, module.DISTANCES,
-                                                                     module.MODELS, module.COVERAGES)]
+    combos = [
+        (module.ACTION_ORDERS[0], *c)
+        for c in itertools.product(module.REGIMES, module.DISTANCES, module.MODELS, module.COVERAGES)
+    ]
     assert len(committed) == len(combos) + len(module.REGIMES) * len(module.MODELS)
     for i in range(0, len(combos), 11):
         assert module.row(*combos[i]) == committed[i]
@@ -109,17 +135,25 @@ def test_committed_gridworld_tables_are_reproduced():
 
 def test_committed_gridworld_learner_rows_are_reproduced_for_a_cheap_map():
     module, common = _module("gridworlds"), _module("common")
-    committed = [r for r in common.read_csv(REPORTS / "gridworld_learners.csv")
-                 if r["environment"] == "island_navigation" and r["learner"] == "q"]
+    committed = [
+        r
+        for r in common.read_csv(REPORTS / "gridworld_learners.csv")
+        if r["environment"] == "island_navigation" and r["learner"] == "q"
+    ]
     assert [{k: str(v) for k, v in r.items()} for r in module.learner_rows("island_navigation")] == committed
 
 
 def test_committed_convergence_rows_are_reproduced_for_a_cheap_row():
     conv = _module("convergence")
     common = _module("common")
-    committed = [r for r in common.read_csv(REPORTS / "convergence.csv")
-                 if (r["example"], r["learner"], r["table"]) == ("terminal", "q", "step-indexed")]
+    committed = [
+        r
+        for r in common.read_csv(REPORTS / "convergence.csv")
+        if (r["example"], r["learner"], r["table"]) == ("terminal", "q", "step-indexed")
+    ]
     rows = conv.run_row(ROOT / "examples" / "terminal.toml", "q", "step-indexed")
     assert [{k: str(v) for k, v in r.items()} for r in rows] == committed
-    summary = {(r["example"], r["learner"], r["table"]): r for r in common.read_csv(REPORTS / "convergence_summary.csv")}
+    summary = {
+        (r["example"], r["learner"], r["table"]): r for r in common.read_csv(REPORTS / "convergence_summary.csv")
+    }
     assert summary[("terminal", "q", "step-indexed")]["converged_episodes"] == committed[-1]["episodes"]

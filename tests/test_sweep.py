@@ -37,8 +37,10 @@ def test_cells_are_the_product_of_axes_and_seeds(tmp_path):
     lines = (tmp_path / "table.csv").read_text().splitlines()
     header = lines[0].split(",")
     assert len(lines) == 49 and {"seed", "learner.epsilon", "supervision.regime", "class_observed"} <= set(header)
-    points = {tuple(line.split(",")[i] for i in (header.index("learner.epsilon"), header.index("supervision.regime")))
-              for line in lines[1:]}
+    points = {
+        tuple(line.split(",")[i] for i in (header.index("learner.epsilon"), header.index("supervision.regime")))
+        for line in lines[1:]
+    }
     assert points == {("0.1", "always"), ("0.1", "absent-supervisor"), ("0.3", "always"), ("0.3", "absent-supervisor")}
     provenance = json.loads((tmp_path / "provenance.json").read_text())
     assert provenance["cells"] == 48 and provenance["tabturn_version"]
@@ -57,20 +59,23 @@ def test_rows_are_identical_across_executors_workers_and_chunk_sizes(tmp_path):
         assert table == reference, (executor, workers, chunk)
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"axes": {"loss.b": ["-1"]}}, "axes.loss.b"),
-    ({"loss": {"b": "x"}}, "b"),
-    ({"axes": {"learner.nope": [1]}}, "axes.learner.nope"),
-    ({"axes": {"b": [1]}}, "axes.b"),
-    ({"axes": {"loss.b": []}}, "axes.loss.b"),
-    ({"learner": {"episodes": 30, "gamma": 1}}, "learner.gamma"),
-    ({"sweep": {"seeds": 0}}, "sweep.seeds"),
-    ({"sweep": {"seeds": 2, "engine": "gpu"}}, "sweep.engine"),
-    ({"sweep": {"seeds": 2, "record": ["everything"]}}, "sweep.record"),
-    ({"sweep": {"seeds": 2, "surprise": 1}}, "sweep.surprise"),
-    ({"extra": {}}, "extra"),
-    ({"learner": {"initial_value": "huge"}}, "learner.initial_value"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"axes": {"loss.b": ["-1"]}}, "axes.loss.b"),
+        ({"loss": {"b": "x"}}, "b"),
+        ({"axes": {"learner.nope": [1]}}, "axes.learner.nope"),
+        ({"axes": {"b": [1]}}, "axes.b"),
+        ({"axes": {"loss.b": []}}, "axes.loss.b"),
+        ({"learner": {"episodes": 30, "gamma": 1}}, "learner.gamma"),
+        ({"sweep": {"seeds": 0}}, "sweep.seeds"),
+        ({"sweep": {"seeds": 2, "engine": "gpu"}}, "sweep.engine"),
+        ({"sweep": {"seeds": 2, "record": ["everything"]}}, "sweep.record"),
+        ({"sweep": {"seeds": 2, "surprise": 1}}, "sweep.surprise"),
+        ({"extra": {}}, "extra"),
+        ({"learner": {"initial_value": "huge"}}, "learner.initial_value"),
+    ],
+)
 def test_bad_sweeps_are_refused_naming_the_field(change, field):
     data = json.loads(json.dumps(SMALL))
     data.update(change)
@@ -130,8 +135,10 @@ def test_sweep_cli_reports_bad_files_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "distance" in err and not (tmp_path / "o").exists()
     assert main(["sweep", str(tmp_path / "missing.toml"), "--out", str(tmp_path / "o")]) == 2
-    assert main(["sweep", str(_write_sweep_file(tmp_path / "s.toml", 2)), "--out", str(tmp_path / "o"),
-                 "--workers", "0"]) == 2
+    assert (
+        main(["sweep", str(_write_sweep_file(tmp_path / "s.toml", 2)), "--out", str(tmp_path / "o"), "--workers", "0"])
+        == 2
+    )
 
 
 def test_parquet_table_holds_the_same_rows_as_the_csv(tmp_path):
@@ -167,8 +174,15 @@ def test_sweep_tables_drop_into_pandas_typed(tmp_path):
         from fractions import Fraction
 
         assert all(float(Fraction(e)) == v for e, v in zip(df["regret_observed_exact"], df["regret_observed"]))
-        metrics = ["regret_observed", "regret_unobserved", "agreement_all", "agreement_path", "coverage_observed",
-                   "exact_start_value", "exact_value_observed"]
+        metrics = [
+            "regret_observed",
+            "regret_unobserved",
+            "agreement_all",
+            "agreement_path",
+            "coverage_observed",
+            "exact_start_value",
+            "exact_value_observed",
+        ]
         means = df.groupby("loss.b")[metrics].mean()
         assert means.shape == (3, len(metrics)) and means.notna().all().all()
         assert df["exact_up_forever_optimal_observed"].dtype == bool

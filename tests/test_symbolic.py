@@ -16,15 +16,30 @@ from tabturn.turn import turn_mdp
 
 def test_every_claim_is_verified_by_sympy():
     names = {cl.name: cl.symbolic_verified for cl in symbolic.claims()}
-    assert names == {"reduction": True, "dominance": True, "never-down": True, "unobserved-up": True, "last-step": True,
-                     "cycle-values": True, "diagonal-threshold": True, "terminal-sequences": True, "no-stay-offset": True,
-                     "switching-threshold": True, "absent-values": True, "edges": True}
+    assert names == {
+        "reduction": True,
+        "dominance": True,
+        "never-down": True,
+        "unobserved-up": True,
+        "last-step": True,
+        "cycle-values": True,
+        "diagonal-threshold": True,
+        "terminal-sequences": True,
+        "no-stay-offset": True,
+        "switching-threshold": True,
+        "absent-values": True,
+        "edges": True,
+    }
 
 
 def test_claims_hold_on_a_handful_of_instances_in_every_regime():
     configs = symbolic.instance_configs(12, seed=5)
-    assert {c.regime for c in configs} == {"always", "absent-supervisor", "train-observed-deploy-unobserved",
-                                           "switching"}
+    assert {c.regime for c in configs} == {
+        "always",
+        "absent-supervisor",
+        "train-observed-deploy-unobserved",
+        "switching",
+    }
     for config in configs:
         bad = symbolic.check_instance(config)
         assert bad["interior_states"] > 0
@@ -96,8 +111,9 @@ def test_terminal_count_of_optimal_sequences_by_hand():
     # g(u) = 4*(2u - 4 + 1) - 1 for H = 4, so U* = {2} and C(4, 2) = 6 orderings of two ups and two rights.
     assert regimes.optimal_up_counts(Fraction(0), Fraction(1), 0, 5) == [5]
     assert regimes.optimal_up_counts(Fraction(1), Fraction(1), 0, 4) == [2]
-    config = TurnConfig(x_bounds=(0, 6), y_bounds=(0, 6), actions=("up", "right"), horizon=4, a=4, b=1,
-                        timing="terminal")
+    config = TurnConfig(
+        x_bounds=(0, 6), y_bounds=(0, 6), actions=("up", "right"), horizon=4, a=4, b=1, timing="terminal"
+    )
     mdp = turn_mdp(config)
     sol = backward_induction(mdp, 4, 1)
     assert regimes._count_sequences(mdp, sol, mdp.index_of((0, 0, True)), 4) == 6

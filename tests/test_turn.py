@@ -1,8 +1,8 @@
 """Invariants of the turn family over every (state, action)."""
 
+import dataclasses
 from fractions import Fraction
 
-import dataclasses
 import numpy as np
 import pytest
 
@@ -13,12 +13,27 @@ from tests.helpers import reference_flags, reference_loss, reference_move
 
 CONFIGS = [
     TurnConfig(x_bounds=(0, 3), y_bounds=(0, 2)),
-    TurnConfig(x_bounds=(-2, 1), y_bounds=(1, 3), start=(0, 2, False), regime="absent-supervisor",
-               distance="perpendicular", actions=("stay", "left", "up")),
-    TurnConfig(x_bounds=(0, 2), y_bounds=(0, 3), regime="switching", p="1/3", q="2/7", a="3/2", b="1/5",
-               actions=("right", "up", "down", "left", "stay")),
-    TurnConfig(x_bounds=(0, 2), y_bounds=(0, 2), regime="train-observed-deploy-unobserved", timing="terminal",
-               horizon=3),
+    TurnConfig(
+        x_bounds=(-2, 1),
+        y_bounds=(1, 3),
+        start=(0, 2, False),
+        regime="absent-supervisor",
+        distance="perpendicular",
+        actions=("stay", "left", "up"),
+    ),
+    TurnConfig(
+        x_bounds=(0, 2),
+        y_bounds=(0, 3),
+        regime="switching",
+        p="1/3",
+        q="2/7",
+        a="3/2",
+        b="1/5",
+        actions=("right", "up", "down", "left", "stay"),
+    ),
+    TurnConfig(
+        x_bounds=(0, 2), y_bounds=(0, 2), regime="train-observed-deploy-unobserved", timing="terminal", horizon=3
+    ),
     TurnConfig(x_bounds=(0, 2), y_bounds=(0, 2), regime="switching", p=1, q=0, distance="perpendicular"),
 ]
 
