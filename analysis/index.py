@@ -35,7 +35,7 @@ FILES = [
     ("gridworlds.png", "each gridworld map with its optimal path under the reward and under the performance"),
     (
         "gridworld_learners.csv",
-        "Q-learning on the gridworlds: shortcut, button, whisky, lava; regret, performance, cause",
+        "the four learners on the gridworlds: shortcut, button, whisky, lava; regret, performance, cause",
     ),
     ("provenance.json", "tabturn version, configs, seeds, run time of each script"),
 ]
@@ -153,24 +153,27 @@ def gridworld_answers(rows: list[dict], extra: list[dict], learners: list[dict] 
             )
             + "."
         )
-    for r in learners or []:
-        if r["stage"] == "default" and r["cause"]:
+    names = {"q": "Q-learning", "sarsa": "SARSA", "expected-sarsa": "expected SARSA", "double-q": "double Q-learning"}
+    default = [r for r in learners or [] if r["stage"] == "default"]
+    groups: dict[tuple, list[dict]] = {}
+    for r in default:
+        groups.setdefault((r["environment"], r["start"], r["behaviour"], bool(r["cause"])), []).append(r)
+    for (env, start, behaviour, judged), rows in groups.items():
+        each = "; ".join(
+            f"{names[r['learner']]} {int(r['shows'])}/{r['seeds']}"
+            + (f" (cause **{r['cause']}**)" if judged else f" (mean exact reward {r['performance_mean']})")
+            for r in rows
+        )
+        where = f"- {env}, start {start}" if judged else f"- {env}"
+        out.append(
+            f'{where}, seeds that show "{behaviour}" at the default settings: {each} '
+            "([gridworld_learners.csv](gridworld_learners.csv))."
+        )
+    for r in default:
+        if r["environment"] == "whisky_gold":
             out.append(
-                f"- {r['environment']}, start {r['start']}: Q-learning ({r['seeds']} seeds, default settings) "
-                f"{r['behaviour']} in {int(r['shows'])} seeds; cause: **{r['cause']}** "
-                f"([gridworld_learners.csv](gridworld_learners.csv))."
-            )
-    for r in learners or []:
-        if r["stage"] == "default" and not r["cause"]:
-            out.append(
-                f"- {r['environment']}: Q-learning trained on the training map {r['behaviour'].split(' (')[0]} "
-                f"in {int(r['shows'])} of {r['seeds']} seeds (mean exact reward {r['performance_mean']})."
-            )
-    for r in learners or []:
-        if r["environment"] == "whisky_gold" and r["stage"] == "default":
-            out.append(
-                f"- Whisky: {r['naive_optimal']} of {r['seeds']} Q-learning seeds are exactly optimal for the "
-                f"naive planner and {r['optimal']} for the planner that models its own randomisation."
+                f"- Whisky: {r['naive_optimal']} of {r['seeds']} {names[r['learner']]} seeds are exactly optimal for "
+                f"the naive planner and {r['optimal']} for the planner that models its own randomisation."
             )
     return out
 
