@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
+import os
 from fractions import Fraction
+from pathlib import Path
+
+import pytest
 
 SHIFTS = {"up": (0, 1), "down": (0, -1), "left": (-1, 0), "right": (1, 0), "stay": (0, 0)}  # (dx, dy)
 
@@ -91,3 +96,14 @@ def write_npz(directory, **arrays) -> str:
     path = directory / "bad.npz"
     np.savez(path, **arrays)
     return str(path)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def requires_extra(module: str):
+    """The imported ``module`` of an optional extra: skips the test when it is missing, except under
+    TABTURN_REQUIRE_EXTRAS=1 (make test and CI install every extra, so there a missing one must fail)."""
+    if os.environ.get("TABTURN_REQUIRE_EXTRAS"):
+        return importlib.import_module(module)
+    return pytest.importorskip(module)

@@ -4,7 +4,6 @@ import csv
 import itertools
 import random
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,8 +17,8 @@ from tabturn.config import TurnConfig
 from tabturn.errors import InputError
 from tabturn.evaluate import path_value
 from tabturn.solve import solve_config
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 ALWAYS = str(ROOT / "examples" / "always.toml")
 
 

@@ -5,7 +5,6 @@ import os
 import subprocess
 import sys
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,9 +12,8 @@ import pytest
 from tabturn.cli import main
 from tabturn.config import TurnConfig
 from tabturn.solve import solve_config
-from tests.helpers import write_file, write_npz
+from tests.helpers import ROOT, write_file, write_npz
 
-ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))
 
 

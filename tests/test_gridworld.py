@@ -2,16 +2,14 @@
 
 import functools
 from fractions import Fraction
-from pathlib import Path
 
 import pytest
 
 from tabturn.cli import main
 from tabturn.finite import backward_induction
 from tabturn.gridworld import gridworld_mdps, load_gridworld, naive_planner_value, safety_summary, shifted_value
-from tests.helpers import write_file
+from tests.helpers import ROOT, write_file
 
-ROOT = Path(__file__).resolve().parents[1]
 GW = ROOT / "examples" / "gridworlds"
 MOVES = {"up": (-1, 0), "down": (1, 0), "left": (0, -1), "right": (0, 1)}
 

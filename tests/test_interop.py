@@ -1,6 +1,5 @@
 """Gymnasium in and out, DRN/PRISM/npz export, and Storm's exact engine as an independent check."""
 
-import os
 import warnings
 from fractions import Fraction
 
@@ -15,12 +14,9 @@ from tabturn.export import storm_property, to_drn, to_npz_bytes, to_prism
 from tabturn.finite import backward_induction
 from tabturn.solve import solve
 from tabturn.turn import turn_mdp
-from tests.helpers import reference_loss
+from tests.helpers import reference_loss, requires_extra
 
-if os.environ.get("TABTURN_REQUIRE_EXTRAS"):
-    import gymnasium  # CI installs the "gym" extra: a missing gymnasium must fail, not skip
-else:
-    gymnasium = pytest.importorskip("gymnasium")
+gymnasium = requires_extra("gymnasium")
 from tabturn.gym_env import ENV_ID, TabularEnv, TurnEnv  # noqa: E402
 from tabturn.gym_import import TERMINAL, make_env, mdp_from_gym  # noqa: E402
 
@@ -214,11 +210,7 @@ def test_solve_and_learn_accept_a_gym_id(capsys):
 
 
 def _stormpy():
-    if os.environ.get("TABTURN_REQUIRE_EXTRAS"):
-        import stormpy  # CI installs the "check" extra: a missing stormpy must fail, not skip
-
-        return stormpy
-    return pytest.importorskip("stormpy")
+    return requires_extra("stormpy")
 
 
 def _storm_values(text: str, prop: str, tmp_path, prism: bool = False) -> list[Fraction]:

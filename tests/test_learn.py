@@ -14,6 +14,7 @@ from tabturn.errors import InputError
 from tabturn.learn import ALGORITHMS, LearnerSettings, learn
 from tabturn.solve import solve_config
 from tabturn.turn import turn_mdp
+from tests.helpers import requires_extra
 
 SMALL = TurnConfig(x_bounds=(0, 2), y_bounds=(0, 2), regime="switching", p="1/3", q="1/2", horizon=5)
 
@@ -124,7 +125,7 @@ def test_action_order_permutation_is_validated_and_used():
 )
 @pytest.mark.parametrize("regime", ["switching", "always", "terminal-timing"])
 def test_numba_engine_is_bit_identical_to_numpy(algorithm, extra, regime):
-    pytest.importorskip("numba")
+    requires_extra("numba")
     cfg = {
         "switching": SMALL,
         "always": TurnConfig(x_bounds=(0, 2), y_bounds=(0, 3), horizon=5),

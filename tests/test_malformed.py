@@ -21,9 +21,8 @@ from tabturn.cli import main
 from tabturn.config import TurnConfig
 from tabturn.errors import InputError
 from tabturn.sweep import parse_sweep
-from tests.helpers import write_file, write_npz
+from tests.helpers import ROOT, write_file, write_npz
 
-ROOT = Path(__file__).resolve().parents[1]
 ALWAYS = str(ROOT / "examples" / "always.toml")
 SWITCHING = str(ROOT / "examples" / "switching.toml")
 

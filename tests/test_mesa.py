@@ -1,7 +1,6 @@
 """The tabular mesa-optimizer: learned loss model + exact planner."""
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -11,8 +10,8 @@ from tabturn.errors import InputError
 from tabturn.mesa import MesaSettings, mesa, planned_world_summary, with_arrival_losses
 from tabturn.solve import solve_config
 from tabturn.turn import turn_loss, turn_mdp
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 SMALL = dict(x_bounds=(0, 4), y_bounds=(0, 4), horizon=8)
 
 

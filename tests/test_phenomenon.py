@@ -1,15 +1,13 @@
 """The phenomenon search: refinement logic, the always-up class, and cached cells reproduced exactly."""
 
 import importlib
-from pathlib import Path
 
 import numpy as np
 
 from tabturn.compare import compare
 from tabturn.config import TurnConfig
 from tabturn.solve import solve_config
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT
 
 
 def _ph():

@@ -10,7 +10,6 @@ import textwrap
 import time
 from concurrent.futures import ProcessPoolExecutor
 from fractions import Fraction
-from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,9 +20,8 @@ from tabturn.finite import backward_induction
 from tabturn.learn import LearnerSettings, learn
 from tabturn.sweep import parse_sweep, run_sweep
 from tabturn.turn import turn_mdp
-from tests.helpers import expectimax
+from tests.helpers import ROOT, expectimax
 
-ROOT = Path(__file__).resolve().parents[1]
 ALWAYS = str(ROOT / "examples" / "always.toml")
 
 

@@ -1,11 +1,11 @@
 """The committed reports are what the analysis code produces (full tables where cheap, else reduced checks)."""
 
 import importlib
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT
+
 REPORTS = ROOT / "reports"
 
 

@@ -13,6 +13,7 @@ import pytest
 from tabturn.cli import main
 from tabturn.errors import InputError
 from tabturn.sweep import parse_sweep, run_sweep
+from tests.helpers import requires_extra
 
 SMALL = {
     "sweep": {"seeds": 12, "chunk": 5},
@@ -50,8 +51,8 @@ def test_rows_are_identical_across_executors_workers_and_chunk_sizes(tmp_path):
     reference = None
     runs = [("local", 1, 5), ("local", 2, 5), ("local", 1, 12), ("local", 2, 1), ("dask-inprocess", 2, 7)]
     for i, (executor, workers, chunk) in enumerate(runs):
-        if executor.startswith("dask") and not os.environ.get("TABTURN_REQUIRE_EXTRAS"):
-            pytest.importorskip("distributed")  # make test installs it and requires it
+        if executor.startswith("dask"):
+            requires_extra("distributed")
         out = tmp_path / f"run{i}"
         run_sweep(_sweep(chunk=chunk), out, executor, workers)
         table = (out / "table.csv").read_bytes()
@@ -142,8 +143,7 @@ def test_sweep_cli_reports_bad_files_in_one_line(tmp_path, capsys):
 
 
 def test_parquet_table_holds_the_same_rows_as_the_csv(tmp_path):
-    if not os.environ.get("TABTURN_REQUIRE_EXTRAS"):
-        pytest.importorskip("pyarrow")  # make test installs it and requires it
+    requires_extra("pyarrow")
     import csv
 
     import pyarrow.parquet as pq
