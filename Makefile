@@ -3,7 +3,7 @@
 #               (Storm, Gymnasium, Dask and Parquet checks must run, not skip: TABTURN_REQUIRE_EXTRAS=1)
 # make lint   : ruff check and ruff format --check (pyproject.toml [tool.ruff]); CI runs it before the tests
 # make report : same setup, regenerate reports/ from the analysis scripts
-# make bench  : same setup plus the bench extra (pymdptoolbox, stormpy), run the benchmarks (about 4 minutes) and
+# make bench  : same setup plus the bench extra (pymdptoolbox, stormpy), run the benchmarks (about 2.5 minutes) and
 #               rewrite benchmarks/RESULTS.md and the README's performance table
 # make lock   : refresh requirements.lock (the exact versions the reports were made with) in a fresh venv
 # Every install is constrained by requirements.lock, so a fresh machine gets the versions of the reports.
