@@ -234,18 +234,27 @@ def _cycle_heads(succ: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return on_cycle & (lowest == np.arange(S)), on_cycle
 
 
+def _edges_into(targets: np.ndarray, n: int):
+    """For edges with these ``targets`` (nodes 0..n-1), a function from a frontier of nodes to the indices of the
+    edges entering it (edges grouped by target once, each frontier gathered in one vectorised pass)."""
+    order = np.argsort(targets, kind="stable")
+    indptr = np.searchsorted(targets[order], np.arange(n + 1))
+
+    def into(frontier: np.ndarray) -> np.ndarray:
+        lo, hi = indptr[frontier], indptr[frontier + 1]
+        counts = hi - lo
+        starts = np.repeat(lo - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
+        return order[starts + np.arange(counts.sum())]
+
+    return into
+
+
 def _levels(succ: np.ndarray, heads: np.ndarray) -> list[np.ndarray]:
     """Nodes grouped by their number of steps to a cycle head (level 0 = the heads), via predecessor lists."""
-    order = np.argsort(succ, kind="stable")
-    indptr = np.searchsorted(succ[order], np.arange(len(succ) + 1))
+    into = _edges_into(succ, len(succ))  # edge s -> succ[s] has index s: the edges entering are the predecessors
     levels = [np.flatnonzero(heads)]
     while True:
-        lo, hi = indptr[levels[-1]], indptr[levels[-1] + 1]
-        counts = hi - lo
-        if not counts.sum():
-            return levels
-        starts = np.repeat(lo - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
-        preds = order[starts + np.arange(counts.sum())]
+        preds = into(levels[-1])
         preds = preds[~heads[preds]]  # a head is reached again only around its own cycle
         if not preds.size:
             return levels
@@ -314,15 +323,11 @@ def _condensation_levels(matrix: sp.csr_matrix) -> tuple[np.ndarray, list[np.nda
     src, dst = comp[coo.row[cross]], comp[coo.col[cross]]
     edges = np.unique(np.stack([src, dst], axis=1), axis=0) if src.size else np.zeros((0, 2), dtype=np.int64)
     remaining = np.bincount(edges[:, 0], minlength=n)  # components each one still waits for
-    order = np.argsort(edges[:, 1], kind="stable")
-    indptr = np.searchsorted(edges[order, 1], np.arange(n + 1))
+    into = _edges_into(edges[:, 1], n)
     levels, frontier = [], np.flatnonzero(remaining == 0)
     while frontier.size:
         levels.append(frontier)
-        lo, hi = indptr[frontier], indptr[frontier + 1]
-        counts = hi - lo
-        starts = np.repeat(lo - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
-        preds = edges[order[starts + np.arange(counts.sum())], 0]
+        preds = edges[into(frontier), 0]
         np.subtract.at(remaining, preds, 1)
         frontier = np.unique(preds[remaining[preds] == 0])
     return comp, levels

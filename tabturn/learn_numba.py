@@ -88,6 +88,36 @@ if numba is not None:
             out[i] = out[i] / total
 
     @_inline
+    def _explore(key, u, e, r, eps, A, c_explore, c_action):
+        """The uniformly random action when step (e, r) explores (epsilon-greedy), else -1."""
+        if _uniform(key, u[e, r, c_explore]) < eps:
+            return min(int(_uniform(key, u[e, r, c_action]) * A), A - 1)
+        return -1
+
+    @_inline
+    def _inverse_cdf(x, cum):
+        """The index of the first cumulative probability at or above x (the last one when none is)."""
+        k = 0
+        for j in range(cum.shape[0]):
+            if x > cum[j]:
+                k += 1
+        return min(k, cum.shape[0] - 1)
+
+    @_inline
+    def _start(key, u, e, c_next, start_states, start_cum):
+        """Episode e's start state (drawn with row 0's "next" uniform when there are several)."""
+        if start_cum.shape[0] > 1:
+            return start_states[_inverse_cdf(_uniform(key, u[e, 0, c_next]), start_cum)]
+        return start_states[0]
+
+    @_inline
+    def _successor(key, u, e, r, c_next, s, a, nexts, cum, deterministic):
+        """The state after action a in state s at step (e, r)."""
+        if deterministic:
+            return nexts[s, a, 0]
+        return nexts[s, a, _inverse_cdf(_uniform(key, u[e, r, c_next]), cum[s, a])]
+
+    @_inline
     def _behaviour(qs, key, u, e, r, eps, tie, softmax, temperature, scratch, c_explore, c_action, c_tie):
         # u[e, r]: the step's counter hashes (indexed, not sliced: a slice would touch the shared array's
         # reference count from every thread); a uniform is computed only when used (its value does not
@@ -103,8 +133,9 @@ if numba is not None:
                 if u_action > cdf:
                     k += 1
             return min(k, A - 1)
-        if _uniform(key, u[e, r, c_explore]) < eps:
-            return min(int(_uniform(key, u[e, r, c_action]) * A), A - 1)
+        explored = _explore(key, u, e, r, eps, A, c_explore, c_action)
+        if explored >= 0:
+            return explored
         return _greedy(qs, _uniform(key, u[e, r, c_tie]) if c_tie >= 0 else 0.0, tie)
 
     @_inline
@@ -161,7 +192,6 @@ if numba is not None:
         count, H1, C = hashes.shape
         H = H1 - 1
         A = q.shape[2]
-        K = nexts.shape[2]
         for b in numba.prange(B):  # seeds are independent: threads cannot change any seed's result
             scratch = np.empty(A)
             row = np.empty(A)
@@ -171,14 +201,7 @@ if numba is not None:
             qb, q2b, vb = q[b], q2[b], visits[b]
             for e in range(count):
                 eps = eps_arr[e]
-                s = start_states[0]
-                if start_cum.shape[0] > 1:
-                    u_start = _uniform(key, hashes[e, 0, c_next])
-                    k = 0
-                    for j in range(start_cum.shape[0]):
-                        if u_start > start_cum[j]:
-                            k += 1
-                    s = start_states[min(k, start_cum.shape[0] - 1)]
+                s = _start(key, hashes, e, c_next, start_states, start_cum)
                 for i in range(A):
                     row[i] = qb[s, i] if algorithm != 3 else qb[s, i] + q2b[s, i]
                 a = _behaviour(
@@ -186,15 +209,7 @@ if numba is not None:
                 )
                 alive = not terminal[s]
                 for t in range(H):
-                    if deterministic:
-                        s_next = nexts[s, a, 0]
-                    else:
-                        k = 0
-                        u_next = _uniform(key, hashes[e, t + 1, c_next])
-                        for j in range(K):
-                            if u_next > cum[s, a, j]:
-                                k += 1
-                        s_next = nexts[s, a, min(k, K - 1)]
+                    s_next = _successor(key, hashes, e, t + 1, c_next, s, a, nexts, cum, deterministic)
                     c = cost[s, a]
                     last = t == H - 1 and trunc_terminal
                     done = terminal[s_next] or last
@@ -311,34 +326,17 @@ if numba is not None:
         count, H1, _ = hashes.shape
         H = H1 - 1
         A = q.shape[2]
-        K = nexts.shape[2]
         for b in numba.prange(B):
             key = keys[b]
             qb, vb = q[b], visits[b]
             for e in range(count):
                 eps = eps_arr[e]
-                s = start_states[0]
-                if start_cum.shape[0] > 1:
-                    u_start = _uniform(key, hashes[e, 0, c_next])
-                    k = 0
-                    for j in range(start_cum.shape[0]):
-                        if u_start > start_cum[j]:
-                            k += 1
-                    s = start_states[min(k, start_cum.shape[0] - 1)]
-                a = _argmin(qb, s, tie)
-                if _uniform(key, hashes[e, 0, c_explore]) < eps:
-                    a = min(int(_uniform(key, hashes[e, 0, c_action]) * A), A - 1)
+                s = _start(key, hashes, e, c_next, start_states, start_cum)
+                explored = _explore(key, hashes, e, 0, eps, A, c_explore, c_action)
+                a = explored if explored >= 0 else _argmin(qb, s, tie)
                 alive = not terminal[s]
                 for t in range(H):
-                    if deterministic:
-                        s_next = nexts[s, a, 0]
-                    else:
-                        k = 0
-                        u_next = _uniform(key, hashes[e, t + 1, c_next])
-                        for j in range(K):
-                            if u_next > cum[s, a, j]:
-                                k += 1
-                        s_next = nexts[s, a, min(k, K - 1)]
+                    s_next = _successor(key, hashes, e, t + 1, c_next, s, a, nexts, cum, deterministic)
                     c = cost[s, a]
                     last = t == H - 1 and trunc_terminal
                     done = terminal[s_next] or last
@@ -346,9 +344,8 @@ if numba is not None:
                     ri = s + t * stride
                     rn = s_next + min(t + 1, H - 1) * stride
                     gi = _argmin(qb, rn, tie)
-                    a_next = gi
-                    if _uniform(key, hashes[e, t + 1, c_explore]) < eps:
-                        a_next = min(int(_uniform(key, hashes[e, t + 1, c_action]) * A), A - 1)
+                    explored = _explore(key, hashes, e, t + 1, eps, A, c_explore, c_action)
+                    a_next = explored if explored >= 0 else gi
                     if algorithm == 0:
                         boot = qb[rn, gi]
                     elif algorithm == 1:
