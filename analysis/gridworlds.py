@@ -425,26 +425,33 @@ def learner_rows(name: str, shares: dict | None = None, algorithm: str = "q") ->
     default = measure(learn(reward, settings(**DEFAULT_LEARNER), seeds, engine=engine()))
     if shares is not None:
         shares[name] = path_shares(world, reward, default["greedy"])
-    found: dict = {}
 
-    def record(episodes, result) -> bool:
-        found["episodes"], found["m"] = episodes, measure(result)
-        return found["m"]["optimal"] >= CONVERGED * len(seeds)
+    def first_converged(fields: dict, budgets: list[int], trained) -> tuple[int, dict]:
+        """One run checkpointed at ``budgets``: the first budget with >= 99% of seeds reward-optimal (or the last)
+        and the measures there."""
+        found: dict = {}
 
-    learn(
-        reward,
-        settings(**recipe, episodes=LEARN_BUDGETS[-1]),
-        seeds,
-        engine=engine(),
-        checkpoints=LEARN_BUDGETS,
-        on_checkpoint=record,
-    )
-    stages = [("default", DEFAULT_LEARNER["episodes"], default), ("recipe", found["episodes"], found["m"])]
+        def record(episodes, result) -> bool:
+            found["episodes"], found["m"] = episodes, measure(result)
+            return found["m"]["optimal"] >= CONVERGED * len(trained)
+
+        learn(
+            reward,
+            settings(**fields, episodes=budgets[-1]),
+            trained,
+            engine=engine(),
+            checkpoints=budgets,
+            on_checkpoint=record,
+        )
+        return found["episodes"], found["m"]
+
+    recipe_episodes, recipe_m = first_converged(recipe, LEARN_BUDGETS, seeds)
+    stages = [("default", DEFAULT_LEARNER["episodes"], default), ("recipe", recipe_episodes, recipe_m)]
     # converged agents: the default settings if they already reach >= 99% reward-optimal seeds, else the recipe's
     conv = next(
         (
             (stage, m, fields)
-            for (stage, _, m), fields in zip(stages, (DEFAULT_LEARNER, {**recipe, "episodes": found["episodes"]}))
+            for (stage, _, m), fields in zip(stages, (DEFAULT_LEARNER, {**recipe, "episodes": recipe_episodes}))
             if m["optimal"] >= CONVERGED * len(seeds)
         ),
         None,
@@ -455,22 +462,9 @@ def learner_rows(name: str, shares: dict | None = None, algorithm: str = "q") ->
     step = None
     if algorithm == "q":  # the finite-horizon optimum's own form: one table per step, on fewer seeds (cost)
         step_seeds = range(STEP_SEEDS)
-        step_found: dict = {}
-
-        def record_step(episodes, result) -> bool:
-            step_found["episodes"], step_found["m"] = episodes, measure(result)
-            return step_found["m"]["optimal"] >= CONVERGED * len(step_seeds)
-
-        learn(
-            reward,
-            settings(**recipe, episodes=STEP_BUDGETS[-1], time_indexed=True),
-            step_seeds,
-            engine=engine(),
-            checkpoints=STEP_BUDGETS,
-            on_checkpoint=record_step,
-        )
-        step = (step_found["episodes"], step_found["m"], len(step_seeds))
-        stages.append(("recipe, step-indexed", step[0], step[1]))
+        step_episodes, step_m = first_converged({**recipe, "time_indexed": True}, STEP_BUDGETS, step_seeds)
+        step = (step_episodes, step_m, len(step_seeds))
+        stages.append(("recipe, step-indexed", step_episodes, step_m))
     step_converged = step is not None and step[1]["optimal"] >= CONVERGED * step[2]
     rows = []
     for s, _ in reward.start:
