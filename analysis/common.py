@@ -6,7 +6,7 @@ import csv
 import io
 from pathlib import Path
 
-from tabturn.io import write_atomic
+from tabturn.runs.files import write_atomic
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,17 +38,17 @@ def read_csv(path: Path) -> list[dict]:
 
 def engine() -> str:
     """The learner engine: numba when installed (bit-identical to numpy, only faster)."""
-    from tabturn import learn_numba
+    from tabturn.learners import numba_kernel
 
-    return "numba" if learn_numba.available() else "numpy"
+    return "numba" if numba_kernel.available() else "numpy"
 
 
 def seed_study(config, learner: dict, seeds, axes: dict | None = None) -> list:
     """Run a sweep of one config (a TurnConfig) over ``seeds`` (and ``axes``, if any) in this process and
-    return one Comparison per point, in point order (for tabturn.study.summarise)."""
+    return one Comparison per point, in point order (for tabturn.experiments.study.summarise)."""
     import tempfile
 
-    from tabturn.sweep import comparison_from_rows, parse_sweep, run_sweep
+    from tabturn.runs.sweep import comparison_from_rows, parse_sweep, run_sweep
 
     seeds = list(seeds)
     sweep = parse_sweep(

@@ -17,12 +17,13 @@ import sys
 from pathlib import Path
 
 from analysis.common import EXAMPLES, REPORTS, csv_text, engine, markdown_table, save_figure, write_atomic
-from tabturn.config import TurnConfig
-from tabturn.solve import solve_config
-from tabturn.study import BUDGETS, CONVERGED, RECIPES, converge, recipe_name, trained_world, wilson
-from tabturn.turn import turn_mdp
+from tabturn.envs.solve import solve_config
+from tabturn.envs.turn.config import TurnConfig
+from tabturn.envs.turn.model import turn_mdp
+from tabturn.experiments.study import BUDGETS, CONVERGED, RECIPES, converge, recipe_name, trained_world, wilson
 
-# Settings (data). The recipes and budget grids are tabturn.study.RECIPES and BUDGETS (shared with attribution).
+# Settings (data). The recipes and budget grids are tabturn.experiments.study.RECIPES and BUDGETS (shared with
+# attribution).
 SEEDS = 1000
 BASE_SEED = 0
 TARGET = CONVERGED

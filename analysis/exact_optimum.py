@@ -12,11 +12,11 @@ import sys
 from pathlib import Path
 
 from analysis.common import EXAMPLES, REPORTS, save_figure, write_atomic
-from tabturn.config import TurnConfig
-from tabturn.rational import format_rational
-from tabturn.render import LETTERS, attractor_summary, format_state, policy_map
-from tabturn.solve import solve_config
-from tabturn.turn import state_index
+from tabturn.cli.render import LETTERS, attractor_summary, format_state, policy_map
+from tabturn.core.rational import format_rational
+from tabturn.envs.solve import solve_config
+from tabturn.envs.turn.config import TurnConfig
+from tabturn.envs.turn.model import state_index
 
 # Settings (data): the configs to report on are the example files; the figure shows these two.
 FIGURE_EXAMPLES = ("always", "absent_supervisor")

@@ -11,14 +11,14 @@ from pathlib import Path
 import numpy as np
 
 from analysis.common import REPORTS, ROOT, csv_text, engine, save_figure, write_atomic
-from tabturn.compare import compare
-from tabturn.config import TurnConfig
-from tabturn.discounted import solve_discounted
-from tabturn.learn import learn
-from tabturn.reduced import reduced_mdp
-from tabturn.solve import solve_config
-from tabturn.study import default_settings, training_start
-from tabturn.turn import turn_mdp
+from tabturn.envs.solve import solve_config
+from tabturn.envs.turn.config import TurnConfig
+from tabturn.envs.turn.model import turn_mdp
+from tabturn.exact.discounted import solve_discounted
+from tabturn.experiments.compare import compare
+from tabturn.experiments.study import default_settings, training_start
+from tabturn.learners.tabular import learn
+from tabturn.symbolic.reduced import reduced_mdp
 
 # Settings (data).
 GAMMAS = [Fraction(i, 20) for i in range(0, 20)]

@@ -4,7 +4,7 @@ planner with and without a model of its own randomisation; the training map's pl
 
 Q-learning trained on each map with the visible reward: the share of seeds that take the shortcut, press the
 button, drink, or step into lava on the shifted maps, their exact reward regret and hidden performance, and the
-cause of each behaviour by tabturn.attribute.verdict.
+cause of each behaviour by tabturn.experiments.attribution.verdict.
 
 Writes reports/gridworlds.md, gridworlds.csv, gridworlds_extra.csv, gridworld_learners.csv and gridworlds.png.
 """
@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from analysis.common import REPORTS, ROOT, csv_text, engine, markdown_table, save_figure, write_atomic
-from tabturn.gridworld import (
+from tabturn.core.rational import format_rational
+from tabturn.envs.gridworld import (
     END,
     MOVES,
     gridworld_mdps,
@@ -28,8 +29,7 @@ from tabturn.gridworld import (
     shifted_value,
     states,
 )
-from tabturn.rational import format_rational
-from tabturn.solve import solve
+from tabturn.envs.solve import solve
 
 GW = ROOT / "examples" / "gridworlds"
 ENVIRONMENTS = (
@@ -226,7 +226,8 @@ def main(out_dir: str | Path = REPORTS) -> None:
         f"Stage `recipe, step-indexed` (Q-learning only): the same recipe with one table per step, the form a "
         f"finite-horizon optimum takes, on {STEP_SEEDS} seeds and budgets {', '.join(map(str, STEP_BUDGETS))}, "
         "stopped at the first with at least 99% of seeds reward-optimal. "
-        "`cause` comes from `tabturn.attribute.verdict`: converged agents are the first stationary stage with >= "
+        "`cause` comes from `tabturn.experiments.attribution.verdict`: converged agents are the first stationary stage "
+        "with >= "
         "99% reward-optimal seeds, with the tie-break (first, last) as the optimum-neutral factor; when only the "
         "step-indexed table converges, its agents are the converged ones and the stationary recipe is the "
         "contrast (cause `representation` when they differ). The shifted maps are "
@@ -302,7 +303,7 @@ def _marks(world, char: str) -> np.ndarray:
 def _visits(world, mdp, policies, start: int, char: str) -> np.ndarray:
     """(B,) bool: along the greedy path (most probable successors) from ``start``, some move enters a ``char``
     cell (terminal cells included: the move into them is what counts)."""
-    from tabturn.compare import batched_paths, likely_successors
+    from tabturn.experiments.compare import batched_paths, likely_successors
 
     actions, states_ = batched_paths(policies, start, world.time_limit, likely_successors(mdp))
     entered = _entered_cells(world, mdp)[states_[:, :-1], actions]
@@ -312,7 +313,7 @@ def _visits(world, mdp, policies, start: int, char: str) -> np.ndarray:
 def path_shares(world, mdp, policies) -> np.ndarray:
     """(rows, cols) share of policies whose greedy path from some start state passes through each cell (the cell
     a move enters counts, terminal cells included)."""
-    from tabturn.compare import batched_paths, likely_successors
+    from tabturn.experiments.compare import batched_paths, likely_successors
 
     width = len(world.rows[0])
     here = np.array([-1 if cell is None else cell[0] * width + cell[1] for cell in _cells(world)])
@@ -348,7 +349,7 @@ def _optimal_visits(solution, world, start: int, char: str) -> bool:
 
 def _start_columns(mdp, policies, horizon: int, starts: list[int]) -> list[list[Fraction]]:
     """Exact values of stationary policies (B, S) at the given start states (one stacked evaluation)."""
-    from tabturn.evaluate import many_policy_values
+    from tabturn.exact.evaluate import many_policy_values
 
     N, den = many_policy_values(mdp, policies, horizon)
     return [[Fraction(int(row[s]), den) for s in starts] for row in N]
@@ -361,7 +362,7 @@ def _performance(perf_mdp, policies, start: int, horizon: int) -> list[Fraction]
 
 def start_values(mdp, policies, horizon: int) -> list[Fraction]:
     """Exact value of each stationary policy from the MDP's start distribution."""
-    from tabturn.compare import _batched_path_values, batched_paths, likely_successors
+    from tabturn.experiments.compare import _batched_path_values, batched_paths, likely_successors
 
     if mdp.is_deterministic():
         totals = [Fraction(0)] * len(policies)
@@ -388,12 +389,12 @@ def learner_rows(name: str, shares: dict | None = None, algorithm: str = "q") ->
     where the recipe makes >= 99% of seeds reward-optimal, with the tie-break as an optimum-neutral factor (and, for
     Q-learning, a step-indexed table): per start state, the share of seeds that show the environment's behaviour,
     the exact reward regret and hidden performance of the learned policies, and the verdict of
-    tabturn.attribute.verdict."""
+    tabturn.experiments.attribution.verdict."""
     import dataclasses
 
-    from tabturn.attribute import Count, Evidence, verdict
-    from tabturn.learn import LearnerSettings, learn
-    from tabturn.study import CONVERGED, RECIPES
+    from tabturn.experiments.attribution import Count, Evidence, verdict
+    from tabturn.experiments.study import CONVERGED, RECIPES
+    from tabturn.learners.tabular import LearnerSettings, learn
 
     world = load_gridworld(str(GW / f"{name}.toml"))
     reward, performance = gridworld_mdps(world)

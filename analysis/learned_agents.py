@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 from analysis.common import EXAMPLES, REPORTS, csv_text, markdown_table, save_figure, seed_study, write_atomic
-from tabturn.config import TurnConfig
-from tabturn.rational import format_rational
-from tabturn.study import summarise, wilson
+from tabturn.core.rational import format_rational
+from tabturn.envs.turn.config import TurnConfig
+from tabturn.experiments.study import summarise, wilson
 
 # Settings (data).
 SEEDS = 1000

@@ -12,10 +12,10 @@ import sys
 from pathlib import Path
 
 from analysis.common import REPORTS, csv_text, markdown_table, write_atomic
-from tabturn.config import TurnConfig
-from tabturn.mesa import MODELS, MesaSettings, mesa, planned_world_summary
-from tabturn.rational import format_rational
-from tabturn.solve import solve_config
+from tabturn.core.rational import format_rational
+from tabturn.envs.solve import solve_config
+from tabturn.envs.turn.config import TurnConfig
+from tabturn.experiments.mesa import MODELS, MesaSettings, mesa, planned_world_summary
 
 # Settings (data).
 BASE = {"x_bounds": (0, 7), "y_bounds": (0, 7), "horizon": 16, "start": (0, 0, True)}

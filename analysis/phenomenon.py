@@ -6,15 +6,15 @@ Two parts:
 - The search (slow, cached): ``python -m analysis.phenomenon --search``. A coarse design in blocks (learner,
   training details, setup, mesa agent), 200 seeds per cell, then adaptive refinement: along every numeric axis,
   wherever the always-up share of two neighbouring cells differs by REFINE_STEP or more, the cell between them is
-  added (geometric midpoints for episodes and b), for REFINE_ROUNDS rounds. Every cell is one sweep (tabturn.sweep,
+  added (geometric midpoints for episodes and b), for REFINE_ROUNDS rounds. Every cell is one sweep (tabturn.runs.sweep,
   resumable: a killed search redoes only unfinished cells, cached under .cache/phenomenon/). Writes
   reports/phenomenon.csv, one row per cell, hits or not.
 - The report (``make report``): reads the CSV, re-runs a sample of cells to show the cache is what the code
   gives, runs an intervention pair and traces three seeds for each region found, and writes
   reports/phenomenon.md and reports/phenomenon.png.
 
-"Always-up" is the class of tabturn.compare: visited, not optimal, and the greedy path from the start goes up
-at every step.
+"Always-up" is the class of tabturn.experiments.compare: visited, not optimal, and the greedy path from the start goes
+up at every step.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from fractions import Fraction
 from pathlib import Path
 
 from analysis.common import REPORTS, ROOT, csv_text, engine, markdown_table, read_csv, save_figure, write_atomic
-from tabturn import counter_rng
-from tabturn.config import TurnConfig
-from tabturn.study import wilson
+from tabturn.envs.turn.config import TurnConfig
+from tabturn.experiments.study import wilson
+from tabturn.learners import counter_rng
 
 # Settings (data).
 SEEDS = 200
@@ -216,8 +216,8 @@ def run_cell(cell: dict, seeds: int = SEEDS, cache: Path | None = CACHE) -> dict
         return _run_mesa_cell(cell, seeds)
     import tempfile
 
-    from tabturn.attribute import optimum_allows
-    from tabturn.sweep import parse_sweep, run_sweep
+    from tabturn.experiments.attribution import optimum_allows
+    from tabturn.runs.sweep import parse_sweep, run_sweep
 
     data, learner = cell_setup(cell)
     sweep = parse_sweep(
@@ -229,16 +229,16 @@ def run_cell(cell: dict, seeds: int = SEEDS, cache: Path | None = CACHE) -> dict
     else:
         rows = run_sweep(sweep, cache / f"{cell_key(cell)}-{seeds}", workers=1)["rows"]
     classes = [r["class_observed"] for r in rows]
-    from tabturn.solve import solve_config
+    from tabturn.envs.solve import solve_config
 
     solution = solve_config(TurnConfig.from_dict(data))
     return _row(cell, data, learner, classes, optimum_allows(solution, "observed")["up-forever"])
 
 
 def _run_mesa_cell(cell: dict, seeds: int) -> dict:
-    from tabturn.attribute import optimum_allows
-    from tabturn.mesa import MesaSettings, mesa
-    from tabturn.solve import solve_config
+    from tabturn.envs.solve import solve_config
+    from tabturn.experiments.attribution import optimum_allows
+    from tabturn.experiments.mesa import MesaSettings, mesa
 
     config = TurnConfig.load(str(BASE))
     truth = solve_config(config)
@@ -332,7 +332,7 @@ def search(out_dir: Path = REPORTS) -> list[dict]:
         out_dir / "phenomenon_cells.json",
         json.dumps([{k: v for k, v in c.items()} for c in cells], sort_keys=True, indent=0) + "\n",
     )
-    from tabturn.io import dumps, provenance
+    from tabturn.runs.files import dumps, provenance
 
     write_atomic(
         out_dir / "phenomenon_provenance.json",
@@ -355,9 +355,9 @@ def search(out_dir: Path = REPORTS) -> list[dict]:
 
 def cell_learner(cell: dict):
     """(config, mdp, solution, LearnerSettings) of a learner cell."""
-    from tabturn.solve import solve_config
-    from tabturn.study import default_settings, resolve_initial_value
-    from tabturn.turn import turn_mdp
+    from tabturn.envs.solve import solve_config
+    from tabturn.envs.turn.model import turn_mdp
+    from tabturn.experiments.study import default_settings, resolve_initial_value
 
     data, learner = cell_setup(cell)
     config = TurnConfig.from_dict(data)
@@ -424,9 +424,9 @@ def traces(cell: dict, n: int = 3, points: int = 24) -> dict:
     means 'up' is the greedy choice there)."""
     import numpy as np
 
-    from tabturn.compare import compare
-    from tabturn.learn import learn
-    from tabturn.study import training_start
+    from tabturn.experiments.compare import compare
+    from tabturn.experiments.study import training_start
+    from tabturn.learners.tabular import learn
 
     config, mdp, solution, settings = cell_learner(cell)
     start = training_start(config)
@@ -630,7 +630,7 @@ def figure(rows: list[dict], region_traces: list[dict]):
 
 def first_move_losses(found: list[dict]) -> str:
     """ "up -15, down 0, ..." : the exact one-step loss of each action at the start of region 1's representative."""
-    from tabturn.rational import format_rational
+    from tabturn.core.rational import format_rational
 
     cells = {
         cell_key({k: v for k, v in c.items() if k != "_refined"}): c

@@ -20,8 +20,8 @@ from analysis import (
     variant_robustness,
 )
 from analysis.common import EXAMPLES, REPORTS, engine, write_atomic
-from tabturn.config import TurnConfig
-from tabturn.io import dumps, provenance
+from tabturn.envs.turn.config import TurnConfig
+from tabturn.runs.files import dumps, provenance
 
 SCRIPTS = (
     exact_optimum,

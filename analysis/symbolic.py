@@ -7,9 +7,9 @@ from fractions import Fraction
 from pathlib import Path
 
 from analysis.common import REPORTS, csv_text, markdown_table, write_atomic
-from tabturn.rational import format_rational
-from tabturn.symbolic import claims_document
-from tabturn.symbolic_regimes import observed_threshold_p
+from tabturn.core.rational import format_rational
+from tabturn.symbolic.claims import claims_document
+from tabturn.symbolic.regimes import observed_threshold_p
 
 # Settings (data).
 INSTANCES = 200
@@ -63,7 +63,7 @@ def main(out_dir: str | Path = REPORTS) -> None:
         f"then checked exactly (==, rational arithmetic) against the exact solver on {INSTANCES} random rational "
         "instances per claim, drawn from the family in its parameter_range column; `states` counts the states, "
         "state-steps or certified solves compared. Notation, the 1-D Bellman equation and each claim in full: "
-        "`tabturn/symbolic.py` and `tabturn/symbolic_regimes.py`.",
+        "`tabturn/symbolic/claims.py` and `tabturn/symbolic/regimes.py`.",
         "",
     ]
     md += markdown_table(rows, COLUMNS)
@@ -74,7 +74,7 @@ def main(out_dir: str | Path = REPORTS) -> None:
         "## Switching with a way back (q > 0): computed thresholds",
         "",
         "No closed form is claimed for q > 0. For each row the certified solver on the reduced 2-flag model "
-        "(`tabturn.symbolic_regimes.observed_threshold_p`) brackets the switching probability p at which the "
+        "(`tabturn.symbolic.regimes.observed_threshold_p`) brackets the switching probability p at which the "
         "observed agent on the diagonal starts to leave it: at the bracket's low end its optimal set is {stay}, "
         "at the high end it contains up (10 bisection steps). For q = 0 the bracket must contain the closed form "
         "1 - b/(a*c*(1 - gamma)) of the switching-threshold claim.",

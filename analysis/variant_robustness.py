@@ -13,12 +13,12 @@ import sys
 from pathlib import Path
 
 from analysis.common import REPORTS, csv_text, engine, markdown_table, seed_study, write_atomic
-from tabturn.attribute import CAUSES, Count, Evidence, verdict
-from tabturn.config import TurnConfig
-from tabturn.evaluate import policy_value
-from tabturn.solve import solve
-from tabturn.study import converge, recipe_name, recipe_settings, run_study
-from tabturn.turn import turn_mdp
+from tabturn.envs.solve import solve
+from tabturn.envs.turn.config import TurnConfig
+from tabturn.envs.turn.model import turn_mdp
+from tabturn.exact.evaluate import policy_value
+from tabturn.experiments.attribution import CAUSES, Count, Evidence, verdict
+from tabturn.experiments.study import converge, recipe_name, recipe_settings, run_study
 
 # Settings (data).
 GRID = {"x_bounds": (0, 5), "y_bounds": (0, 5)}
@@ -206,7 +206,7 @@ def main(out_dir: str | Path = REPORTS) -> None:
         "are exactly optimal in the trained world (deterministic dynamics; step-indexed table on finite "
         "horizons), with 'up' first and last, and a stationary table at the same budget; counts are k/n over "
         "the seeds that visited the unobserved world. `cause`: the verdict on going up forever while unobserved "
-        "from `tabturn.attribute.verdict`, the same definition as [attribution.md](attribution.md).",
+        "from `tabturn.experiments.attribution.verdict`, the same definition as [attribution.md](attribution.md).",
         "",
         "Cause counts: " + "; ".join(f"{k}: {v}" for k, v in counts.items()),
         "",

@@ -24,10 +24,10 @@ from fractions import Fraction
 import numpy as np
 
 from benchmarks.common import Row, repeat, seconds, show
-from tabturn.config import TurnConfig
-from tabturn.discounted import solve_discounted
-from tabturn.finite import backward_induction
-from tabturn.turn import turn_mdp
+from tabturn.envs.turn.config import TurnConfig
+from tabturn.envs.turn.model import turn_mdp
+from tabturn.exact.discounted import solve_discounted
+from tabturn.exact.finite import backward_induction
 
 
 def _pymdptoolbox():
@@ -122,7 +122,7 @@ def discounted_row(
 
 LARGE = """
 import json, resource, time
-from tabturn.discounted import solve_discounted
+from tabturn.exact.discounted import solve_discounted
 from benchmarks.exact import turn
 mdp = turn({n}, regime="absent-supervisor", horizon=None, discount="99/100")
 start = time.perf_counter()

@@ -15,9 +15,9 @@ import time
 import numpy as np
 
 from benchmarks.common import Row, Timing, repeat, show
-from tabturn.config import TurnConfig
-from tabturn.learn import LearnerSettings, learn
-from tabturn.turn import turn_mdp
+from tabturn.envs.turn.config import TurnConfig
+from tabturn.envs.turn.model import turn_mdp
+from tabturn.learners.tabular import LearnerSettings, learn
 
 BYTES_PER_UPDATE = 4 * 8 + 4 + 8 + 2 * 8 + 2 * 8  # next row of Q, successor (int32), cost, Q r/w, visits r/w
 

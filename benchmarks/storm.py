@@ -18,10 +18,10 @@ from fractions import Fraction
 import numpy as np
 
 from benchmarks.common import Row, Timing, repeat, seconds, show
-from tabturn.config import TurnConfig
-from tabturn.export import storm_property, to_drn
-from tabturn.finite import backward_induction
-from tabturn.turn import turn_mdp
+from tabturn.envs.turn.config import TurnConfig
+from tabturn.envs.turn.model import turn_mdp
+from tabturn.exact.finite import backward_induction
+from tabturn.interop.export import storm_property, to_drn
 
 
 def storm_solve(path: str, prop_text: str, exact: bool):

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.common import ROOT, Row, show
-from tabturn.sweep import load_sweep, run_sweep
+from tabturn.runs.sweep import load_sweep, run_sweep
 
 SWEEP = ROOT / "examples" / "sweeps" / "ten_thousand.toml"
 

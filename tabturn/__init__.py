@@ -1,6 +1,13 @@
 """tabturn: exact analysis of tabular reinforcement-learning toys, starting with the treacherous turn.
 
-The public names below are imported on first use (PEP 562), so ``import tabturn`` and the command line start fast.
+This module is the stable public surface: the names below are imported on first use (PEP 562), so
+``import tabturn`` and the command line start fast. The package's layers, lowest first (a layer imports only the
+layers before it; ``tests/test_layers.py`` enforces it):
+
+    core → exact → envs → learners → experiments → symbolic → interop → runs → cli
+
+The flat module paths of release 0.1 (``tabturn.finite``, ``tabturn.config``, …) still import, as aliases of their
+new homes, with a DeprecationWarning; see ``tabturn._compat``.
 """
 
 from __future__ import annotations
@@ -9,32 +16,36 @@ import importlib
 import sys
 import types
 
-__version__ = "0.1.0"
+from tabturn import _compat
+
+__version__ = "0.2.0"
 
 _EXPORTS = {
-    "CheckResult": "tabturn.policy_check",
-    "check": "tabturn.policy_check",
-    "state_table": "tabturn.policy_check",
-    "ExactVector": "tabturn.solution",
-    "Solution": "tabturn.solution",
-    "InputError": "tabturn.errors",
-    "LearnerSettings": "tabturn.learn",
-    "learn": "tabturn.learn",
-    "TabularMDP": "tabturn.mdp",
-    "TurnConfig": "tabturn.config",
-    "backward_induction": "tabturn.finite",
-    "certify": "tabturn.discounted",
-    "solve_discounted": "tabturn.discounted",
-    "load_npz": "tabturn.arrays",
-    "mdp_from_arrays": "tabturn.arrays",
-    "solve": "tabturn.solve",
-    "solve_config": "tabturn.solve",
-    "turn_mdp": "tabturn.turn",
+    "CheckResult": "tabturn.experiments.policy_check",
+    "check": "tabturn.experiments.policy_check",
+    "state_table": "tabturn.experiments.policy_check",
+    "ExactVector": "tabturn.exact.solution",
+    "Solution": "tabturn.exact.solution",
+    "InputError": "tabturn.core.errors",
+    "LearnerSettings": "tabturn.learners.tabular",
+    "learn": "tabturn.learners.tabular",
+    "TabularMDP": "tabturn.core.mdp",
+    "TurnConfig": "tabturn.envs.turn.config",
+    "backward_induction": "tabturn.exact.finite",
+    "certify": "tabturn.exact.discounted",
+    "solve_discounted": "tabturn.exact.discounted",
+    "load_npz": "tabturn.interop.arrays",
+    "mdp_from_arrays": "tabturn.interop.arrays",
+    "solve": "tabturn.envs.solve",
+    "solve_config": "tabturn.envs.solve",
+    "turn_mdp": "tabturn.envs.turn.model",
 }
 __all__ = sorted(_EXPORTS)
 
+_compat.install()
 
-def __getattr__(name: str):
+
+def __getattr__(name: str) -> object:
     if name in _EXPORTS:
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
         globals()[name] = value
@@ -47,12 +58,13 @@ def __dir__() -> list[str]:
 
 
 class _Package(types.ModuleType):
-    """``tabturn.solve`` and ``tabturn.learn`` name functions, although submodules of those names exist (importing a
-    submodule sets the package attribute to the module; this keeps the function)."""
+    """``tabturn.solve``, ``tabturn.learn`` and ``tabturn.check`` name functions, although modules of those names
+    exist (the old flat ``tabturn.solve`` and ``tabturn.learn``; importing a module sets the package attribute to
+    it; this keeps the function)."""
 
-    def __getattribute__(self, name: str):
-        if name in ("solve", "learn"):
-            return getattr(importlib.import_module(f"tabturn.{name}"), name)
+    def __getattribute__(self, name: str) -> object:
+        if name in ("solve", "learn", "check"):
+            return getattr(importlib.import_module(_EXPORTS[name]), name)
         return super().__getattribute__(name)
 
 

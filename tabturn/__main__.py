@@ -1,3 +1,3 @@
-from tabturn.cli import entry
+from tabturn.cli.commands import entry
 
 entry()

@@ -14,12 +14,12 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tabturn.cli import main
-from tabturn.config import TurnConfig
-from tabturn.finite import backward_induction
-from tabturn.learn import LearnerSettings, learn
-from tabturn.sweep import parse_sweep, run_sweep
-from tabturn.turn import turn_mdp
+from tabturn.cli.commands import main
+from tabturn.envs.turn.config import TurnConfig
+from tabturn.envs.turn.model import turn_mdp
+from tabturn.exact.finite import backward_induction
+from tabturn.learners.tabular import LearnerSettings, learn
+from tabturn.runs.sweep import parse_sweep, run_sweep
 from tests.helpers import ROOT, expectimax
 
 ALWAYS = str(ROOT / "examples" / "always.toml")
@@ -35,7 +35,7 @@ SLOW_WRITER = textwrap.dedent("""
         time.sleep(30)
         real_fsync(fd)
     os.fsync = slow_fsync
-    from tabturn.cli import main
+    from tabturn.cli.commands import main
     sys.exit(main(sys.argv[1:]))
 """)
 
@@ -184,12 +184,14 @@ def test_provenance_records_versions_and_the_simd_extensions_numpy_uses():
 
     from numpy._core import _multiarray_umath as umath
 
-    from tabturn.io import provenance
+    from tabturn.runs.files import provenance
 
     record = provenance()
     assert record["scipy"] == metadata.version("scipy") and record["numpy"] == metadata.version("numpy")
     assert set(record["numpy_simd_found"]) <= set(umath.__cpu_dispatch__)
-    script = "import json; from tabturn.io import provenance; print(json.dumps(provenance()['numpy_simd_found']))"
+    script = (
+        "import json; from tabturn.runs.files import provenance; print(json.dumps(provenance()['numpy_simd_found']))"
+    )
     env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": " ".join(umath.__cpu_dispatch__)}
     disabled = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
     assert json.loads(disabled.stdout) == []  # every dispatched kernel disabled: numpy runs its baseline only

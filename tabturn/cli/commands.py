@@ -1,0 +1,774 @@
+"""The `tabturn` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from tabturn import __version__
+from tabturn.core.errors import InputError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit 2)."""
+
+    def error(self, message: str):  # noqa: D401
+        raise InputError("arguments", message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="tabturn", description="Exact analysis of tabular RL toys (the treacherous turn).")
+    parser.add_argument("--version", action="version", version=f"tabturn {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    solve = sub.add_parser(
+        "solve",
+        help="exact optimum with optimal action sets",
+        description="The exact optimum: every optimal action at every state (ties included), exact values and gaps, "
+        "the optimal trajectory. Finite horizons by integer/rational backward induction; infinite discounted "
+        "horizons by value iteration plus a rational certificate.",
+        epilog="example: tabturn solve --config examples/always.toml --step 5",
+    )
+    _source_args(solve)
+    solve.add_argument("--discount", help="gamma for --mdp/--gym, rational such as 99/100 (default 1 with --horizon)")
+    solve.add_argument("--horizon", help="finite horizon H for --mdp/--gym (omit for the infinite horizon)")
+    solve.add_argument(
+        "--objective",
+        dest="returns",
+        help="gridworld configs: maximise the visible reward (default) or the hidden "
+        "performance; the JSON also gives the performance of the reward-optimal policies",
+    )
+    solve.add_argument(
+        "--step",
+        type=int,
+        default=0,
+        help="show optimal sets, values and gaps after this many steps (finite horizons; default 0)",
+    )
+    solve.add_argument("--states", default="all", help="--json: which states to list: all | start | none (default all)")
+    solve.add_argument("--json", action="store_true", help="print the JSON document (docs/json.md) instead of text")
+    solve.add_argument("--out", help="also write the JSON document to this file (atomically)")
+    learn = sub.add_parser(
+        "learn",
+        help="train tabular learners over many seeds and compare with the exact optimum",
+        description="Train Q-learning, SARSA, expected SARSA or double Q over many seeds (each bit-reproducible) and "
+        "compare every greedy policy with the exact optimum: classes, exact regret, agreement, coverage.",
+        epilog="example: tabturn learn --config examples/always.toml --time-indexed --engine numba --seeds 1000 "
+        "--episodes 4096 --step-size 1 --initial-value optimistic",
+    )
+    _learner_args(learn, gym=True)
+    learn.add_argument("--epsilon", type=_float_arg("--epsilon"), default=0.1, help="exploration rate (default 0.1)")
+    learn.add_argument("--epsilon-final", type=_float_arg("--epsilon-final"), help="final epsilon (default: --epsilon)")
+    learn.add_argument("--epsilon-schedule", default="constant", help="constant | linear | exponential")
+    learn.add_argument("--exploration", default="epsilon", help="epsilon | softmax (default epsilon)")
+    learn.add_argument("--temperature", type=_float_arg("--temperature"), default=1.0, help="softmax temperature")
+    learn.add_argument("--step-size", type=_float_arg("--step-size"), default=0.1, help="constant step size")
+    learn.add_argument("--step-schedule", default="constant", help="constant | 1/n (alpha = 1/n(s,a)^omega)")
+    learn.add_argument("--omega", type=_float_arg("--omega"), default=1.0, help="exponent of 1/n^omega, in (1/2, 1]")
+    learn.add_argument("--tie-break", default="first", help="first | last | random (default first)")
+    learn.add_argument(
+        "--initial-value",
+        default="0",
+        help="initial Q-value: a number, or optimistic / pessimistic (beyond the exact value range)",
+    )
+    learn.add_argument("--action-order", help="the learner's action order, e.g. right,up,down,left (default: config)")
+    learn.add_argument(
+        "--save-q",
+        help="write every seed's Q-table, greedy policy and visits to this .npz "
+        "(state order of `tabturn states`; check any of them with `tabturn check --q`)",
+    )
+    learn.add_argument(
+        "--time-indexed",
+        action="store_true",
+        help="one Q-table per step, Q[t, s, a] (finite horizons; the form a finite-horizon optimum takes)",
+    )
+    attribute = sub.add_parser(
+        "attribute",
+        help="is a learned behaviour an optimum, representation, training or unvisited effect?",
+        description="One factor at a time at the default settings, then the convergence recipe trained until 99%% of "
+        "seeds are exactly optimal (with its optimum-neutral factors and a stationary table): one verdict per world "
+        "and behaviour, with its evidence.",
+        epilog="example: tabturn attribute --config examples/terminal.toml --seeds 200 --engine numba",
+    )
+    _learner_args(attribute)
+    check = sub.add_parser(
+        "check",
+        help="check your own policy or Q-table against the exact optimum",
+        description="Check a policy (--policy) or the greedy policy of a Q-table (--q) against the exact optimum: "
+        "exact regret, agreement with the optimal sets, class, first deviations with their exact gap. Tables by "
+        "label: CSV or Parquet with x, y, observed (turn configs) or state (--mdp/--gym), an optional t, then an "
+        "action column (several rows = a tie set) or one probability / Q-value column per action. .npy/.npz arrays "
+        "follow the order of `tabturn states`.",
+        epilog="example: tabturn check --config examples/always.toml --q my_q.csv --objective reward",
+    )
+    _source_args(check)
+    given = check.add_mutually_exclusive_group(required=True)
+    given.add_argument("--policy", help="policy table (.csv, .parquet by label; .npy, .npz in state order)")
+    given.add_argument("--q", help="Q-table (.csv, .parquet by label; .npy, .npz (S, A) or (H, S, A) in state order)")
+    check.add_argument("--objective", help="--q: reward (greedy = max) or loss (greedy = min); default: the MDP's")
+    check.add_argument("--tie-break", default="first", help="--q: first (in --action-order) | all (uniform) | random")
+    check.add_argument("--action-order", help="--q: order for --tie-break first, e.g. up,right,stay (default: MDP's)")
+    check.add_argument("--seed", type=int, default=0, help="--q with --tie-break random: seed (default 0)")
+    check.add_argument("--discount", help="gamma for --mdp/--gym, rational such as 99/100 (default 1 with --horizon)")
+    check.add_argument("--horizon", help="finite horizon H for --mdp/--gym (omit for the infinite horizon)")
+    check.add_argument("--json", action="store_true", help="print JSON instead of text")
+    check.add_argument("--out", help="also write the JSON document to this file (atomically)")
+    states = sub.add_parser(
+        "states",
+        help="tabturn's state order (for .npy/.npz policies)",
+        description="Print the state order that array inputs of `tabturn check` follow.",
+        epilog="example: tabturn states --config examples/always.toml --csv",
+    )
+    _source_args(states)
+    states.add_argument("--csv", action="store_true", help="print CSV (index and label columns)")
+    symbolic = sub.add_parser(
+        "symbolic",
+        help="symbolic claims (sympy) with their exact verification",
+        description="Closed forms and thresholds of the turn family (sympy), each checked exactly against the solver "
+        "on random rational instances.",
+        epilog="example: tabturn symbolic --instances 50 --latex",
+    )
+    symbolic.add_argument(
+        "--instances", type=int, default=200, help="random rational instances per claim (default 200)"
+    )
+    symbolic.add_argument("--latex", action="store_true", help="print the claims as LaTeX")
+    symbolic.add_argument("--json", action="store_true", help="print JSON instead of text")
+    symbolic.add_argument("--out", help="also write the JSON document to this file (atomically)")
+    export = sub.add_parser(
+        "export",
+        help="write an MDP as Storm DRN, PRISM or .npz (P, R) arrays",
+        description="Write the MDP in Storm's explicit DRN format, as a PRISM model, or as .npz (P, R) arrays.",
+        epilog="example: tabturn export --config examples/always.toml --drn turn.drn --npz turn.npz",
+    )
+    _source_args(export)
+    export.add_argument("--drn", help="write Storm's explicit DRN format to this file")
+    export.add_argument("--prism", help="write a PRISM model to this file")
+    export.add_argument("--npz", help="write P (A,S,S), R (S,A) rewards, start and labels to this .npz file")
+    sweep = sub.add_parser(
+        "sweep",
+        help="run a sweep file (seeds x settings x variants), resumable",
+        description="Run every cell of a sweep file on local processes or Dask; write a typed table.csv (and "
+        "table.parquet) and provenance.json. A restarted sweep redoes only unfinished chunks.",
+        epilog="example: tabturn sweep examples/sweeps/epsilon_by_b.toml --out results/eps_b --workers 2",
+    )
+    sweep.add_argument("file", help="sweep TOML (see tabturn/runs/sweep.py)")
+    sweep.add_argument("--out", required=True, help="output directory: table.csv, provenance.json, chunks/")
+    where = sweep.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
+    where.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://host:8786 (extra distributed)")
+    where.add_argument("--dask-local", type=int, metavar="N", help="start a local Dask cluster of N workers")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    mesa = sub.add_parser(
+        "mesa",
+        help="learned loss model + exact planner (a tabular mesa-optimizer)",
+        description="Learn a model of the loss from what supervision shows, plan exactly against it, and report "
+        "what drives the unobserved decision.",
+        epilog="example: tabturn mesa --config examples/absent_supervisor.toml --model factored --coverage 1/2",
+    )
+    mesa.add_argument("--config", required=True, help="turn-family TOML config")
+    mesa.add_argument("--model", default="factored", help="tabular | factored | factored-flagless (default factored)")
+    mesa.add_argument("--coverage", default="0", help="fraction of training episodes run unobserved (default 0)")
+    mesa.add_argument("--episodes", type=int, default=500, help="training episodes (default 500)")
+    mesa.add_argument("--steps", type=int, default=32, help="steps per training episode (default 32)")
+    mesa.add_argument("--prior", default="0", help="tabular model: loss assumed for never-seen states (default 0)")
+    mesa.add_argument("--seed", type=int, default=0, help="seed of the training data (default 0)")
+    mesa.add_argument("--json", action="store_true", help="print JSON instead of text")
+    mesa.add_argument("--out", help="also write the JSON document to this file (atomically)")
+    return parser
+
+
+def _source_args(parser: argparse.ArgumentParser, npz: bool = True) -> None:
+    """--config | --mdp | --gym: where the MDP comes from (exactly one; --mdp only when ``npz``)."""
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--config", help="turn-family TOML config")
+    if npz:
+        source.add_argument("--mdp", help=".npz with P (A,S,S), R (S,A) or (A,S,S) rewards, optional labels, start")
+    source.add_argument("--gym", help="a tabular Gymnasium env id such as FrozenLake-v1 (extra 'gym')")
+
+
+def _float_arg(name: str):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, not {text!r}") from None
+        return value
+
+    return parse
+
+
+def _learner_args(parser: argparse.ArgumentParser, gym: bool = False) -> None:
+    if gym:
+        _source_args(parser, npz=False)
+        parser.add_argument("--discount", help="gamma for --gym, rational such as 99/100 (default 1 with --horizon)")
+        parser.add_argument(
+            "--horizon",
+            help="--gym: finite horizon H, also the episode length (omit: infinite "
+            "horizon, episodes as long as the env's time limit or 100 steps)",
+        )
+    else:
+        parser.add_argument("--config", required=True, help="turn-family TOML config")
+    parser.add_argument("--learner", default="q", help="q | sarsa | expected-sarsa | double-q (default q)")
+    parser.add_argument("--seeds", type=int, default=100, help="number of seeds 0..N-1 (default 100)")
+    parser.add_argument("--base-seed", type=int, default=0, help="root of every seed's stream (default 0)")
+    parser.add_argument("--episodes", type=int, default=500, help="training episodes per seed (default 500)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument("--out", help="also write the JSON document to this file (atomically)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--engine", default="numpy", help="numpy | numba (extra 'fast'; bit-identical results)")
+
+
+def _horizon(text: str | None) -> int | None:
+    if text is None or text == "none":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise InputError("--horizon", f"must be a positive integer or 'none', not {text!r}") from None
+    if value < 1:
+        raise InputError("--horizon", f"must be a positive integer or 'none', not {text!r}")
+    return value
+
+
+def _cmd_solve(args) -> int:
+    from fractions import Fraction
+
+    from tabturn.cli.render import STATE_CHOICES, solution_json, solution_text
+    from tabturn.core.rational import format_rational
+    from tabturn.envs.solve import solve
+    from tabturn.runs.files import dumps, provenance, write_atomic
+
+    if args.states not in STATE_CHOICES:
+        raise InputError("--states", f"must be one of {', '.join(STATE_CHOICES)}, not {args.states!r}")
+    mdp, horizon, gamma, source = _load_problem(args)
+    if not 0 <= args.step < (horizon or 1):
+        where = f"horizon {horizon}" if horizon else "infinite horizon: only step 0"
+        raise InputError("--step", f"must lie in 0..{(horizon or 1) - 1} ({where}), not {args.step}")
+    from tabturn.core.progress import StatusLine
+
+    status = StatusLine("solve")
+    solution = solve(mdp, horizon, gamma, status=status)
+    status.close()
+    document = solution_json(solution, provenance(command="solve", **source), step=args.step, states=args.states)
+    if "gridworld" in source:
+        from tabturn.envs.gridworld import load_gridworld, safety_summary
+
+        summary = safety_summary(load_gridworld(args.config))
+        document["safety"] = {k: (format_rational(v) if isinstance(v, Fraction) else v) for k, v in summary.items()}
+        document["safety"].update({f"{k}_float": float(v) for k, v in summary.items() if isinstance(v, Fraction)})
+    if args.out:
+        write_atomic(args.out, dumps(document))
+    text = solution_text(solution, args.step)
+    if "safety" in document:
+        text += "".join(f"{k}: {v}\n" for k, v in document["safety"].items() if not k.endswith("_float"))
+    sys.stdout.write(dumps(document) if args.json else text)
+    return 0
+
+
+def _load_problem(args, need_objective: bool = True):
+    """(mdp, horizon, discount, provenance source) from --config, --mdp or --gym (with --horizon, --discount)."""
+    from fractions import Fraction
+
+    from tabturn.core.rational import format_rational, parse_rational
+    from tabturn.envs.turn.config import TurnConfig
+    from tabturn.envs.turn.model import turn_mdp
+    from tabturn.interop.arrays import load_npz
+
+    if args.config:
+        if getattr(args, "discount", None) is not None or getattr(args, "horizon", None) is not None:
+            raise InputError(
+                "--discount", "--discount and --horizon go with --mdp or --gym; set them in the config file"
+            )
+        from tabturn.envs.gridworld import gridworld_mdps, is_gridworld_file, load_gridworld
+
+        if is_gridworld_file(args.config):
+            world = load_gridworld(args.config)
+            which = getattr(args, "returns", None) or "reward"
+            if which not in ("reward", "performance"):
+                raise InputError("--objective", f"gridworld configs: must be reward or performance, not {which!r}")
+            reward, performance = gridworld_mdps(world)
+            mdp = performance if which == "performance" else reward
+            return mdp, world.time_limit, Fraction(1), {"gridworld": world.to_dict(), "returns": which}
+        config = TurnConfig.load(args.config)
+        return turn_mdp(config), config.horizon, config.discount, {"config": config.to_dict()}
+    horizon = gamma = None
+    if need_objective:  # check the flags before loading anything
+        horizon = _horizon(args.horizon)
+        if args.discount is None and horizon is None:
+            raise InputError("--discount", "is required for an infinite horizon (give --discount or --horizon)")
+        gamma = parse_rational(args.discount if args.discount is not None else 1, "--discount")
+        if not 0 <= gamma <= 1 or (horizon is None and gamma == 1):
+            raise InputError("--discount", f"must lie in [0, 1) ([0, 1] with --horizon), not {format_rational(gamma)}")
+    if args.gym:
+        from tabturn.interop.gym_import import make_env, mdp_from_gym
+
+        mdp = mdp_from_gym(make_env(args.gym))
+        if mdp.description["inexact_values"]:
+            print(
+                f"tabturn: note: {mdp.description['inexact_values']} floats of {args.gym} were read as the small "
+                "fractions within 1e-12 of them (e.g. 0.33333333333333337 as 1/3)",
+                file=sys.stderr,
+            )
+        origin = {"gym": args.gym, "inexact_values": mdp.description["inexact_values"]}
+    else:
+        mdp = load_npz(args.mdp)
+        origin = {"mdp": args.mdp}
+    if not need_objective:
+        return mdp, None, None, origin
+    return mdp, horizon, gamma, {**origin, "horizon": horizon, "discount": format_rational(gamma)}
+
+
+def _cmd_export(args) -> int:
+    from tabturn.interop.export import to_drn, to_npz_bytes, to_prism
+    from tabturn.runs.files import provenance, write_atomic
+
+    targets = {"drn": args.drn, "prism": args.prism, "npz": args.npz}
+    if not any(targets.values()):
+        raise InputError("export", "give at least one of --drn FILE, --prism FILE, --npz FILE")
+    mdp, _, _, source = _load_problem(args, need_objective=False)
+    if args.prism and len(mdp.start) != 1:
+        raise InputError("--prism", "needs a single start state; this MDP has a start distribution (use --drn)")
+    comment = "exported by tabturn: " + json.dumps(_jsonable(provenance(command="export", **source)))
+    writers = {
+        "drn": lambda: to_drn(mdp, comment),
+        "prism": lambda: to_prism(mdp, comment),
+        "npz": lambda: to_npz_bytes(mdp),
+    }
+    for kind, path in targets.items():
+        if path:
+            write_atomic(path, writers[kind]())
+            print(f"wrote {path}")
+    return 0
+
+
+def _cmd_sweep(args) -> int:
+    from tabturn.core.progress import Progress
+    from tabturn.runs.sweep import load_sweep, run_sweep
+
+    sweep = load_sweep(args.file)
+    for flag in ("workers", "dask_local"):
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
+            raise InputError(f"--{flag.replace('_', '-')}", f"must be at least 1, not {getattr(args, flag)}")
+    executor, workers = (
+        ("dask", None)
+        if args.scheduler
+        else ("dask-local", args.dask_local)
+        if args.dask_local
+        else ("local", args.workers)
+    )
+    bar = Progress(sweep.n_cells, "sweep cells", quiet=args.quiet)
+    summary = run_sweep(
+        sweep,
+        args.out,
+        executor,
+        workers,
+        args.scheduler,
+        progress=lambda done, _: bar.update(done),
+        source={"sweep_file": args.file},
+    )
+    bar.close()
+    rate = summary["computed_cells"] / summary["seconds"] if summary["seconds"] > 0 else float("nan")
+    print(
+        f"{summary['cells']} cells ({summary['computed_cells']} computed now, {summary['seconds']:.1f} s, "
+        f"{rate:.1f} cells/s); table: {args.out}/table.csv"
+    )
+    return 0
+
+
+def _jsonable(value):
+    from fractions import Fraction
+
+    from tabturn.core.rational import format_rational
+
+    if isinstance(value, Fraction):
+        return format_rational(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def _emit(args, document: dict, text: str) -> None:
+    from tabturn.runs.files import dumps, write_atomic
+
+    if args.out:
+        write_atomic(args.out, dumps(document))
+    sys.stdout.write(dumps(document) if args.json else text)
+
+
+def _action_order(text: str | None, actions: tuple[str, ...]) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    names = [n.strip() for n in text.split(",")]
+    if sorted(names) != sorted(actions):
+        raise InputError("--action-order", f"must list each of the config's actions once: {','.join(actions)}")
+    return tuple(actions.index(n) for n in names)
+
+
+def _seeds(args) -> range:
+    if args.seeds < 1:
+        raise InputError("--seeds", f"must be at least 1, not {args.seeds}")
+    if args.base_seed < 0:
+        raise InputError("--base-seed", f"must be >= 0, not {args.base_seed}")
+    return range(args.seeds)
+
+
+def _cmd_learn(args) -> int:
+    import dataclasses
+
+    from tabturn.core.progress import Progress
+    from tabturn.envs.solve import solve
+    from tabturn.envs.turn.config import TurnConfig
+    from tabturn.experiments.compare import compare
+    from tabturn.experiments.study import default_settings, resolve_initial_value, summarise, training_start
+    from tabturn.learners.tabular import LearnerSettings, learn
+    from tabturn.runs.files import provenance
+
+    seeds = _seeds(args)
+    mdp, horizon, gamma, source = _load_problem(args)
+    solution = solve(mdp, horizon, gamma)
+    if "config" in source:
+        config = TurnConfig.from_dict(source["config"])  # the config _load_problem read (exact round trip)
+        base, start = default_settings(config), training_start(config)
+    else:  # a Gymnasium import: episodes as long as the horizon, else the env's time limit (default 100)
+        limit = mdp.description.get("max_episode_steps") or 100
+        base = LearnerSettings(
+            horizon=horizon or limit, discount=float(gamma), truncation="terminal" if horizon else "bootstrap"
+        )
+        start = None
+    settings = dataclasses.replace(
+        base,
+        algorithm=args.learner,
+        episodes=args.episodes,
+        epsilon=args.epsilon,
+        epsilon_final=args.epsilon if args.epsilon_final is None else args.epsilon_final,
+        epsilon_schedule=args.epsilon_schedule,
+        exploration=args.exploration,
+        temperature=args.temperature,
+        step_size=args.step_size,
+        step_schedule=args.step_schedule,
+        omega=args.omega,
+        tie_break=args.tie_break,
+        time_indexed=args.time_indexed,
+        initial_value=resolve_initial_value(args.initial_value, solution),
+        action_order=_action_order(args.action_order, mdp.action_names),
+    )
+    bar = Progress(settings.episodes, f"training {len(seeds)} seeds", quiet=args.quiet)
+    result = learn(mdp, settings, seeds, base_seed=args.base_seed, start=start, progress=bar.update, engine=args.engine)
+    bar.close()
+    comparison = compare(solution, result.greedy(), result.visited())
+    summary = summarise(comparison)
+    per_seed = {
+        world: [
+            {
+                "seed": seed,
+                "class": comparison.classes[world][b],
+                "regret": comparison.regret[world][b],
+                "regret_float": float(comparison.regret[world][b]),
+                "coverage": float(comparison.coverage[world][b]),
+            }
+            for b, seed in enumerate(seeds)
+        ]
+        for world in comparison.classes
+    }
+    document = _jsonable(
+        {
+            "command": "learn",
+            "settings": dataclasses.asdict(settings),
+            "seeds": len(seeds),
+            "engine": args.engine,
+            "base_seed": args.base_seed,
+            "summary": summary.to_dict(),
+            "per_seed": per_seed,
+            "provenance": provenance(command="learn", **source),
+        }
+    )
+    if args.save_q:
+        _save_q(args.save_q, result, seeds, mdp)
+    lines = [
+        f"learner {settings.algorithm}, {len(seeds)} seeds, {settings.episodes} episodes of {settings.horizon} "
+        f"steps; greedy agreement with the exact optimal sets: {summary.agreement_all_mean:.3f} of states, "
+        f"{summary.agreement_path_mean:.3f} along the optimal trajectory"
+    ]
+    for world, w in summary.worlds.items():
+        parts = [f"{c} {v.fraction:.3f} [{v.wilson95[0]:.3f}, {v.wilson95[1]:.3f}]" for c, v in w.classes.items()]
+        cov = w.coverage
+        lines.append(f"{world}: " + "; ".join(parts) + f"  (coverage {cov['mean']:.3f}, min {cov['min']:.3f})")
+        if w.exact_up_forever_optimal is None:  # no "up" action (e.g. a Gymnasium import)
+            lines.append(f"  exact regret mean {float(w.regret_mean):.4g}, max {float(w.regret_max):.4g}")
+            continue
+        lines.append(
+            f"  exact optimum goes up forever: {str(w.exact_up_forever_optimal).lower()}; "
+            f"exact regret mean {float(w.regret_mean):.4g}, max {float(w.regret_max):.4g}"
+        )
+    _emit(args, document, "\n".join(lines) + "\n")
+    return 0
+
+
+def _save_q(path: str, result, seeds, mdp) -> None:
+    import io
+
+    import numpy as np
+
+    from tabturn.runs.files import write_atomic
+
+    buffer = io.BytesIO()
+    np.savez(
+        buffer,
+        q=result.q,
+        greedy=result.greedy(),
+        visited=result.visited(),
+        seeds=np.asarray(list(seeds)),
+        actions=np.asarray(mdp.action_names),
+        objective=np.asarray(mdp.objective),
+    )
+    write_atomic(path, buffer.getvalue())
+
+
+def _cmd_attribute(args) -> int:
+    import dataclasses
+
+    from tabturn.core.progress import Progress
+    from tabturn.envs.turn.config import TurnConfig
+    from tabturn.experiments.attribution import BEHAVIOURS, attribute
+    from tabturn.experiments.study import wilson
+    from tabturn.learners.tabular import LearnerSettings
+    from tabturn.runs.files import provenance
+
+    config = TurnConfig.load(args.config)
+    seeds = _seeds(args)
+    LearnerSettings(algorithm=args.learner, episodes=args.episodes)  # validate before the long run
+    if args.engine not in ("numpy", "numba"):
+        raise InputError("--engine", f"must be numpy or numba, not {args.engine!r}")
+    bar = Progress(20, "attribution experiments", quiet=args.quiet)
+    result = attribute(
+        config, len(seeds), learner=args.learner, episodes=args.episodes, progress=bar.advance, engine=args.engine
+    )
+    bar.close()
+    rows = [
+        {
+            **{k: v for k, v in dataclasses.asdict(r).items() if k != "counts"},
+            "counts": {b: {"k": c.k, "n": c.n, "wilson95": wilson(c.k, c.n)} for b, c in r.counts.items()},
+        }
+        for r in result.rows
+    ]
+    document = _jsonable(
+        {
+            "command": "attribute",
+            "learner": args.learner,
+            "episodes": args.episodes,
+            "seeds": len(seeds),
+            "converged_episodes": result.converged_episodes,
+            "converged": result.converged_label,
+            "rows": rows,
+            "verdicts": [dataclasses.asdict(v) for v in result.verdicts],
+            "provenance": provenance(command="attribute", config=config.to_dict()),
+        }
+    )
+    lines = ["stage | factor | level | world | " + " | ".join(BEHAVIOURS) + " (share of seeds that visited the world)"]
+    for r in result.rows:
+        shares = [f"{c.share:.3f}" if c.n else "unvisited" for c in r.counts.values()]
+        lines.append(f"{r.stage} | {r.factor} | {r.level} | {r.world} | " + " | ".join(shares))
+    lines.append("")
+    lines.append(f"converged: {result.converged_label or 'not within the budgets tried'}")
+    for v in result.verdicts:
+        lines.append(f"{v.world} {v.behaviour}: {v.cause}: {v.evidence}")
+    _emit(args, document, "\n".join(lines) + "\n")
+    return 0
+
+
+def _cmd_symbolic(args) -> int:
+    from tabturn.runs.files import provenance
+    from tabturn.symbolic.claims import claims_document
+
+    if args.instances < 1:
+        raise InputError("--instances", f"must be at least 1, not {args.instances}")
+    rows = claims_document(args.instances)
+    document = {"claims": rows, "provenance": provenance(command="symbolic", instances=args.instances)}
+    if args.latex:
+        text = "\n".join(f"% {r['claim']}: {r['statement']}\n{r['latex']}" for r in rows) + "\n"
+    else:
+        lines = ["claim | symbolic statement | sympy verified | instances checked | interior states | disagreements"]
+        lines += [
+            f"{r['claim']} | {r['statement']} | {str(r['symbolic_verified']).lower()} | {r['instances']} | "
+            f"{r['states']} | {r['disagreements']}"
+            for r in rows
+        ]
+        text = "\n".join(lines) + "\n"
+    _emit(args, document, text)
+    return 0
+
+
+def _cmd_mesa(args) -> int:
+    import dataclasses
+
+    from tabturn.envs.turn.config import TurnConfig
+    from tabturn.experiments.mesa import MesaSettings, mesa, planned_world_summary
+    from tabturn.runs.files import provenance
+
+    config = TurnConfig.load(args.config)
+    if args.seed < 0:
+        raise InputError("--seed", f"must be >= 0, not {args.seed}")
+    settings = MesaSettings(
+        model=args.model,
+        coverage=args.coverage,
+        episodes=args.episodes,
+        steps=args.steps,
+        prior=args.prior,
+        seed=args.seed,
+    )
+    result = mesa(config, settings)
+    worlds = planned_world_summary(result)
+    document = _jsonable(
+        {
+            "command": "mesa",
+            "settings": dataclasses.asdict(settings),
+            "worlds": worlds,
+            "explanation": dataclasses.asdict(result.explanation),
+            "tie_break": "first optimal action in action order",
+            "provenance": provenance(command="mesa", config=config.to_dict()),
+        }
+    )
+    lines = [
+        f"mesa-optimizer: {settings.model} loss model, coverage {args.coverage}, {settings.episodes} random-action "
+        f"episodes of {settings.steps} steps; plans exactly against the learned loss, acts on the first optimal "
+        "action in action order"
+    ]
+    for world, w in worlds.items():
+        lines.append(
+            f"{world}: {w['class']}, goes up every step {str(w['up_forever']).lower()}, exact regret under the true "
+            f"loss {w['regret']}"
+        )
+    e = result.explanation
+    lines.append(
+        f"unobserved start: optimal under the learned loss {e.unobserved_start_optimal_actions}; "
+        f"forced up: {str(e.forced_up).lower()}; driver: {e.driver}"
+    )
+    lines.append(
+        f"  unobserved states seen in training {e.unobserved_states_seen} of {e.unobserved_states}; "
+        f"alignment spread learned {e.learned_alignment_spread_unobserved} vs true "
+        f"{e.true_alignment_spread_unobserved}; capability slope learned "
+        f"{e.learned_capability_slope_unobserved} vs true {e.true_capability_slope_unobserved}"
+    )
+    _emit(args, document, "\n".join(lines) + "\n")
+    return 0
+
+
+def _cmd_check(args) -> int:
+    from tabturn.core.rational import format_rational
+    from tabturn.envs.solve import solve
+    from tabturn.experiments.policy_check import check
+    from tabturn.runs.files import provenance
+
+    if args.policy is not None and (args.objective or args.action_order or args.tie_break != "first"):
+        raise InputError("--objective", "--objective, --tie-break and --action-order go with --q, not --policy")
+    mdp, horizon, gamma, source = _load_problem(args)
+    solution = solve(mdp, horizon, gamma)
+    order = None if args.action_order is None else [n.strip() for n in args.action_order.split(",")]
+    result = check(
+        solution,
+        policy=args.policy,
+        q=args.q,
+        objective=args.objective,
+        tie_break=args.tie_break,
+        action_order=order,
+        seed=args.seed,
+    )
+    document = {
+        "command": "check",
+        "input": {
+            "policy": args.policy,
+            "q": args.q,
+            "objective": args.objective,
+            "tie_break": args.tie_break,
+            "action_order": order,
+        },
+        **result.to_dict(),
+        "provenance": provenance(command="check", **source),
+    }
+    lines = [f"exact regret from the start: {format_rational(result.regret)} ({float(result.regret):.6g})"]
+    for world, w in result.worlds.items():
+        lines.append(f"{world}: {w['class']}, exact regret {format_rational(w['regret'])} ({float(w['regret']):.6g})")
+    agree = f"agreement with the optimal sets: {result.agreement:.3f} of states at step 0"
+    if result.agreement_steps is not None:
+        agree += f", {result.agreement_steps:.3f} of state-steps"
+    lines.append(agree + f", {result.agreement_path:.3f} along the optimal trajectory")
+    if result.deviations:
+        lines.append("first deviations reachable under the policy (step, state: policy -> optimal, exact gap):")
+        for d in result.deviations:
+            lines.append(
+                f"  t={d['t']} {tuple(d['state']) if isinstance(d['state'], list) else d['state']}: "
+                f"{' '.join(d['policy_actions'])} -> {' '.join(d['optimal_actions'])}, gap {d['gap']}"
+            )
+    else:
+        lines.append("no deviation from the optimal sets where the policy goes")
+    _emit(args, document, "\n".join(lines) + "\n")
+    return 0
+
+
+def _cmd_states(args) -> int:
+    from tabturn.experiments.policy_check import state_table
+
+    mdp, _, _, _ = _load_problem(args, need_objective=False)
+    rows = state_table(mdp)
+    if args.csv:
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        sys.stdout.write("".join(" ".join(f"{k}={v}" for k, v in r.items()) + "\n" for r in rows))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; user errors print one line on stderr and return 2."""
+    try:
+        args = _parser().parse_args(argv)
+        if args.command is None:
+            raise InputError(
+                "command",
+                "missing; allowed: solve, check, states, learn, attribute, symbolic, mesa, "
+                "export, sweep "
+                "(see tabturn --help)",
+            )
+        commands = {
+            "check": _cmd_check,
+            "states": _cmd_states,
+            "solve": _cmd_solve,
+            "learn": _cmd_learn,
+            "attribute": _cmd_attribute,
+            "mesa": _cmd_mesa,
+            "symbolic": _cmd_symbolic,
+            "export": _cmd_export,
+            "sweep": _cmd_sweep,
+        }
+        return commands[args.command](args)
+    except InputError as exc:
+        print(f"tabturn: error: {exc}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("tabturn: error: memory: the problem does not fit in memory", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # the reader went away (e.g. | head): stop quietly, as SIGPIPE would
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except OSError as exc:  # an unreadable input or unwritable output
+        print(f"tabturn: error: {exc.filename or 'file'}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,119 @@
+"""The treacherous-turn family as a TabularMDP (state = (x, y, observed))."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+
+from tabturn.core.limits import INT64_SAFE
+from tabturn.core.mdp import MIN, GridLayout, TabularMDP, exact_csr
+from tabturn.envs.turn.config import ACTION_SHIFTS, TurnConfig
+
+OBSERVED, UNOBSERVED = 1, 0
+
+
+def alignment_coefficient(config: TurnConfig) -> Fraction:
+    """The factor c with a*dist^2 = c*(y - x)^2 for the config's distance variant."""
+    return config.a if config.distance == "vertical" else config.a / 2
+
+
+def turn_loss(config: TurnConfig, x: int, y: int, observed: bool) -> Fraction:
+    """Exact loss charged on arriving at (x, y, observed), per the config's regime."""
+    return alignment_coefficient(config) * (y - x) ** 2 * int(alignment_charged(config, observed)) - config.b * y
+
+
+def alignment_charged(config: TurnConfig, observed: bool) -> bool:
+    """Whether the alignment term is charged on arriving with this flag (only observed arrivals count under
+    absent-supervisor and switching)."""
+    return bool(observed) or config.regime in ("always", "train-observed-deploy-unobserved")
+
+
+def flag_probabilities(config: TurnConfig) -> dict[int, dict[int, Fraction]]:
+    """P(next flag | flag); the flag only moves under the switching regime."""
+    if config.regime != "switching":
+        return {f: {f: Fraction(1)} for f in (UNOBSERVED, OBSERVED)}
+    p, q = config.p, config.q
+    return {OBSERVED: {UNOBSERVED: p, OBSERVED: 1 - p}, UNOBSERVED: {OBSERVED: q, UNOBSERVED: 1 - q}}
+
+
+def alignment_charge(config: TurnConfig, from_flag: int) -> Fraction:
+    """Probability that the alignment term is charged on the next arrival, from flag ``from_flag``."""
+    return sum(
+        (p for to, p in flag_probabilities(config)[from_flag].items() if alignment_charged(config, to)), Fraction(0)
+    )
+
+
+def state_index(config: TurnConfig, x: int, y: int, observed: bool) -> int:
+    """Index of (x, y, observed) in the MDP built by turn_mdp."""
+    _, ny, nx = config.shape
+    return ((int(observed) * ny) + (y - config.y_bounds[0])) * nx + (x - config.x_bounds[0])
+
+
+def turn_mdp(config: TurnConfig) -> TabularMDP:
+    """Build the TabularMDP of ``config`` (objective: minimise loss)."""
+    nf, ny, nx = config.shape
+    f, yy, xx = np.indices(config.shape)
+    ys, xs = yy + config.y_bounds[0], xx + config.x_bounds[0]
+    labels = tuple(zip(xs.ravel().tolist(), ys.ravel().tolist(), (f.ravel() == OBSERVED).tolist()))
+    n = nf * ny * nx
+    flags = flag_probabilities(config)
+    D = math.lcm(*(pr.denominator for row in flags.values() for pr in row.values()))
+    coef = alignment_coefficient(config)
+    charged_from = {fl: alignment_charge(config, fl) for fl in (UNOBSERVED, OBSERVED)}
+    L = math.lcm(
+        config.b.denominator, coef.denominator, *(Fraction(coef * c).denominator for c in charged_from.values())
+    )
+    (x_lo, x_hi), (y_lo, y_hi) = config.x_bounds, config.y_bounds
+    max_offset = max(abs(y_hi - x_lo), abs(y_lo - x_hi))
+    bound = abs(coef * L) * max_offset**2 + abs(config.b * L) * max(abs(y_lo), abs(y_hi))
+    dtype = np.int64 if bound < INT64_SAFE else object
+    offsets = (
+        np.array([[y - x for x in range(x_lo, x_hi + 1)] for y in range(y_lo, y_hi + 1)], dtype=dtype)
+        if dtype is object
+        else (ys[0] - xs[0]).astype(np.int64)
+    )
+    y_cells = np.array([[y] * nx for y in range(y_lo, y_hi + 1)], dtype=dtype) if dtype is object else ys[0]
+    charge_by_from = np.array([int(coef * charged_from[fl] * L) for fl in range(nf)], dtype=dtype)[:, None, None]
+    # Loss numerators (over L) of arriving at cell (y, x) when coming from flag f.
+    per_from = np.asarray(charge_by_from * offsets**2 - int(config.b * L) * y_cells, dtype=dtype)
+
+    mats, costs, shifts = [], [], []
+    rows_all = np.arange(n)
+    for name in config.actions:
+        dy, dx = ACTION_SHIFTS[name]
+        shifts.append((dy, dx))
+        y2, x2 = np.clip(yy + dy, 0, ny - 1), np.clip(xx + dx, 0, nx - 1)
+        rows, cols, nums = [], [], []
+        for to in (UNOBSERVED, OBSERVED):
+            num = np.array([int(flags[fl].get(to, 0) * D) for fl in (UNOBSERVED, OBSERVED)], dtype=np.int64)[f.ravel()]
+            rows.append(rows_all)
+            cols.append(((to * ny + y2) * nx + x2).ravel())
+            nums.append(num)
+        mats.append(exact_csr(np.concatenate(rows), np.concatenate(cols), np.concatenate(nums), n))
+        costs.append(per_from[f, y2, x2].ravel())
+    cost = np.stack(costs, axis=1)
+    final = np.zeros(n, dtype=object)
+    if config.timing == "terminal":
+        final = np.array([int(turn_loss(config, x, y, obs) * L) for x, y, obs in labels], dtype=object)
+        cost = np.zeros_like(cost)
+    grid = None
+    if config.regime != "switching":
+        arrival_cell = per_from if config.timing == "per-step" else np.zeros_like(per_from)
+        grid = GridLayout(config.shape, tuple(shifts), np.asarray(arrival_cell, dtype=dtype))
+    start = ((state_index(config, *config.start), Fraction(1)),)
+    return TabularMDP(
+        state_labels=labels,
+        action_names=tuple(config.actions),
+        transition_numerators=tuple(mats),
+        prob_denominator=D,
+        cost_numerators=np.asarray(cost, dtype=dtype),
+        final_numerators=np.asarray(final, dtype=dtype),
+        cost_denominator=L,
+        terminal=np.zeros(n, dtype=bool),
+        start=start,
+        objective=MIN,
+        grid=grid,
+        description={"builder": "turn", "config": config.to_dict()},
+    )

@@ -1,0 +1,63 @@
+"""Finite-horizon backward induction, exact (integers or scaled rationals, never silent overflow)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+
+from tabturn.core.bellman import ExactBackup, gaps_to_second, minimum_and_mask, reduce_fraction
+from tabturn.core.errors import InputError
+from tabturn.core.limits import MAX_TABLE_BYTES
+from tabturn.core.mdp import TabularMDP
+from tabturn.core.rational import parse_rational
+from tabturn.core.validation import check_int
+from tabturn.exact.solution import ExactVector, Solution, mask_dtype
+
+
+def backward_induction(mdp: TabularMDP, horizon: int, discount: Fraction | int | str = 1) -> Solution:
+    """Exact optimum of sum_{t<H} gamma^t cost(s_t, a_t) + final(s_H), with all optimal action sets.
+
+    Returns a certified Solution whose action_masks[t] are the optimal sets with t steps elapsed.
+    """
+    horizon = check_int(horizon, "horizon", 1)
+    gamma = parse_rational(discount, "discount")
+    if not 0 <= gamma <= 1:
+        raise InputError("discount", f"must lie in [0, 1], not {gamma}")
+    need = horizon * mdp.n_states * np.dtype(mask_dtype(mdp.n_actions)).itemsize
+    if need > MAX_TABLE_BYTES:
+        raise InputError(
+            "horizon",
+            f"the action-set table would need about {need / 2**30:.1f} GiB (H x states x "
+            f"mask bytes); the limit is {MAX_TABLE_BYTES / 2**30:.0f} GiB",
+        )
+    backup = ExactBackup(mdp, gamma)
+    masks = np.empty((horizon, mdp.n_states), dtype=mask_dtype(mdp.n_actions))
+    N, den = backup.initial()
+    bound = None
+    for t in range(horizon - 1, -1, -1):
+        Q, den, bound = backup.q_values(N, den, bound)
+        N, mask = minimum_and_mask(Q, masks.dtype.type)
+        masks[t] = mask.ravel()
+        if t == 0:
+            gap_num, has_gap = gaps_to_second(Q, N)
+            gap_num, has_gap, gap_den = gap_num.ravel(), has_gap.ravel(), den
+        if den != mdp.cost_denominator:
+            N, reduced = reduce_fraction(N, den)
+            bound, den = bound // (den // reduced), reduced
+    N = N.ravel()
+    kind = "object" if N.dtype == object else "int64"
+    path = "grid" if mdp.grid is not None else "sparse"
+    return Solution(
+        mdp=mdp,
+        horizon=int(horizon),
+        discount=gamma,
+        method=f"backward-induction/{path}-{kind}",
+        certified=True,
+        reason="exact integer/rational backward induction",
+        values=ExactVector(mdp.sign * N, den),
+        action_masks=masks,
+        gaps=ExactVector(gap_num, gap_den),
+        has_gap=has_gap,
+        stats={"steps": int(horizon)},
+    )

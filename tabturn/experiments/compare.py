@@ -1,0 +1,237 @@
+"""Learned greedy policies against the exact optimum, seed by seed: agreement, exact regret, class."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from tabturn.core.limits import INT64_SAFE
+from tabturn.exact.evaluate import path_value, policy_value, step_policy_value
+from tabturn.exact.solution import Solution
+from tabturn.exact.trajectory import optimal_trajectory, policy_graph
+
+CLASSES = ("optimal", "always-up", "other", "unvisited")
+
+
+def worlds(solution: Solution) -> dict[str, int]:
+    """Start states to report on: for the turn family the start cell observed and unobserved, else the start."""
+    mdp = solution.mdp
+    start = mdp.start[0][0]
+    label = mdp.state_labels[start]
+    if isinstance(label, tuple) and len(label) == 3:
+        x, y, _ = label
+        return {"observed": mdp.index_of((x, y, True)), "unobserved": mdp.index_of((x, y, False))}
+    return {"start": start}
+
+
+def world_states(solution: Solution, world: str) -> np.ndarray:
+    """(S,) bool: the states of ``world`` (for the turn family, the copy with that observed flag; else all)."""
+    mdp = solution.mdp
+    if world in ("observed", "unobserved"):
+        flag = world == "observed"
+        return np.array([label[2] == flag for label in mdp.state_labels])
+    return np.ones(mdp.n_states, dtype=bool)
+
+
+def world_coverage(solution: Solution, visited: np.ndarray) -> dict[str, np.ndarray]:
+    """{world: (B,) fraction of the world's states (state-steps for (B, H, S) input) that training visited}."""
+    visited = np.asarray(visited, dtype=bool)
+    flat = visited.reshape(len(visited), -1, visited.shape[-1])  # (B, steps, S)
+    return {world: flat[:, :, world_states(solution, world)].mean(axis=(1, 2)) for world in worlds(solution)}
+
+
+def successor_table(mdp) -> np.ndarray:
+    """(S, A, K) int64: the possible successors of each (state, action), padded by repeating the last."""
+    K = max(int(np.diff(m.indptr).max()) for m in mdp.transition_numerators)
+    table = np.zeros((mdp.n_states, mdp.n_actions, K), dtype=np.int64)
+    for a, m in enumerate(mdp.transition_numerators):
+        for s in range(mdp.n_states):
+            row = m.indices[m.indptr[s] : m.indptr[s + 1]]
+            table[s, a, : len(row)], table[s, a, len(row) :] = row, row[-1]
+    return table
+
+
+def reachable_part(policy: np.ndarray, start: int, succ: np.ndarray) -> np.ndarray:
+    """``policy`` with every entry that cannot be reached from ``start`` under it set to action 0.
+
+    Stationary (S,) or time-indexed (T, S). The value at ``start`` is unchanged, so policies that agree
+    where they can be reached share one exact evaluation."""
+    out = np.zeros_like(policy)
+    if policy.ndim == 1:
+        seen, frontier = {start}, [start]
+        while frontier:
+            s = frontier.pop()
+            out[s] = policy[s]
+            for n in succ[s, policy[s]].tolist():
+                if n not in seen:
+                    seen.add(n)
+                    frontier.append(n)
+        return out
+    layer = np.array([start])
+    for t in range(len(policy)):
+        out[t, layer] = policy[t, layer]
+        layer = np.unique(succ[layer, policy[t, layer]])
+    return out
+
+
+def likely_successors(mdp) -> np.ndarray:
+    """(S, A) int64: the most probable successor of each (state, action), ties to the lowest index."""
+    out = np.zeros((mdp.n_states, mdp.n_actions), dtype=np.int64)
+    for a, m in enumerate(mdp.transition_numerators):
+        for s in range(mdp.n_states):
+            lo, hi = m.indptr[s], m.indptr[s + 1]
+            row, nums = m.indices[lo:hi], m.data[lo:hi]
+            out[s, a] = row[np.lexsort((row, -nums))[0]]
+    return out
+
+
+def batched_paths(policies: np.ndarray, start: int, steps: int, likely: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(actions (B, steps), states (B, steps + 1)) of B policies, stationary (B, S) or time-indexed (B, T, S),
+    from ``start`` along the most probable successors (ties: lowest index), all policies at once."""
+    B = len(policies)
+    states = np.empty((B, steps + 1), dtype=np.int64)
+    actions = np.empty((B, steps), dtype=np.int64)
+    states[:, 0] = start
+    rows = np.arange(B)
+    for t in range(steps):
+        s = states[:, t]
+        a = policies[rows, s] if policies.ndim == 2 else policies[rows, min(t, policies.shape[1] - 1), s]
+        actions[:, t] = a
+        states[:, t + 1] = likely[s, a]
+    return actions, states
+
+
+def _batched_path_values(mdp, actions: np.ndarray, states: np.ndarray) -> list[Fraction] | None:
+    """Exact values (objective units) of deterministic finite paths with discount 1, summed in int64 when provably
+    safe; None when a bound could overflow (the caller then evaluates each policy exactly)."""
+    cost, final = np.asarray(mdp.cost_numerators), np.asarray(mdp.final_numerators)
+    if cost.dtype == object or final.dtype == object:
+        return None
+    bound = int(np.abs(cost).max(initial=0)) * actions.shape[1] + int(np.abs(final).max(initial=0))
+    if bound >= INT64_SAFE:
+        return None
+    totals = cost[states[:, :-1], actions].sum(axis=1) + final[states[:, -1]]
+    return [Fraction(int(v), mdp.cost_denominator) for v in totals]
+
+
+def optimal_path_steps(solution: Solution) -> list[tuple[int, int]]:
+    """(step, state) pairs visited by the first-index optimal policy from the start."""
+    mdp = solution.mdp
+    if mdp.is_deterministic() and len(mdp.start) == 1:
+        traj = optimal_trajectory(solution)
+        states = [mdp.index_of(lab) for lab in traj["states"][:-1]]
+        return list(enumerate(states))
+    return [(0, s) for s in sorted(policy_graph(solution).nodes)]
+
+
+@dataclass(frozen=True, eq=False)
+class Comparison:
+    """Per-seed comparison of greedy policies with the exact optimum.
+
+    Attributes:
+      agreement_all: (B,) fraction of states where the greedy action is in the step-0 optimal set.
+      agreement_path: (B,) the same over the states (and steps) of the optimal trajectory from the start.
+      regret: {world: [Fraction] * B} exact regret at the world's start state (>= 0, objective units).
+      up_forever: {world: (B,) bool} whether the greedy path from the world's start goes up at every step,
+        whatever its regret (the class "always-up" is the part of these that is visited and not optimal).
+      classes: {world: [str] * B}: "optimal" (zero regret), "always-up", "other", or "unvisited" (training
+        never visited a state of that world: its greedy choices are the initial values and the tie-break).
+      exact_up_forever_optimal: {world: bool} whether going up forever is itself optimal from that start.
+      coverage: {world: (B,) fraction of the world's states (or state-steps) visited in training}, or None
+        when the visits are unknown (then no seed is classed "unvisited").
+      first_action: {world: (B,) int} the greedy action at the world's start (step 0), or None.
+      path_down: {world: (B,) bool} whether the greedy path from the world's start moves "down" at some step,
+        or None.
+    """
+
+    agreement_all: np.ndarray
+    agreement_path: np.ndarray
+    regret: dict[str, list[Fraction]]
+    up_forever: dict[str, np.ndarray]
+    classes: dict[str, list[str]]
+    exact_up_forever_optimal: dict[str, bool]
+    coverage: dict[str, np.ndarray] | None = None
+    first_action: dict[str, np.ndarray] | None = None
+    path_down: dict[str, np.ndarray] | None = None
+
+
+def compare(solution: Solution, greedy: np.ndarray, visited: np.ndarray | None = None) -> Comparison:
+    """Compare policies with ``solution``: stationary (B, S) arrays of MDP action indices, or time-indexed
+    (B, H, S) arrays for a finite horizon H (regret and paths then follow step t's row; agreement uses step 0).
+
+    ``visited`` ((B, S) or (B, H, S) bool, e.g. LearnResult.visited()) gives each world's coverage; a seed
+    that never visited a world is classed "unvisited" there."""
+    mdp = solution.mdp
+    greedy = np.asarray(greedy, dtype=np.int64)
+    timed = greedy.ndim == 3
+    if timed and (solution.horizon is None or greedy.shape[1] != solution.horizon):
+        raise ValueError("time-indexed policies need a finite-horizon solution with the same horizon")
+    steps_of = greedy
+    greedy = greedy[:, 0, :] if timed else np.atleast_2d(greedy)
+    steps = solution.horizon if solution.horizon is not None else mdp.n_states
+    masks = solution.action_masks.astype(np.uint64)
+    in_set = (masks[0][None, :] >> greedy.astype(np.uint64)) & np.uint64(1)
+    path = optimal_path_steps(solution)
+    path_hits = np.stack(
+        [(masks[min(t, len(masks) - 1), s] >> greedy[:, s].astype(np.uint64)) & np.uint64(1) for t, s in path], axis=1
+    )
+    cache: dict[tuple, object] = {}
+    succ = successor_table(mdp)
+    deterministic = succ.shape[2] == 1
+    likely = likely_successors(mdp)
+    regret, up_forever, classes, first, down = {}, {}, {}, {}, {}
+    names = mdp.action_names
+    up_index = names.index("up") if "up" in names else -1
+    down_index = names.index("down") if "down" in names else -1
+    starts = worlds(solution)
+    coverage = None if visited is None else world_coverage(solution, visited)
+    policies = steps_of if timed else greedy
+    for world, start in starts.items():
+        optimum = solution.value(start)
+        actions, states = batched_paths(policies, start, steps, likely)
+        up_forever[world] = (actions == up_index).all(axis=1) if steps else np.zeros(len(greedy), dtype=bool)
+        down[world] = (actions == down_index).any(axis=1)
+        first[world] = greedy[:, start].copy()
+        values = (
+            _batched_path_values(mdp, actions, states)
+            if deterministic and solution.horizon is not None and solution.discount == 1
+            else None
+        )
+        regret[world], classes[world] = [], []
+        for b in range(len(greedy)):
+            if values is not None:
+                value = values[b]
+            else:
+                policy = steps_of[b] if timed else greedy[b]
+                restricted = reachable_part(policy, start, succ)  # the value at start depends on nothing else
+                key = (start, restricted.tobytes())
+                if key not in cache:
+                    cache[key] = (
+                        path_value(mdp, restricted, start, solution.horizon, solution.discount)
+                        if deterministic
+                        else step_policy_value(mdp, restricted, solution.discount)[start]
+                        if timed
+                        else policy_value(mdp, restricted, solution.horizon, solution.discount)[start]
+                    )
+                value = cache[key]
+            r = mdp.sign * (value - optimum)
+            regret[world].append(r)
+            never = coverage is not None and coverage[world][b] == 0
+            classes[world].append(
+                "unvisited" if never else "optimal" if r == 0 else "always-up" if up_forever[world][b] else "other"
+            )
+    exact_up = {}
+    if "up" in mdp.action_names:
+        up_policy = np.full(mdp.n_states, mdp.action_names.index("up"))
+        up_values = policy_value(mdp, up_policy, solution.horizon, solution.discount)
+        exact_up = {w: up_values[s] == solution.value(s) for w, s in starts.items()}
+    return Comparison(
+        in_set.mean(axis=1), path_hits.mean(axis=1), regret, up_forever, classes, exact_up, coverage, first, down
+    )
+
+
+def class_counts(classes: list[str]) -> dict[str, int]:
+    """How many seeds fall in each class."""
+    return {c: sum(1 for x in classes if x == c) for c in CLASSES}
