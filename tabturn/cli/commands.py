@@ -268,7 +268,8 @@ def _load_problem(args, need_objective: bool = True):
     """(mdp, horizon, discount, provenance source) from --config, --mdp or --gym (with --horizon, --discount)."""
     from fractions import Fraction
 
-    from tabturn.core.rational import format_rational, parse_rational
+    from tabturn.core.rational import format_rational
+    from tabturn.core.validation import check_discount
     from tabturn.envs.turn.config import TurnConfig
     from tabturn.envs.turn.model import turn_mdp
     from tabturn.interop.arrays import load_npz
@@ -295,9 +296,7 @@ def _load_problem(args, need_objective: bool = True):
         horizon = _horizon(args.horizon)
         if args.discount is None and horizon is None:
             raise InputError("--discount", "is required for an infinite horizon (give --discount or --horizon)")
-        gamma = parse_rational(args.discount if args.discount is not None else 1, "--discount")
-        if not 0 <= gamma <= 1 or (horizon is None and gamma == 1):
-            raise InputError("--discount", f"must lie in [0, 1) ([0, 1] with --horizon), not {format_rational(gamma)}")
+        gamma = check_discount(args.discount if args.discount is not None else 1, horizon is None, "--discount")
     if args.gym:
         from tabturn.interop.gym_import import make_env, mdp_from_gym
 

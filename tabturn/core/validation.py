@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 
 from tabturn.core.errors import InputError
+from tabturn.core.rational import format_rational, parse_rational
 
 
 def check_int(value: object, name: str, minimum: int | None = None) -> int:
@@ -23,3 +26,18 @@ def check_choice(value: object, name: str, allowed: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in allowed:
         raise InputError(name, f"must be one of {', '.join(allowed)}; got {value!r}")
     return value
+
+
+def check_discount(value: object, infinite: bool, name: str = "discount") -> Fraction:
+    """``value`` as an exact Fraction gamma: in [0, 1] for a finite horizon, in [0, 1) for an infinite one (the
+    discounted sum must converge); else InputError naming ``name``."""
+    gamma = parse_rational(value, name)
+    if not 0 <= gamma <= 1 or (infinite and gamma == 1):
+        allowed = "[0, 1) for an infinite horizon" if infinite else "[0, 1] for a finite horizon"
+        raise InputError(name, f"must lie in {allowed}, not {format_rational(gamma)}")
+    return gamma
+
+
+def check_horizon(value: object, name: str = "horizon") -> int | None:
+    """``value`` as a finite horizon (an integer >= 1) or None for the infinite discounted horizon."""
+    return None if value is None else check_int(value, name, 1)

@@ -491,7 +491,7 @@ def naive_planner_value(world: Gridworld) -> dict:
     naive_solution = solve(naive, world.time_limit, 1)
     H = world.time_limit
     table = deterministic_table(_first_optimal(naive_solution, H), embedded.n_actions)
-    actual = mixed_policy_values(embedded, table, H, 1)
+    actual = mixed_policy_values(embedded, table, H, Fraction(1))
     start = sum((p * actual[s] for s, p in embedded.start), Fraction(0))
     return {
         "embedded_optimum": true_solution.start_value(),
@@ -521,7 +521,9 @@ def shifted_value(train: Gridworld, test: Gridworld) -> dict:
     plan = solve(train_mdp, train.time_limit, 1)
     test_solution = solve(test_mdp, test.time_limit, 1)
     H = test.time_limit
-    values = mixed_policy_values(test_mdp, deterministic_table(_first_optimal(plan, H), test_mdp.n_actions), H, 1)
+    values = mixed_policy_values(
+        test_mdp, deterministic_table(_first_optimal(plan, H), test_mdp.n_actions), H, Fraction(1)
+    )
     played = sum((p * values[s] for s, p in test_mdp.start), Fraction(0))
     return {
         "train": train.name,

@@ -21,7 +21,8 @@ from tabturn.core.bellman import (
 )
 from tabturn.core.errors import InputError
 from tabturn.core.mdp import TabularMDP
-from tabturn.core.rational import format_rational, parse_rational
+from tabturn.core.rational import format_rational
+from tabturn.core.validation import check_choice, check_discount
 from tabturn.exact.solution import ExactVector, Solution, mask_dtype
 
 FLOAT_EPS = 2.0**-52
@@ -42,11 +43,14 @@ class FloatResult:
     stop_reason: str
 
 
-def _check_discount(discount) -> Fraction:
-    gamma = parse_rational(discount, "discount")
-    if not 0 <= gamma < 1:
-        raise InputError("discount", f"must lie in [0, 1) for an infinite horizon, not {format_rational(gamma)}")
-    return gamma
+def _discount(discount: object) -> Fraction:
+    return check_discount(discount, infinite=True)
+
+
+def _check_epsilon(epsilon: float) -> float:
+    if not epsilon > 0 or not math.isfinite(epsilon):
+        raise InputError("epsilon", f"must be a positive finite number, not {epsilon!r}")
+    return float(epsilon)
 
 
 def _float_q(mdp: TabularMDP, V: np.ndarray, gamma: float, cache: dict) -> list[np.ndarray]:
@@ -77,9 +81,12 @@ def value_iteration(
     Stop rule: gamma/(1-gamma) * ||V_k+1 - V_k||_inf <= epsilon (Puterman 6.3.2). ``status``, if given, is
     called with a progress message every 100 sweeps.
     """
-    gamma = float(_check_discount(discount))
-    if not epsilon > 0 or not math.isfinite(epsilon):
-        raise InputError("epsilon", f"must be a positive finite number, not {epsilon!r}")
+    return _value_iteration(mdp, float(_discount(discount)), _check_epsilon(epsilon), max_iterations, status)
+
+
+def _value_iteration(
+    mdp: TabularMDP, gamma: float, epsilon: float, max_iterations: int = 10**6, status=None
+) -> FloatResult:
     cache: dict = {}
     V = np.zeros(mdp.n_states)
     reason, delta = "max-iterations", math.inf
@@ -107,9 +114,12 @@ def _policy_system(mdp: TabularMDP, policy: np.ndarray, gamma: float) -> tuple[s
 
 def policy_iteration(mdp: TabularMDP, discount, max_iterations: int = 1000) -> FloatResult:
     """Float64 policy iteration (sparse direct evaluation); keeps the current action on near-ties."""
+    return _policy_iteration(mdp, float(_discount(discount)), max_iterations)
+
+
+def _policy_iteration(mdp: TabularMDP, gamma: float, max_iterations: int = 1000) -> FloatResult:
     from scipy.sparse.linalg import spsolve  # imported here: slow to import, only this solver needs it
 
-    gamma = float(_check_discount(discount))
     cache: dict = {}
     policy = np.zeros(mdp.n_states, dtype=np.int64)
     for k in range(1, max_iterations + 1):
@@ -145,7 +155,12 @@ def functional_policy_iteration(mdp: TabularMDP, discount, max_iterations: int =
 
     Starts from the myopic policy (least one-step cost). The error bound comes from the Bellman residual.
     """
-    gamma = float(_check_discount(discount))
+    return _functional_policy_iteration(mdp, float(_discount(discount)), max_iterations, status)
+
+
+def _functional_policy_iteration(
+    mdp: TabularMDP, gamma: float, max_iterations: int = 10_000, status=None
+) -> FloatResult:
     succ, cost = mdp.successors(), mdp.sign * mdp.costs_float()
     rows = np.arange(mdp.n_states)
     policy = np.argmin(cost, axis=1)
@@ -168,7 +183,10 @@ def functional_policy_iteration(mdp: TabularMDP, discount, max_iterations: int =
 
 def linear_program(mdp: TabularMDP, discount) -> FloatResult:
     """Float LP (scipy HiGHS): maximise sum V subject to V(s) <= c(s,a) + gamma P_a V (minimisation units)."""
-    gamma = float(_check_discount(discount))
+    return _linear_program(mdp, float(_discount(discount)))
+
+
+def _linear_program(mdp: TabularMDP, gamma: float) -> FloatResult:
     S, A = mdp.n_states, mdp.n_actions
     c = mdp.sign * mdp.costs_float()
     blocks = [sp.identity(S, format="csr") - gamma * mdp.transition_matrix(a) for a in range(A)]
@@ -196,10 +214,18 @@ def policy_values(mdp: TabularMDP, policy, discount) -> ExactVector:
     the sinks, single states in vectorised integer arithmetic and larger components by exact elimination
     (sparse_policy_values).
     """
-    gamma = _check_discount(discount)
-    policy = np.asarray(policy).ravel().astype(np.int64)
-    if len(policy) != mdp.n_states or not np.all((policy >= 0) & (policy < mdp.n_actions)):
+    return _policy_values(mdp, _policy(mdp, policy), _discount(discount))
+
+
+def _policy(mdp: TabularMDP, policy: object) -> np.ndarray:
+    """``policy`` as an int64 vector of one action index per state, else InputError."""
+    table = np.asarray(policy).ravel()
+    if len(table) != mdp.n_states or not np.all((table >= 0) & (table < mdp.n_actions)):
         raise InputError("policy", f"must give one action index in [0, {mdp.n_actions}) per state")
+    return table.astype(np.int64)
+
+
+def _policy_values(mdp: TabularMDP, policy: np.ndarray, gamma: Fraction) -> ExactVector:
     if mdp.is_deterministic():
         rows = np.arange(mdp.n_states)
         succ = mdp.successors()[rows, policy]
@@ -461,9 +487,11 @@ class Certificate:
 
 def certify(mdp: TabularMDP, policy, discount) -> Certificate:
     """Evaluate ``policy`` exactly and check exactly that no action improves any state."""
-    gamma = _check_discount(discount)
-    policy = np.asarray(policy, dtype=np.int64)
-    exact = policy_values(mdp, policy, gamma)
+    return _certify(mdp, _policy(mdp, policy), _discount(discount))
+
+
+def _certify(mdp: TabularMDP, policy: np.ndarray, gamma: Fraction) -> Certificate:
+    exact = _policy_values(mdp, policy, gamma)
     backup = ExactBackup(mdp, gamma)
     N = (mdp.sign * exact.numerators).reshape(backup.state_shape)
     Q, den, _ = backup.q_values(N, exact.denominator)
@@ -517,16 +545,16 @@ def solve_discounted(
     states to an exactly optimal action, re-evaluate exactly) repeats until it passes. ``status``, if given,
     receives a message at each stage (e.g. a tabturn.core.progress.StatusLine).
     """
-    gamma = _check_discount(discount)
-    if method not in METHODS:
-        raise InputError("method", f"must be one of {', '.join(METHODS)}, not {method!r}")
+    gamma = _discount(discount)
+    epsilon = _check_epsilon(epsilon)
+    check_choice(method, "method", METHODS)
     if method == "auto":
         method = "functional-policy-iteration" if mdp.is_deterministic() else "value-iteration"
     solvers = {
-        "value-iteration": lambda: value_iteration(mdp, gamma, epsilon, status=status),
-        "policy-iteration": lambda: policy_iteration(mdp, gamma),
-        "functional-policy-iteration": lambda: functional_policy_iteration(mdp, gamma, status=status),
-        "linear-program": lambda: linear_program(mdp, gamma),
+        "value-iteration": lambda: _value_iteration(mdp, float(gamma), epsilon, status=status),
+        "policy-iteration": lambda: _policy_iteration(mdp, float(gamma)),
+        "functional-policy-iteration": lambda: _functional_policy_iteration(mdp, float(gamma), status=status),
+        "linear-program": lambda: _linear_program(mdp, float(gamma)),
     }
     if method == "functional-policy-iteration" and not mdp.is_deterministic():
         raise InputError("method", "functional-policy-iteration needs deterministic transitions")
@@ -535,7 +563,7 @@ def solve_discounted(
     while True:
         if status is not None:
             status(f"exact certificate{f', improvement round {rounds}' if rounds else ''}")
-        cert = certify(mdp, policy, gamma)
+        cert = _certify(mdp, policy, gamma)
         if cert.certified or rounds >= max_rounds:
             break
         policy, rounds = cert.improved_policy, rounds + 1

@@ -1,4 +1,9 @@
-"""Exact value of a given stationary deterministic policy, finite-horizon or discounted."""
+"""Exact value of given policies — deterministic or mixed, stationary or step-indexed, one or many — for a finite
+horizon or an infinite discounted one.
+
+The callers hold a Solution or a config, so ``gamma`` arrives normalised (an exact Fraction in range, as
+``tabturn.core.validation.check_discount`` gives it) and is not checked again here.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,14 @@ from fractions import Fraction
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 
-from tabturn.core.bellman import ExactBackup
+from tabturn.core.bellman import ExactBackup, reduce_fraction
 from tabturn.core.errors import InputError
 from tabturn.core.limits import INT64_SAFE
 from tabturn.core.mdp import TabularMDP
-from tabturn.exact.discounted import policy_values
-from tabturn.exact.finite import backward_induction
+from tabturn.exact.discounted import _policy, _policy_values
+from tabturn.exact.finite import _backward_induction
 from tabturn.exact.solution import ExactVector
 
 
@@ -32,20 +38,17 @@ def restrict(mdp: TabularMDP, policy) -> TabularMDP:
     )
 
 
-def policy_value(mdp: TabularMDP, policy, horizon: int | None, discount) -> ExactVector:
+def policy_value(mdp: TabularMDP, policy: ArrayLike, horizon: int | None, gamma: Fraction) -> ExactVector:
     """Exact value (objective units) of ``policy`` at step 0: H steps of backward evaluation, or the
     infinite discounted value when ``horizon`` is None."""
     if horizon is None:
-        return policy_values(mdp, policy, discount)
-    return backward_induction(restrict(mdp, policy), horizon, discount).values
+        return _policy_values(mdp, _policy(mdp, policy), gamma)
+    return _backward_induction(restrict(mdp, policy), horizon, gamma).values
 
 
-def step_policy_value(mdp: TabularMDP, policies, discount) -> ExactVector:
+def step_policy_value(mdp: TabularMDP, policies: ArrayLike, gamma: Fraction) -> ExactVector:
     """Exact value (objective units) at step 0 of the time-indexed policy ``policies[t][s]`` over H = len(policies)
     steps (backward evaluation, one restricted backup per step)."""
-    from tabturn.core.rational import parse_rational
-
-    gamma = parse_rational(discount, "discount")
     policies = np.asarray(policies, dtype=np.int64)
     N, den = ExactBackup(mdp, gamma).initial()
     N = N.ravel()
@@ -55,13 +58,10 @@ def step_policy_value(mdp: TabularMDP, policies, discount) -> ExactVector:
     return ExactVector(mdp.sign * N, den)
 
 
-def path_value(mdp: TabularMDP, policy, start: int, horizon: int | None, discount) -> Fraction:
+def path_value(mdp: TabularMDP, policy: ArrayLike, start: int, horizon: int | None, gamma: Fraction) -> Fraction:
     """Exact value (objective units) at ``start`` of a stationary (S,) or time-indexed (H, S) policy on a
     deterministic MDP, by following its single path (H steps plus the final cost, or, for an infinite
     horizon, the lead-in and the cycle it ends in, summed as a geometric series)."""
-    from tabturn.core.rational import parse_rational
-
-    gamma = parse_rational(discount, "discount")
     succ = mdp.successors()
     policy = np.asarray(policy, dtype=np.int64)
     cost = np.asarray(mdp.cost_numerators)
@@ -102,8 +102,6 @@ def deterministic_table(actions: np.ndarray, n_actions: int) -> np.ndarray:
 
 def mixed_chain(mdp: TabularMDP, probs) -> TabularMDP:
     """The one-action MDP that plays action a in state s with probability probs[s][a] (exact)."""
-    import dataclasses
-
     S, A = mdp.n_states, mdp.n_actions
     L = math.lcm(1, *(p.denominator for row in probs for p in row))
     weights = np.array([[int(p * L) for p in row] for row in probs], dtype=object)
@@ -133,20 +131,12 @@ def mixed_chain(mdp: TabularMDP, probs) -> TabularMDP:
     )
 
 
-def mixed_policy_values(mdp: TabularMDP, policy: np.ndarray, horizon: int | None, discount) -> list[Fraction]:
+def mixed_policy_values(mdp: TabularMDP, policy: np.ndarray, horizon: int | None, gamma: Fraction) -> list[Fraction]:
     """Exact values (objective units) at step 0 of a (T, S, A) Fraction policy (T = 1 stationary or T = H)."""
-    from tabturn.core.bellman import ExactBackup
-    from tabturn.core.rational import parse_rational
-    from tabturn.exact.discounted import policy_values as discounted_values
-    from tabturn.exact.finite import backward_induction
-
-    gamma = parse_rational(discount, "discount")
     if horizon is None:
-        return discounted_values(
-            mixed_chain(mdp, policy[0]), np.zeros(mdp.n_states, dtype=np.int64), gamma
-        ).to_fractions()
+        return _policy_values(mixed_chain(mdp, policy[0]), np.zeros(mdp.n_states, dtype=np.int64), gamma).to_fractions()
     if len(policy) == 1:
-        return backward_induction(mixed_chain(mdp, policy[0]), horizon, gamma).values.to_fractions()
+        return _backward_induction(mixed_chain(mdp, policy[0]), horizon, gamma).values.to_fractions()
     N, den = ExactBackup(mdp, gamma).initial()
     N = N.ravel()
     for t in range(horizon - 1, -1, -1):
@@ -155,7 +145,9 @@ def mixed_policy_values(mdp: TabularMDP, policy: np.ndarray, horizon: int | None
     return [Fraction(int(mdp.sign * n), den) for n in N]
 
 
-def many_policy_values(mdp: TabularMDP, policies, horizon: int, discount=1) -> tuple[np.ndarray, int]:
+def many_policy_values(
+    mdp: TabularMDP, policies: ArrayLike, horizon: int, gamma: Fraction = Fraction(1)
+) -> tuple[np.ndarray, int]:
     """Exact step-0 values N / den (objective units) of many deterministic policies over a finite horizon:
     ``policies`` (B, S) stationary or (B, H, S) step-indexed action indices give numerators (B, S) over one
     denominator.
@@ -163,12 +155,6 @@ def many_policy_values(mdp: TabularMDP, policies, horizon: int, discount=1) -> t
     The distinct policies are stacked into one single-action MDP per step (policy-major states) and evaluated by
     one exact backward induction, so the cost is one sparse product per step, not one solve per policy.
     """
-    import dataclasses
-
-    from tabturn.core.bellman import ExactBackup, reduce_fraction
-    from tabturn.core.rational import parse_rational
-
-    gamma = parse_rational(discount, "discount")
     policies = np.asarray(policies, dtype=np.int64)
     if policies.ndim == 2:
         policies = policies[:, None, :]

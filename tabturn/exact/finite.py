@@ -10,8 +10,7 @@ from tabturn.core.bellman import ExactBackup, gaps_to_second, minimum_and_mask, 
 from tabturn.core.errors import InputError
 from tabturn.core.limits import MAX_TABLE_BYTES
 from tabturn.core.mdp import TabularMDP
-from tabturn.core.rational import parse_rational
-from tabturn.core.validation import check_int
+from tabturn.core.validation import check_discount, check_int
 from tabturn.exact.solution import ExactVector, Solution, mask_dtype
 
 
@@ -20,10 +19,11 @@ def backward_induction(mdp: TabularMDP, horizon: int, discount: Fraction | int |
 
     Returns a certified Solution whose action_masks[t] are the optimal sets with t steps elapsed.
     """
-    horizon = check_int(horizon, "horizon", 1)
-    gamma = parse_rational(discount, "discount")
-    if not 0 <= gamma <= 1:
-        raise InputError("discount", f"must lie in [0, 1], not {gamma}")
+    return _backward_induction(mdp, check_int(horizon, "horizon", 1), check_discount(discount, infinite=False))
+
+
+def _backward_induction(mdp: TabularMDP, horizon: int, gamma: Fraction) -> Solution:
+    """backward_induction on normalised inputs (exact evaluation calls it without re-checking)."""
     need = horizon * mdp.n_states * np.dtype(mask_dtype(mdp.n_actions)).itemsize
     if need > MAX_TABLE_BYTES:
         raise InputError(

@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 from tabturn.core.errors import InputError
 from tabturn.core.limits import MAX_TABLE_BYTES  # noqa: F401  (re-exported: its old home)
 from tabturn.core.rational import format_rational, parse_rational
-from tabturn.core.validation import check_choice, check_int
+from tabturn.core.validation import check_choice, check_discount, check_horizon, check_int
 
 ACTION_NAMES = ("up", "down", "left", "right", "stay")
 
@@ -133,13 +133,8 @@ class TurnConfig:
         check_choice(self.distance, "distance", DISTANCES)
         check_choice(self.timing, "timing", TIMINGS)
         check_choice(self.regime, "regime", REGIMES)
-        if self.horizon is not None:
-            set_("horizon", check_int(self.horizon, "horizon", minimum=1))
-        gamma = parse_rational(self.discount, "discount")
-        if not 0 <= gamma <= 1:
-            raise InputError("discount", f"must lie in [0, 1], not {format_rational(gamma)}")
-        if self.horizon is None and gamma >= 1:
-            raise InputError("discount", "must be < 1 when horizon is none (infinite horizon)")
+        set_("horizon", check_horizon(self.horizon))
+        gamma = check_discount(self.discount, infinite=self.horizon is None)
         if self.horizon is None and self.timing == "terminal":
             raise InputError("timing", "terminal timing needs a finite horizon")
         if self.timing == "terminal" and gamma != 1:
