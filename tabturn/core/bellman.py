@@ -8,11 +8,15 @@ Python-int object array otherwise, so overflow can never happen silently.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
+from numpy.typing import DTypeLike
 
-from tabturn.core.limits import INT64_SAFE  # noqa: F401  (re-exported: solvers import it from here)
+from tabturn.core.limits import INT64_SAFE
 from tabturn.core.mdp import TabularMDP
 
 
@@ -23,7 +27,7 @@ def max_abs(array: np.ndarray) -> int:
     return max(abs(int(array.max())), abs(int(array.min())))
 
 
-def as_dtype(array: np.ndarray, dtype) -> np.ndarray:
+def as_dtype(array: np.ndarray, dtype: DTypeLike) -> np.ndarray:
     """``array`` converted to int64 or object (Python ints), exactly."""
     if array.dtype == dtype:
         return array
@@ -32,10 +36,10 @@ def as_dtype(array: np.ndarray, dtype) -> np.ndarray:
     return array.astype(np.int64)
 
 
-def _matvec(numerators, vector: np.ndarray) -> np.ndarray:
+def _matvec(numerators: sp.csr_matrix, vector: np.ndarray) -> np.ndarray:
     """Exact sparse product of an int64 CSR numerator matrix with an int64 or object vector."""
     if vector.dtype != object:
-        return numerators @ vector
+        return np.asarray(numerators @ vector)
     products = numerators.data.astype(object) * vector[numerators.indices]
     return np.add.reduceat(products, numerators.indptr[:-1]) if len(products) else np.zeros(0, dtype=object)
 
@@ -56,7 +60,7 @@ class ExactBackup:
         self.state_shape = mdp.grid.shape if mdp.grid is not None else (mdp.n_states,)
         if self.grid is not None:
             self.arrival = mdp.sign * np.asarray(self.grid.arrival_cost)
-        self._scaled_costs: dict = {}
+        self._scaled_costs: dict[tuple[str, int], np.ndarray] = {}
         self._pad: np.ndarray | None = None
 
     def initial(self) -> tuple[np.ndarray, int]:
@@ -64,7 +68,7 @@ class ExactBackup:
         final = self.mdp.sign * np.asarray(self.mdp.final_numerators)
         return final.reshape(self.state_shape), self.mdp.cost_denominator
 
-    def _costs(self, dtype, scale: int) -> np.ndarray:
+    def _costs(self, dtype: DTypeLike, scale: int) -> np.ndarray:
         key = (np.dtype(dtype).str, scale)
         if key not in self._scaled_costs:
             base = self.arrival if self.grid is not None else self.costs
@@ -95,7 +99,7 @@ class ExactBackup:
         return [costs[:, a] + _matvec(mdp.transition_numerators[a], N) for a in range(mdp.n_actions)], new_den, bound
 
 
-def shifted_views(W: np.ndarray, shifts, pad: np.ndarray | None = None) -> list[np.ndarray]:
+def shifted_views(W: np.ndarray, shifts: Sequence[tuple[int, int]], pad: np.ndarray | None = None) -> list[np.ndarray]:
     """For each (dy, dx), the array of W at the clamped neighbour (views into an edge-padded copy)."""
     nf, ny, nx = W.shape
     if pad is None:
@@ -108,7 +112,7 @@ def shifted_views(W: np.ndarray, shifts, pad: np.ndarray | None = None) -> list[
     return [pad[:, 1 + dy : 1 + dy + ny, 1 + dx : 1 + dx + nx] for dy, dx in shifts]
 
 
-def minimum_and_mask(Q: list[np.ndarray], mask_dtype) -> tuple[np.ndarray, np.ndarray]:
+def minimum_and_mask(Q: list[np.ndarray], mask_dtype: type[np.unsignedinteger[Any]]) -> tuple[np.ndarray, np.ndarray]:
     """Elementwise minimum over actions and the bitmask of actions attaining it."""
     V = Q[0].copy()
     for q in Q[1:]:

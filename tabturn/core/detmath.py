@@ -53,7 +53,7 @@ def exp_scalar(x: float) -> float:
     p = EXP_COEFFS[0]
     for i in range(1, len(EXP_COEFFS)):
         p = p * r + EXP_COEFFS[i]
-    return p * TWO_POW[int(k) + 1022]
+    return float(p * TWO_POW[int(k) + 1022])
 
 
 def step_sizes(omega: float, n_max: int) -> np.ndarray:

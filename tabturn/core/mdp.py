@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -60,7 +61,7 @@ class TabularMDP:
       description: dict of provenance (builder name, config).
     """
 
-    state_labels: tuple
+    state_labels: tuple[Any, ...]
     action_names: tuple[str, ...]
     transition_numerators: tuple[sp.csr_matrix, ...]
     prob_denominator: int
@@ -71,7 +72,7 @@ class TabularMDP:
     start: tuple[tuple[int, Fraction], ...]
     objective: str = MIN
     grid: GridLayout | None = None
-    description: dict = field(default_factory=dict)
+    description: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         S, A = self.n_states, self.n_actions
@@ -109,11 +110,11 @@ class TabularMDP:
             raise InputError("final", f"final costs have shape {self.final_numerators.shape}, expected {(S,)}")
         if self.terminal.shape != (S,):
             raise InputError("terminal", f"mask has shape {self.terminal.shape}, expected {(S,)}")
-        for s in np.flatnonzero(self.terminal):
+        for end in np.flatnonzero(self.terminal):
             for a in range(A):
-                row = self.transition_numerators[a].getrow(s)
-                if row.nnz != 1 or row.indices[0] != s or self.cost_numerators[s, a] != 0:
-                    raise InputError("terminal", f"terminal state {int(s)} must be absorbing with zero cost")
+                row = self.transition_numerators[a].getrow(end)
+                if row.nnz != 1 or row.indices[0] != end or self.cost_numerators[end, a] != 0:
+                    raise InputError("terminal", f"terminal state {int(end)} must be absorbing with zero cost")
         total = sum((p for _, p in self.start), Fraction(0))
         if total != 1 or any(p < 0 or not 0 <= s < S for s, p in self.start):
             raise InputError("start", "must be a distribution over existing states summing to 1")
@@ -173,13 +174,16 @@ class TabularMDP:
 
     def index_of(self, label: Hashable) -> int:
         """The state index of ``label``."""
-        if not hasattr(self, "_index"):
-            object.__setattr__(self, "_index", {lab: i for i, lab in enumerate(self.state_labels)})
-        return self._index[label]
+        index: dict[Hashable, int] | None = self.__dict__.get("_index")
+        if index is None:
+            index = {lab: i for i, lab in enumerate(self.state_labels)}
+            object.__setattr__(self, "_index", index)
+        return index[label]
 
 
 def _grid_matches(mdp: TabularMDP) -> bool:
     grid = mdp.grid
+    assert grid is not None
     if int(np.prod(grid.shape)) != mdp.n_states or len(grid.shifts) != mdp.n_actions:
         return False
     if not mdp.is_deterministic():

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
+from typing import TextIO
+
+Status = Callable[[str], None]  # receives one progress message per stage (e.g. a StatusLine)
 
 
 class Progress:
     """Call ``update(done)``; prints only when stderr is a terminal and ``quiet`` is False."""
 
-    def __init__(self, total: int, label: str, quiet: bool = False, stream=None):
+    def __init__(self, total: int, label: str, quiet: bool = False, stream: TextIO | None = None):
         self.total, self.label = max(int(total), 1), label
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = not quiet and hasattr(self.stream, "isatty") and self.stream.isatty()
@@ -39,7 +43,7 @@ class StatusLine:
     """A stage line for one long computation: ``status(message)`` rewrites it on stderr, but only once the
     computation has run for ``delay`` seconds and only on a terminal (so short solves print nothing)."""
 
-    def __init__(self, label: str, delay: float = 1.0, quiet: bool = False, stream=None):
+    def __init__(self, label: str, delay: float = 1.0, quiet: bool = False, stream: TextIO | None = None):
         self.label, self.delay = label, delay
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = not quiet and hasattr(self.stream, "isatty") and self.stream.isatty()

@@ -8,6 +8,8 @@ from numbers import Integral
 
 from tabturn.core.errors import InputError
 
+RationalLike = Fraction | int | float | str  # what parse_rational reads exactly
+
 
 def parse_rational(value: object, field: str) -> Fraction:
     """Return ``value`` as an exact Fraction.

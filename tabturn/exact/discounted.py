@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 
 from tabturn.core.bellman import (
-    INT64_SAFE,
     ExactBackup,
     as_dtype,
     gaps_to_second,
@@ -20,8 +22,10 @@ from tabturn.core.bellman import (
     shifted_views,
 )
 from tabturn.core.errors import InputError
+from tabturn.core.limits import INT64_SAFE
 from tabturn.core.mdp import TabularMDP
-from tabturn.core.rational import format_rational
+from tabturn.core.progress import Status
+from tabturn.core.rational import RationalLike, format_rational
 from tabturn.core.validation import check_choice, check_discount
 from tabturn.exact.solution import ExactVector, Solution, mask_dtype
 
@@ -53,7 +57,7 @@ def _check_epsilon(epsilon: float) -> float:
     return float(epsilon)
 
 
-def _float_q(mdp: TabularMDP, V: np.ndarray, gamma: float, cache: dict) -> list[np.ndarray]:
+def _float_q(mdp: TabularMDP, V: np.ndarray, gamma: float, cache: dict[str, Any]) -> list[np.ndarray]:
     """Float Q-values (minimisation units, flat (S,)) for each action."""
     if mdp.grid is not None:
         if "arrival" not in cache:
@@ -74,7 +78,11 @@ def _rounding_allowance(mdp: TabularMDP, V: np.ndarray, gamma: float) -> float:
 
 
 def value_iteration(
-    mdp: TabularMDP, discount, epsilon: float = 1e-9, max_iterations: int = 10**6, status=None
+    mdp: TabularMDP,
+    discount: RationalLike,
+    epsilon: float = 1e-9,
+    max_iterations: int = 10**6,
+    status: Status | None = None,
 ) -> FloatResult:
     """Float64 value iteration stopped when ||V_k+1 - V*||_inf <= epsilon is guaranteed.
 
@@ -85,9 +93,9 @@ def value_iteration(
 
 
 def _value_iteration(
-    mdp: TabularMDP, gamma: float, epsilon: float, max_iterations: int = 10**6, status=None
+    mdp: TabularMDP, gamma: float, epsilon: float, max_iterations: int = 10**6, status: Status | None = None
 ) -> FloatResult:
-    cache: dict = {}
+    cache: dict[str, Any] = {}
     V = np.zeros(mdp.n_states)
     reason, delta = "max-iterations", math.inf
     for k in range(1, max_iterations + 1):
@@ -112,7 +120,7 @@ def _policy_system(mdp: TabularMDP, policy: np.ndarray, gamma: float) -> tuple[s
     return sp.identity(S, format="csr") - gamma * rows, costs
 
 
-def policy_iteration(mdp: TabularMDP, discount, max_iterations: int = 1000) -> FloatResult:
+def policy_iteration(mdp: TabularMDP, discount: RationalLike, max_iterations: int = 1000) -> FloatResult:
     """Float64 policy iteration (sparse direct evaluation); keeps the current action on near-ties."""
     return _policy_iteration(mdp, float(_discount(discount)), max_iterations)
 
@@ -120,7 +128,7 @@ def policy_iteration(mdp: TabularMDP, discount, max_iterations: int = 1000) -> F
 def _policy_iteration(mdp: TabularMDP, gamma: float, max_iterations: int = 1000) -> FloatResult:
     from scipy.sparse.linalg import spsolve  # imported here: slow to import, only this solver needs it
 
-    cache: dict = {}
+    cache: dict[str, Any] = {}
     policy = np.zeros(mdp.n_states, dtype=np.int64)
     for k in range(1, max_iterations + 1):
         A, c = _policy_system(mdp, policy, gamma)
@@ -149,7 +157,9 @@ def functional_float_values(succ: np.ndarray, cost: np.ndarray, gamma: float) ->
     return values
 
 
-def functional_policy_iteration(mdp: TabularMDP, discount, max_iterations: int = 10_000, status=None) -> FloatResult:
+def functional_policy_iteration(
+    mdp: TabularMDP, discount: RationalLike, max_iterations: int = 10_000, status: Status | None = None
+) -> FloatResult:
     """Float64 policy iteration for deterministic dynamics: each policy's values by pointer doubling on its
     functional graph (O(S log(1/(1-gamma))) per evaluation); keeps the current action on near-ties.
 
@@ -159,7 +169,7 @@ def functional_policy_iteration(mdp: TabularMDP, discount, max_iterations: int =
 
 
 def _functional_policy_iteration(
-    mdp: TabularMDP, gamma: float, max_iterations: int = 10_000, status=None
+    mdp: TabularMDP, gamma: float, max_iterations: int = 10_000, status: Status | None = None
 ) -> FloatResult:
     succ, cost = mdp.successors(), mdp.sign * mdp.costs_float()
     rows = np.arange(mdp.n_states)
@@ -181,7 +191,7 @@ def _functional_policy_iteration(
     return FloatResult(mdp.sign * V, policy, math.inf, k, "max-iterations")
 
 
-def linear_program(mdp: TabularMDP, discount) -> FloatResult:
+def linear_program(mdp: TabularMDP, discount: RationalLike) -> FloatResult:
     """Float LP (scipy HiGHS): maximise sum V subject to V(s) <= c(s,a) + gamma P_a V (minimisation units)."""
     return _linear_program(mdp, float(_discount(discount)))
 
@@ -206,7 +216,7 @@ def _linear_program(mdp: TabularMDP, gamma: float) -> FloatResult:
     return FloatResult(mdp.sign * V, policy, math.nan, int(result.nit), "optimal")
 
 
-def policy_values(mdp: TabularMDP, policy, discount) -> ExactVector:
+def policy_values(mdp: TabularMDP, policy: ArrayLike, discount: RationalLike) -> ExactVector:
     """Exact discounted values (objective units) of a deterministic stationary policy, over one denominator.
 
     Deterministic dynamics: the policy's functional graph (each cycle solved in closed form, then the paths
@@ -260,7 +270,7 @@ def _cycle_heads(succ: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return on_cycle & (lowest == np.arange(S)), on_cycle
 
 
-def _edges_into(targets: np.ndarray, n: int):
+def _edges_into(targets: np.ndarray, n: int) -> Callable[[np.ndarray], np.ndarray]:
     """For edges with these ``targets`` (nodes 0..n-1), a function from a frontier of nodes to the indices of the
     edges entering it (edges grouped by target once, each frontier gathered in one vectorised pass)."""
     order = np.argsort(targets, kind="stable")
@@ -270,7 +280,8 @@ def _edges_into(targets: np.ndarray, n: int):
         lo, hi = indptr[frontier], indptr[frontier + 1]
         counts = hi - lo
         starts = np.repeat(lo - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
-        return order[starts + np.arange(counts.sum())]
+        edges: np.ndarray = order[starts + np.arange(counts.sum())]
+        return edges
 
     return into
 
@@ -287,7 +298,7 @@ def _levels(succ: np.ndarray, heads: np.ndarray) -> list[np.ndarray]:
         levels.append(preds)
 
 
-def functional_values(succ, cost, cden: int, gamma: Fraction) -> tuple[np.ndarray, int]:
+def functional_values(succ: ArrayLike, cost: ArrayLike, cden: int, gamma: Fraction) -> tuple[np.ndarray, int]:
     """Exact values N / D of V = cost / cden + gamma V[succ] (a deterministic policy's Bellman equation).
 
     Each cycle's head is solved in closed form, V = sum_j gamma^j c_j / (1 - gamma^k); every other node
@@ -407,7 +418,16 @@ def sparse_policy_values(mdp: TabularMDP, policy: np.ndarray, gamma: Fraction) -
     return N * scale[level_of], D
 
 
-def _component_values(mdp, policy, cost, gamma, block, N, level_of, dens) -> list[Fraction]:
+def _component_values(
+    mdp: TabularMDP,
+    policy: np.ndarray,
+    cost: np.ndarray,
+    gamma: Fraction,
+    block: np.ndarray,
+    N: np.ndarray,
+    level_of: np.ndarray,
+    dens: list[int],
+) -> list[Fraction]:
     """Exact values (Fractions) of one strong component given the solved values outside it."""
     inside = {int(s): i for i, s in enumerate(block)}
     k = len(block)
@@ -485,7 +505,7 @@ class Certificate:
     improved_policy: np.ndarray
 
 
-def certify(mdp: TabularMDP, policy, discount) -> Certificate:
+def certify(mdp: TabularMDP, policy: ArrayLike, discount: RationalLike) -> Certificate:
     """Evaluate ``policy`` exactly and check exactly that no action improves any state."""
     return _certify(mdp, _policy(mdp, policy), _discount(discount))
 
@@ -536,7 +556,12 @@ METHODS = ("auto", "value-iteration", "policy-iteration", "functional-policy-ite
 
 
 def solve_discounted(
-    mdp: TabularMDP, discount, epsilon: float = 1e-9, method: str = "auto", max_rounds: int = 1000, status=None
+    mdp: TabularMDP,
+    discount: RationalLike,
+    epsilon: float = 1e-9,
+    method: str = "auto",
+    max_rounds: int = 1000,
+    status: Status | None = None,
 ) -> Solution:
     """Exact optimum of the infinite discounted sum: a float solve, then a rational certificate.
 

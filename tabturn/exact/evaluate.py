@@ -24,7 +24,7 @@ from tabturn.exact.finite import _backward_induction
 from tabturn.exact.solution import ExactVector
 
 
-def restrict(mdp: TabularMDP, policy) -> TabularMDP:
+def restrict(mdp: TabularMDP, policy: ArrayLike) -> TabularMDP:
     """The one-action MDP that always plays ``policy[s]`` (a Markov chain with costs)."""
     policy = np.asarray(policy, dtype=np.int64).ravel()
     S = mdp.n_states
@@ -100,7 +100,7 @@ def deterministic_table(actions: np.ndarray, n_actions: int) -> np.ndarray:
     return out
 
 
-def mixed_chain(mdp: TabularMDP, probs) -> TabularMDP:
+def mixed_chain(mdp: TabularMDP, probs: np.ndarray) -> TabularMDP:
     """The one-action MDP that plays action a in state s with probability probs[s][a] (exact)."""
     S, A = mdp.n_states, mdp.n_actions
     L = math.lcm(1, *(p.denominator for row in probs for p in row))

@@ -10,11 +10,12 @@ from tabturn.core.bellman import ExactBackup, gaps_to_second, minimum_and_mask, 
 from tabturn.core.errors import InputError
 from tabturn.core.limits import MAX_TABLE_BYTES
 from tabturn.core.mdp import TabularMDP
+from tabturn.core.rational import RationalLike
 from tabturn.core.validation import check_discount, check_int
 from tabturn.exact.solution import ExactVector, Solution, mask_dtype
 
 
-def backward_induction(mdp: TabularMDP, horizon: int, discount: Fraction | int | str = 1) -> Solution:
+def backward_induction(mdp: TabularMDP, horizon: int, discount: RationalLike = 1) -> Solution:
     """Exact optimum of sum_{t<H} gamma^t cost(s_t, a_t) + final(s_H), with all optimal action sets.
 
     Returns a certified Solution whose action_masks[t] are the optimal sets with t steps elapsed.

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tabturn.core.limits import INT64_SAFE
 from tabturn.core.mdp import TabularMDP
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,13 +40,13 @@ class ExactVector:
         return self.numerators.astype(np.float64) / self.denominator
 
     @classmethod
-    def from_fractions(cls, values) -> ExactVector:
+    def from_fractions(cls, values: Iterable[Fraction | int]) -> ExactVector:
         """Common-denominator form of a sequence of Fractions."""
         import math
 
-        values = [Fraction(v) for v in values]
-        den = math.lcm(1, *{v.denominator for v in values})
-        nums = [v.numerator * (den // v.denominator) for v in values]
+        exact = [Fraction(v) for v in values]
+        den = math.lcm(1, *{v.denominator for v in exact})
+        nums = [v.numerator * (den // v.denominator) for v in exact]
         arr = np.array(nums, dtype=object)
         if not nums or max(abs(n) for n in nums) < INT64_SAFE:
             arr = arr.astype(np.int64)
@@ -79,8 +84,8 @@ class Solution:
     action_masks: np.ndarray
     gaps: ExactVector
     has_gap: np.ndarray
-    stats: dict = field(default_factory=dict)
-    _values_at: dict = field(default_factory=dict, repr=False)  # cache of values_at
+    stats: dict[str, Any] = field(default_factory=dict)
+    _values_at: dict[int, list[Fraction]] = field(default_factory=dict, repr=False)  # cache of values_at
 
     def optimal_actions(self, state: int, step: int = 0) -> tuple[int, ...]:
         """Indices of all optimal actions at ``state`` after ``step`` steps."""
@@ -108,17 +113,17 @@ class Solution:
             raise ValueError(f"step must lie in 0..{self.horizon}")
         cache = self._values_at
         if step not in cache:
-            from tabturn.exact.finite import backward_induction
+            from tabturn.exact.finite import _backward_induction
 
             remaining = self.horizon - step
             cache[step] = (
-                backward_induction(self.mdp, remaining, self.discount).values.to_fractions()
+                _backward_induction(self.mdp, remaining, self.discount).values.to_fractions()
                 if remaining
                 else [self.mdp.final_cost(s) for s in range(self.mdp.n_states)]
             )
         return cache[step]
 
-    def to_frame(self):
+    def to_frame(self) -> pd.DataFrame:
         """A pandas DataFrame, one row per (step, state): label, optimal actions, optimal value as a float and as
         an exact string (steps 0..H-1 for a finite horizon, step 0 for an infinite one)."""
         import pandas as pd
@@ -150,7 +155,7 @@ class Solution:
         return sum((p * self.values[s] for s, p in self.mdp.start), Fraction(0))
 
 
-def mask_dtype(n_actions: int) -> type:
+def mask_dtype(n_actions: int) -> type[np.unsignedinteger[Any]]:
     """Smallest unsigned dtype holding one bit per action."""
     for dtype, bits in ((np.uint8, 8), (np.uint16, 16), (np.uint32, 32), (np.uint64, 64)):
         if n_actions <= bits:

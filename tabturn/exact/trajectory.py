@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,7 +37,7 @@ def first_optimal_action(solution: Solution, state: int, step: int = 0) -> int:
     return solution.optimal_actions(state, step)[0]
 
 
-def optimal_trajectory(solution: Solution, start: int | None = None, max_steps: int | None = None) -> dict:
+def optimal_trajectory(solution: Solution, start: int | None = None, max_steps: int | None = None) -> dict[str, Any]:
     """Trajectory of the first-index optimal policy from ``start`` on a deterministic MDP.
 
     Follows the step-indexed optimal sets for a finite horizon (H steps), the stationary ones
@@ -61,7 +61,7 @@ def optimal_trajectory(solution: Solution, start: int | None = None, max_steps: 
             cycle = states[states.index(s) : -1]
             break
     if cycle is None and solution.horizon is not None:
-        first = {}
+        first: dict[int, int] = {}
         for i, st in enumerate(states):
             if st in first:
                 cycle = states[first[st] : i]
@@ -76,7 +76,7 @@ def optimal_trajectory(solution: Solution, start: int | None = None, max_steps: 
     }
 
 
-def _offset_cycle(labels: list) -> list[int] | None:
+def _offset_cycle(labels: list[Any]) -> list[int] | None:
     if not labels or not (isinstance(labels[0], tuple) and len(labels[0]) == 3):
         return None
     offsets = [y - x for x, y, _ in labels]
@@ -104,7 +104,7 @@ def policy_graph(solution: Solution, step: int = 0) -> nx.DiGraph:
     return graph
 
 
-def policy_attractors(solution: Solution, step: int = 0) -> list[list]:
+def policy_attractors(solution: Solution, step: int = 0) -> list[list[Any]]:
     """Attracting components (closed recurrent classes) of the optimal policy graph, as sorted labels."""
     import networkx as nx
 

@@ -9,7 +9,8 @@ import sympy
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tabturn.core.bellman import INT64_SAFE, ExactBackup
+from tabturn.core.bellman import ExactBackup
+from tabturn.core.limits import INT64_SAFE
 from tabturn.envs.turn.config import TurnConfig
 from tabturn.envs.turn.model import turn_mdp
 from tabturn.exact.discounted import (
