@@ -1,7 +1,8 @@
-# make test   : create .venv if missing, install tabturn with the test, fast, report, gym, check, distributed and
-#               parquet extras, run the tests
+# make test   : create .venv if missing, install tabturn with the test, fast, report, gym, check, distributed,
+#               parquet, analysis and lint extras, run the tests
 #               (Storm, Gymnasium, Dask and Parquet checks must run, not skip: TABTURN_REQUIRE_EXTRAS=1)
-# make lint   : ruff check and ruff format --check (pyproject.toml [tool.ruff]); CI runs it before the tests
+# make lint   : ruff check, ruff format --check and mypy (settings in pyproject.toml: strict on tabturn.core and
+#               tabturn.exact, gradual elsewhere); CI runs it before the tests
 # make report : same setup, regenerate reports/ from the analysis scripts
 # make bench  : same setup plus the bench extra (pymdptoolbox, stormpy), run the benchmarks (about 2.5 minutes) and
 #               rewrite benchmarks/RESULTS.md and the README's performance table
@@ -12,7 +13,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP_QUIET ?= -q
 LOCK := requirements.lock
-EXTRAS := test,fast,report,gym,check,distributed,parquet,analysis
+EXTRAS := test,fast,report,gym,check,distributed,parquet,analysis,lint
 
 .PHONY: test test-slow lint report bench lock clean
 
@@ -27,9 +28,10 @@ $(VENV)/.installed-%: pyproject.toml $(LOCK) | $(PY)
 test: $(VENV)/.installed-$(EXTRAS)
 	TABTURN_REQUIRE_EXTRAS=1 $(PY) -m pytest -q
 
-lint: $(VENV)/.installed-lint
+lint: $(VENV)/.installed-$(EXTRAS)
 	$(VENV)/bin/ruff check tabturn analysis tests benchmarks
 	$(VENV)/bin/ruff format --check tabturn analysis tests benchmarks
+	$(VENV)/bin/mypy
 
 test-slow: $(VENV)/.installed-$(EXTRAS)
 	$(PY) -m pytest -q -m slow

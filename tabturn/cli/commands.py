@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 
 from tabturn import __version__
 from tabturn.core.errors import InputError
@@ -311,7 +312,7 @@ def _load_problem(args, need_objective: bool = True):
     else:
         mdp = load_npz(args.mdp)
         origin = {"mdp": args.mdp}
-    if not need_objective:
+    if not need_objective or gamma is None:
         return mdp, None, None, origin
     return mdp, horizon, gamma, {**origin, "horizon": horizon, "discount": format_rational(gamma)}
 
@@ -327,7 +328,7 @@ def _cmd_export(args) -> int:
     if args.prism and len(mdp.start) != 1:
         raise InputError("--prism", "needs a single start state; this MDP has a start distribution (use --drn)")
     comment = "exported by tabturn: " + json.dumps(_jsonable(provenance(command="export", **source)))
-    writers = {
+    writers: dict[str, Callable[[], str | bytes]] = {
         "drn": lambda: to_drn(mdp, comment),
         "prism": lambda: to_prism(mdp, comment),
         "npz": lambda: to_npz_bytes(mdp),
@@ -458,6 +459,8 @@ def _cmd_learn(args) -> int:
     result = learn(mdp, settings, seeds, base_seed=args.base_seed, start=start, progress=bar.update, engine=args.engine)
     bar.close()
     comparison = compare(solution, result.greedy(), result.visited())
+    coverage = comparison.coverage
+    assert coverage is not None  # compare() was given the visits
     summary = summarise(comparison)
     per_seed = {
         world: [
@@ -466,7 +469,7 @@ def _cmd_learn(args) -> int:
                 "class": comparison.classes[world][b],
                 "regret": comparison.regret[world][b],
                 "regret_float": float(comparison.regret[world][b]),
-                "coverage": float(comparison.coverage[world][b]),
+                "coverage": float(coverage[world][b]),
             }
             for b, seed in enumerate(seeds)
         ]
@@ -493,7 +496,7 @@ def _cmd_learn(args) -> int:
     ]
     for world, w in summary.worlds.items():
         parts = [f"{c} {v.fraction:.3f} [{v.wilson95[0]:.3f}, {v.wilson95[1]:.3f}]" for c, v in w.classes.items()]
-        cov = w.coverage
+        cov = w.coverage or {"mean": float("nan"), "min": float("nan")}  # learned agents always have visits
         lines.append(f"{world}: " + "; ".join(parts) + f"  (coverage {cov['mean']:.3f}, min {cov['min']:.3f})")
         if w.exact_up_forever_optimal is None:  # no "up" action (e.g. a Gymnasium import)
             lines.append(f"  exact regret mean {float(w.regret_mean):.4g}, max {float(w.regret_max):.4g}")

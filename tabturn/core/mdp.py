@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 
 from tabturn.core.errors import InputError
 
@@ -195,7 +196,7 @@ def _grid_matches(mdp: TabularMDP) -> bool:
     return bool(np.all(arrival[succ] == mdp.cost_numerators))
 
 
-def exact_csr(rows: Sequence[int], cols: Sequence[int], numerators: Sequence[int], n: int) -> sp.csr_matrix:
+def exact_csr(rows: ArrayLike, cols: ArrayLike, numerators: ArrayLike, n: int) -> sp.csr_matrix:
     """A CSR matrix of int64 numerators with duplicate entries summed and indices sorted."""
     mat = sp.csr_matrix(
         (np.asarray(numerators, dtype=np.int64), (np.asarray(rows), np.asarray(cols))), shape=(n, n), dtype=np.int64

@@ -40,6 +40,7 @@ import tomllib
 from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import product
+from typing import Any
 
 import numpy as np
 
@@ -244,7 +245,7 @@ def _hidden_coins(world: Gridworld) -> list[str]:
     return [n for n, (_, o) in world.coins.items() if not o]
 
 
-def states(world: Gridworld) -> list[tuple]:
+def states(world: Gridworld) -> list[tuple[Any, ...] | str]:
     """Every state label: (row, col, observed coin values, flag values, interruption knowledge) and "end"."""
     floor = [(r, c) for r, row in enumerate(world.rows) for c, ch in enumerate(row) if ch != "#"]
     coin_values = list(product((False, True), repeat=len(_observed_coins(world))))
@@ -378,7 +379,9 @@ def gridworld_mdps(world: Gridworld) -> tuple[TabularMDP, TabularMDP]:
         rows, cols, nums = [], [], []
         for s in range(S):
             for t, p in trans[s][a]:
-                rows.append(s), cols.append(t), nums.append(int(p * D))
+                rows.append(s)
+                cols.append(t)
+                nums.append(int(p * D))
         mats.append(exact_csr(rows, cols, nums, S))
     start = _start(world, index)
     terminal = np.array([lab == END for lab in labels])

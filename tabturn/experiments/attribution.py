@@ -18,6 +18,7 @@ One definition, used by every report script (``verdict``). For one behaviour in 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy.stats import chi2_contingency
@@ -33,6 +34,7 @@ BEHAVIOURS = ("not-optimal", "up-forever", "first-move-off", "any-down")
 # path moves down at some step.
 CAUSES = ("optimum", "representation", "training", "unvisited", "absent", "undetermined")
 NEUTRAL, TRAINING = "optimum-neutral", "training-only"
+Level = tuple[str, str, str, dict[str, Any], int]  # (factor, kind, level label, settings overrides, base seed)
 
 
 @dataclass(frozen=True)
@@ -194,13 +196,14 @@ def seed_behaviours(solution: Solution, comparison: Comparison, world: str) -> d
     classes = np.array(comparison.classes[world])
     visited = classes != "unvisited"
     start = worlds(solution)[world]
-    optimal_first = np.array(
-        [solution.action_masks[0, start] >> a & 1 for a in comparison.first_action[world]], dtype=bool
-    )
+    if comparison.first_action is None or comparison.path_down is None:
+        raise ValueError("seed_behaviours needs a Comparison made by compare() (first actions and paths)")
+    mask = int(solution.action_masks[0, start])
+    optimal_first = np.array([bool(mask >> int(a) & 1) for a in comparison.first_action[world]], dtype=np.bool_)
     return {
         "not-optimal": visited & (classes != "optimal"),
         "up-forever": visited & comparison.up_forever[world],
-        "first-move-off": visited & ~optimal_first,
+        "first-move-off": visited & np.logical_not(optimal_first),
         "any-down": visited & comparison.path_down[world],
     }
 
@@ -246,11 +249,11 @@ def _up_forever_optimal(solution: Solution, start: int) -> bool:
     return policy_value(mdp, policy, solution.horizon, solution.discount)[start] == solution.value(start)
 
 
-def factor_levels(config, solution: Solution, episodes: int) -> list[tuple[str, str, str, dict, int]]:
+def factor_levels(config, solution: Solution, episodes: int) -> list[Level]:
     """(factor, kind, level label, settings overrides, base seed) of the default-settings experiments."""
     from tabturn.experiments.study import resolve_initial_value
 
-    levels = [("tie_break", NEUTRAL, t, {"tie_break": t}, 0) for t in ("first", "last", "random")]
+    levels: list[Level] = [("tie_break", NEUTRAL, t, {"tie_break": t}, 0) for t in ("first", "last", "random")]
     levels += _order_levels(config.actions)
     levels += [
         ("initial_value", NEUTRAL, v, {"initial_value": resolve_initial_value(v, solution)}, 0)
@@ -265,13 +268,13 @@ def factor_levels(config, solution: Solution, episodes: int) -> list[tuple[str, 
     return levels
 
 
-def converged_levels(config) -> list[tuple[str, str, str, dict, int]]:
+def converged_levels(config) -> list[Level]:
     """Optimum-neutral factor levels tried among converged agents (initial values belong to the recipe)."""
-    levels = [("tie_break", NEUTRAL, t, {"tie_break": t}, 0) for t in ("first", "last", "random")]
+    levels: list[Level] = [("tie_break", NEUTRAL, t, {"tie_break": t}, 0) for t in ("first", "last", "random")]
     return levels + _order_levels(config.actions) + [("base_seed", NEUTRAL, str(b), {}, b) for b in (0, 1, 2)]
 
 
-def _order_levels(actions) -> list[tuple[str, str, str, dict, int]]:
+def _order_levels(actions) -> list[Level]:
     actions = list(actions)
     if "up" not in actions or len(actions) < 2:
         return []

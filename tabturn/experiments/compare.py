@@ -151,7 +151,7 @@ class Comparison:
     regret: dict[str, list[Fraction]]
     up_forever: dict[str, np.ndarray]
     classes: dict[str, list[str]]
-    exact_up_forever_optimal: dict[str, bool]
+    exact_up_forever_optimal: dict[str, bool | None]
     coverage: dict[str, np.ndarray] | None = None
     first_action: dict[str, np.ndarray] | None = None
     path_down: dict[str, np.ndarray] | None = None
@@ -177,11 +177,15 @@ def compare(solution: Solution, greedy: np.ndarray, visited: np.ndarray | None =
     path_hits = np.stack(
         [(masks[min(t, len(masks) - 1), s] >> greedy[:, s].astype(np.uint64)) & np.uint64(1) for t, s in path], axis=1
     )
-    cache: dict[tuple, object] = {}
+    cache: dict[tuple[int, bytes], Fraction] = {}
     succ = successor_table(mdp)
     deterministic = succ.shape[2] == 1
     likely = likely_successors(mdp)
-    regret, up_forever, classes, first, down = {}, {}, {}, {}, {}
+    regret: dict[str, list[Fraction]] = {}
+    classes: dict[str, list[str]] = {}
+    up_forever: dict[str, np.ndarray] = {}
+    first: dict[str, np.ndarray] = {}
+    down: dict[str, np.ndarray] = {}
     names = mdp.action_names
     up_index = names.index("up") if "up" in names else -1
     down_index = names.index("down") if "down" in names else -1
@@ -222,7 +226,7 @@ def compare(solution: Solution, greedy: np.ndarray, visited: np.ndarray | None =
             classes[world].append(
                 "unvisited" if never else "optimal" if r == 0 else "always-up" if up_forever[world][b] else "other"
             )
-    exact_up = {}
+    exact_up: dict[str, bool | None] = {}
     if "up" in mdp.action_names:
         up_policy = np.full(mdp.n_states, mdp.action_names.index("up"))
         up_values = policy_value(mdp, up_policy, solution.horizon, solution.discount)

@@ -132,7 +132,7 @@ def policy_from_rows(mdp: TabularMDP, rows: list[dict], horizon: int | None) -> 
     if not by_action and not set(names) <= columns:
         raise InputError("policy", f"needs an action column or one probability column per action ({', '.join(names)})")
     timed = _steps(rows, horizon)
-    T = horizon if timed else 1
+    T = horizon if timed and horizon is not None else 1
     ties: dict[tuple[int, int], list[int]] = {}
     probs: dict[tuple[int, int], list[Fraction]] = {}
     for where, label, key, row in _keyed_rows(mdp, rows, T if timed else None, "policy"):
@@ -155,13 +155,15 @@ def policy_from_rows(mdp: TabularMDP, rows: list[dict], horizon: int | None) -> 
         for s in range(mdp.n_states):
             if (t, s) in ties:
                 chosen = set(ties[(t, s)])
-                out[t, s] = [Fraction(1, len(chosen)) if a in chosen else Fraction(0) for a in range(len(names))]
+                out[t, s] = np.array(
+                    [Fraction(1, len(chosen)) if a in chosen else Fraction(0) for a in range(len(names))], dtype=object
+                )
             elif (t, s) in probs:
-                out[t, s] = probs[(t, s)]
+                out[t, s] = np.array(probs[(t, s)], dtype=object)
             elif not mdp.terminal[s]:
                 raise InputError("policy", f"missing state {mdp.state_labels[s]!r}" + (f" at t = {t}" if timed else ""))
             else:
-                out[t, s] = [Fraction(int(a == 0)) for a in range(len(names))]
+                out[t, s] = np.array([Fraction(int(a == 0)) for a in range(len(names))], dtype=object)
     return out
 
 
@@ -210,7 +212,7 @@ def policy_from_q(
     if missing:
         raise InputError("q", f"needs one Q-value column per action; missing {', '.join(missing)}")
     timed = _steps(rows, horizon)
-    T = horizon if timed else 1
+    T = horizon if timed and horizon is not None else 1
     q = np.full((T, mdp.n_states, len(names)), np.nan)
     for where, label, key, row in _keyed_rows(mdp, rows, T if timed else None, "q"):
         if not np.isnan(q[key][0]):
@@ -514,7 +516,9 @@ def _deviations(solution: Solution, table, support, inside) -> list[dict]:
                 continue
             seen.add((row, s))
             if not inside[row, s]:
-                gaps = {mdp.action_names[a]: action_gap(solution, s, a, t) for a in np.flatnonzero(support[row, s])}
+                gaps = {
+                    mdp.action_names[a]: action_gap(solution, s, int(a), t) for a in np.flatnonzero(support[row, s])
+                }
                 worst = max(gaps.values())
                 out.append(
                     {

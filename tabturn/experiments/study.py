@@ -6,6 +6,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +23,7 @@ def default_settings(config: TurnConfig, **overrides) -> LearnerSettings:
     """Learner settings matching ``config``: its horizon (or 4 x (width + height) steps with bootstrapped
     truncation for an infinite horizon) and its discount; other fields from LearnerSettings or ``overrides``."""
     _, ny, nx = config.shape
-    base = {
+    base: dict[str, Any] = {
         "horizon": config.horizon or 4 * (nx + ny),
         "discount": float(config.discount),
         "truncation": "terminal" if config.horizon else "bootstrap",

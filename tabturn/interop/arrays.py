@@ -65,24 +65,26 @@ def mdp_from_arrays(P, R, labels=None, start=None, actions=None) -> TabularMDP:
     sums = P.sum(axis=2)
     worst = float(np.abs(sums - 1).max())
     if worst > ROW_TOLERANCE:
-        a, s = np.unravel_index(int(np.abs(sums - 1).argmax()), sums.shape)
-        raise InputError("P", f"row of state {s} under action {a} sums to {sums[a, s]!r}, must be 1")
+        bad_a, bad_s = np.unravel_index(int(np.abs(sums - 1).argmax()), sums.shape)
+        raise InputError("P", f"row of state {bad_s} under action {bad_a} sums to {sums[bad_a, bad_s]!r}, must be 1")
     rows_exact, renormalised = [], 0
     for a in range(A):
         for s in range(S):
-            cols = np.flatnonzero(P[a, s])
-            probs = _rationals(P[a, s, cols])
+            support = np.flatnonzero(P[a, s])
+            probs = _rationals(P[a, s, support])
             total = sum(probs, Fraction(0))
             if total != 1:
                 renormalised += 1
                 probs = [p / total for p in probs]
-            rows_exact.append((a, s, cols, probs))
+            rows_exact.append((a, s, support, probs))
     D = math.lcm(1, *{p.denominator for _, _, _, probs in rows_exact for p in probs})
     if D >= INT64_SAFE:
         raise InputError("P", "probabilities need a common denominator of 2^62 or more; give small fractions")
     mats = []
     for a in range(A):
-        rows, cols, nums = [], [], []
+        rows: list[int] = []
+        cols: list[int] = []
+        nums: list[int] = []
         for _aa, s, cs, probs in rows_exact[a * S : (a + 1) * S]:
             rows += [s] * len(cs)
             cols += cs.tolist()

@@ -38,7 +38,8 @@ class TabularEnv(gymnasium.Env):
         self.observation_space = spaces.Discrete(mdp.n_states)
         self.action_space = spaces.Discrete(mdp.n_actions)
         self._cum = [np.cumsum(m.data) for m in mdp.transition_numerators]
-        self._state, self._t = None, 0
+        self._state: int = -1  # no state before reset()
+        self._t = 0
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -54,7 +55,7 @@ class TabularEnv(gymnasium.Env):
         return self._state, {"label": self.mdp.state_labels[self._state]}
 
     def step(self, action):
-        if self._state is None:
+        if self._state < 0:
             raise RuntimeError("call reset() before step()")
         if not self.action_space.contains(action):
             raise ValueError(f"action must be an integer in [0, {self.mdp.n_actions}), not {action!r}")

@@ -122,7 +122,7 @@ def mdp_from_gym(env) -> TabularMDP:
     mats = []
     for a in range(A):
         entries = [(s, t, int(p * D)) for s in range(n) for t, p in rows[s, a].items() if p]
-        mats.append(exact_csr(*zip(*entries), n))
+        mats.append(exact_csr([e[0] for e in entries], [e[1] for e in entries], [e[2] for e in entries], n))
     cost = np.array([[int(rewards[s, a] * L) for a in range(A)] for s in range(n)], dtype=object)
     if max((abs(v) for v in cost.ravel()), default=0) < INT64_SAFE:
         cost = cost.astype(np.int64)

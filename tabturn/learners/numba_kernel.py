@@ -18,7 +18,7 @@ from tabturn.learners import counter_rng
 try:
     import numba
 except ImportError:  # pragma: no cover - exercised only without the extra
-    numba = None
+    numba = None  # type: ignore[assignment]
 
 ALGORITHM_CODES = {"q": 0, "sarsa": 1, "expected-sarsa": 2, "double-q": 3}
 TIE_CODES = {"first": 0, "last": 1, "random": 2}

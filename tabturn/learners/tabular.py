@@ -508,12 +508,14 @@ def _update(q, visits, rows, s, a, target, active, settings, alphas, count_visit
     q[rows, s, a] = np.where(active, current + alpha * (target - current), current)
 
 
-def _greedy(qs: np.ndarray, u_tie: np.ndarray, tie_break: str) -> np.ndarray:
+def _greedy(qs: np.ndarray, u_tie: np.ndarray | None, tie_break: str) -> np.ndarray:
     """Greedy (argmin) learner action per row of (B, A) costs, with the tie-break rule."""
     if tie_break == "first":
         return np.argmin(qs, axis=1)
     if tie_break == "last":
         return qs.shape[1] - 1 - np.argmin(qs[:, ::-1], axis=1)
+    if u_tie is None:
+        raise ValueError("tie_break 'random' needs one tie uniform per row")
     ties = qs == qs.min(axis=1, keepdims=True)
     pick = np.minimum((u_tie * ties.sum(1)).astype(np.int64), ties.sum(1) - 1)
     return np.argmax(np.cumsum(ties, axis=1) > pick[:, None], axis=1)
@@ -532,7 +534,7 @@ def _row_sum(z: np.ndarray) -> np.ndarray:
     return total
 
 
-def _policy_probs(qs: np.ndarray, eps: float, settings: LearnerSettings, u_tie: np.ndarray) -> np.ndarray:
+def _policy_probs(qs: np.ndarray, eps: float, settings: LearnerSettings, u_tie: np.ndarray | None) -> np.ndarray:
     """Behaviour-policy probabilities (B, A) at states with Q rows ``qs``."""
     if settings.exploration == "softmax":
         return _softmax(qs, settings.temperature)

@@ -88,7 +88,7 @@ def provenance(**extra) -> dict:
 def numpy_simd_found() -> list[str]:
     """The SIMD extensions numpy dispatches to on this CPU (its show_runtime "found" list)."""
     try:
-        from numpy._core import _multiarray_umath as umath
+        from numpy._core import _multiarray_umath as umath  # type: ignore[attr-defined]
     except ImportError:  # numpy < 2
         from numpy.core import _multiarray_umath as umath
     return [name for name in umath.__cpu_dispatch__ if umath.__cpu_features__.get(name)]

@@ -55,7 +55,8 @@ from typing import Any
 
 from tabturn.core.errors import InputError
 from tabturn.core.rational import format_rational
-from tabturn.envs.turn.config import TurnConfig, check_choice, check_int
+from tabturn.core.validation import check_choice, check_int
+from tabturn.envs.turn.config import TurnConfig
 from tabturn.learners.tabular import LearnerSettings
 from tabturn.runs.files import dumps, provenance, write_atomic
 
@@ -267,12 +268,13 @@ def run_seed_chunk(sweep: Sweep, point_index: int, first: int, count: int) -> li
     result = learn(mdp, settings, seeds, base_seed=sweep.base_seed, start=training_start(config), engine=sweep.engine)
     comp = compare(solution, result.greedy(), result.visited())
     rows = []
+    coverage = comp.coverage if comp.coverage is not None else {}  # compare() with visits always gives it
     for b, seed in enumerate(seeds):
         row = {"point": point_index, "seed": seed, **columns}
         for world in comp.classes:
             if "class" in sweep.record:
                 row[f"class_{world}"] = comp.classes[world][b]
-                row[f"coverage_{world}"] = repr(float(comp.coverage[world][b]))
+                row[f"coverage_{world}"] = repr(float(coverage[world][b]))
             if "regret" in sweep.record:
                 row[f"regret_{world}"] = format_rational(comp.regret[world][b])
             if "up_forever" in sweep.record:
@@ -403,7 +405,8 @@ def _execute(sweep: Sweep, todo: list, executor: str, workers: int | None, sched
                 yield futures[future], future.result()
         return
     try:
-        from distributed import Client, LocalCluster, as_completed
+        from distributed import Client, LocalCluster
+        from distributed import as_completed as dask_as_completed
     except ImportError:
         raise InputError(
             "--scheduler", "needs dask.distributed: pip install -e '.[distributed]' in a tabturn checkout"
@@ -417,10 +420,10 @@ def _execute(sweep: Sweep, todo: list, executor: str, workers: int | None, sched
     else:
         cluster, client = None, Client(scheduler)
     try:
-        futures = [client.submit(run_seed_chunk, sweep, *chunk, pure=False) for chunk in todo]
-        index = {f.key: chunk for f, chunk in zip(futures, todo)}
-        for future in as_completed(futures):
-            yield index[future.key], future.result()
+        submitted = [client.submit(run_seed_chunk, sweep, *chunk, pure=False) for chunk in todo]
+        index = {f.key: chunk for f, chunk in zip(submitted, todo)}
+        for done in dask_as_completed(submitted):
+            yield index[done.key], done.result()
     finally:
         client.close()
         if cluster is not None:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 import random
 from fractions import Fraction
+from typing import Any
 
 import sympy
 
@@ -195,21 +196,23 @@ def check_closed_forms(config: TurnConfig, solved=None) -> dict[str, int]:
     ``solved``: the instance's (mdp, solution), if already computed."""
     from tabturn.exact.discounted import policy_values, solve_discounted
 
-    mdp, sol = solved or (lambda m: (m, backward_induction(m, config.horizon, config.discount)))(turn_mdp(config))
+    mdp, sol = solved or (lambda m: (m, backward_induction(m, config.finite_horizon, config.discount)))(
+        turn_mdp(config)
+    )
     coef = alignment_coefficient(config)
     lo, hi = config.x_bounds
     bad = {"last-step": 0, "cycle-values": 0, "diagonal-threshold": 0}
     weights = {f: coef * alignment_charge(config, f) for f in (0, 1)}
     scale = math.lcm(config.b.denominator, *(w.denominator for w in weights.values()))  # integers are faster
-    weights = {f: int(w * scale) for f, w in weights.items()}
+    int_weights = {f: int(w * scale) for f, w in weights.items()}
     b_scaled = int(config.b * scale)
     for s, (x, yy, obs) in enumerate(mdp.state_labels):
         if not (lo < x < hi and lo < yy < hi):
             continue
-        w = weights[int(obs)]
+        w = int_weights[int(obs)]
         q = {n: w * (yy - x + dy - dx) ** 2 - b_scaled * (yy + dy) for n, (dx, dy) in MOVES.items()}
         best = min(q.values())
-        if set(sol.optimal_action_names(s, config.horizon - 1)) != {n for n, v in q.items() if v == best}:
+        if set(sol.optimal_action_names(s, config.finite_horizon - 1)) != {n for n, v in q.items() if v == best}:
             bad["last-step"] += 1
     gam = config.discount if config.discount < 1 else Fraction(9, 10)
     a_value = config.a if config.a > 0 else Fraction(1)
@@ -246,7 +249,7 @@ def instance_configs(count: int, seed: int = 0) -> list[TurnConfig]:
     for i in range(count):
         n = rng.randint(1, 4)
         regime = regime_names[i % 4]
-        extra = (
+        extra: dict[str, Any] = (
             {"p": Fraction(rng.randint(0, 4), 4), "q": Fraction(rng.randint(0, 3), 3)} if regime == "switching" else {}
         )
         half = n + 2
@@ -314,7 +317,7 @@ def check_instance(config: TurnConfig, solved=None) -> dict[str, int]:
     """Disagreements (count of interior states violating each claim) on one instance.
     ``solved``: the result of ``_interior_solution(config)``, if already computed."""
     mdp, sol, interior = solved or _interior_solution(config)
-    n = config.horizon
+    n = config.finite_horizon
     idx = {name: i for i, name in enumerate(config.actions)}
     q = _q_values(config, mdp, n, interior)
     offsets = {yy - x for s in interior for x, yy, _ in [mdp.state_labels[s]]}
@@ -339,7 +342,7 @@ def check_instance(config: TurnConfig, solved=None) -> dict[str, int]:
 def _interior_solution(config: TurnConfig):
     """(mdp, finite-horizon solution, interior states: no horizon-long path reaches an edge)."""
     mdp = turn_mdp(config)
-    n, half = config.horizon, config.x_bounds[1]
+    n, half = config.finite_horizon, config.x_bounds[1]
     interior = [s for s, (x, yy, _) in enumerate(mdp.state_labels) if abs(x) <= half - n and abs(yy) <= half - n]
     return mdp, backward_induction(mdp, n, config.discount), interior
 

@@ -36,6 +36,7 @@ import dataclasses
 import math
 import random
 from fractions import Fraction
+from typing import Any
 
 import sympy
 
@@ -172,7 +173,7 @@ def check_terminal(config: TurnConfig) -> tuple[int, int]:
     """(state-steps checked, disagreements) of terminal-sequences: optimal sets at every step, values, and the
     number of optimal action sequences from the start."""
     mdp = turn_mdp(config)
-    H = config.horizon
+    H = config.finite_horizon
     sol = backward_induction(mdp, H, 1)
     coef = alignment_coefficient(config)
     hi = config.x_bounds[1]
@@ -301,7 +302,9 @@ def observed_threshold_p(
 
 
 def _random_config(rng: random.Random, regime: str, bounds, horizon: int, i: int) -> TurnConfig:
-    extra = {"p": Fraction(rng.randint(0, 4), 4), "q": Fraction(rng.randint(0, 3), 3)} if regime == "switching" else {}
+    extra: dict[str, Any] = (
+        {"p": Fraction(rng.randint(0, 4), 4), "q": Fraction(rng.randint(0, 3), 3)} if regime == "switching" else {}
+    )
     (x_lo, x_hi), (y_lo, y_hi) = bounds
     return TurnConfig(
         x_bounds=(x_lo, x_hi),

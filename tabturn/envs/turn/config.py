@@ -164,6 +164,13 @@ class TurnConfig:
         """Return a copy with ``changes`` applied (validated again)."""
         return dataclasses.replace(self, **changes)
 
+    @property
+    def finite_horizon(self) -> int:
+        """The horizon, for analyses defined only for a finite one (InputError when it is none)."""
+        if self.horizon is None:
+            raise InputError("horizon", "this analysis needs a finite horizon, not none")
+        return self.horizon
+
     def to_dict(self) -> dict[str, Any]:
         """The TOML-shaped dict of this config, exact numbers as strings."""
         return {

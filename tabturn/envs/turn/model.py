@@ -24,7 +24,7 @@ def turn_loss(config: TurnConfig, x: int, y: int, observed: bool) -> Fraction:
     return alignment_coefficient(config) * (y - x) ** 2 * int(alignment_charged(config, observed)) - config.b * y
 
 
-def alignment_charged(config: TurnConfig, observed: bool) -> bool:
+def alignment_charged(config: TurnConfig, observed: int | bool) -> bool:
     """Whether the alignment term is charged on arriving with this flag (only observed arrivals count under
     absent-supervisor and switching)."""
     return bool(observed) or config.regime in ("always", "train-observed-deploy-unobserved")
