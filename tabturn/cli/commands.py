@@ -533,17 +533,17 @@ def _cmd_attribute(args) -> int:
     import dataclasses
 
     from tabturn.core.progress import Progress
+    from tabturn.core.validation import check_choice
     from tabturn.envs.turn.config import TurnConfig
     from tabturn.experiments.attribution import BEHAVIOURS, attribute
     from tabturn.experiments.study import wilson
-    from tabturn.learners.tabular import LearnerSettings
+    from tabturn.learners.tabular import ENGINES, LearnerSettings
     from tabturn.runs.files import provenance
 
     config = TurnConfig.load(args.config)
     seeds = _seeds(args)
     LearnerSettings(algorithm=args.learner, episodes=args.episodes)  # validate before the long run
-    if args.engine not in ("numpy", "numba"):
-        raise InputError("--engine", f"must be numpy or numba, not {args.engine!r}")
+    check_choice(args.engine, "--engine", ENGINES)
     bar = Progress(20, "attribution experiments", quiet=args.quiet)
     result = attribute(
         config, len(seeds), learner=args.learner, episodes=args.episodes, progress=bar.advance, engine=args.engine

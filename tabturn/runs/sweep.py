@@ -57,7 +57,7 @@ from tabturn.core.errors import InputError
 from tabturn.core.rational import format_rational
 from tabturn.core.validation import check_choice, check_int
 from tabturn.envs.turn.config import TurnConfig
-from tabturn.learners.tabular import LearnerSettings
+from tabturn.learners.tabular import ENGINES, LearnerSettings
 from tabturn.runs.files import dumps, provenance, write_atomic
 
 CONFIG_SECTIONS = ("grid", "loss", "objective", "supervision")
@@ -157,7 +157,7 @@ def parse_sweep(data: dict, root: Path = Path(".")) -> Sweep:
         seeds=_seeds(head.get("seeds", 1)),
         base_seed=check_int(head.get("base_seed", 0), "sweep.base_seed", 0),
         chunk=check_int(head.get("chunk", 50), "sweep.chunk", 1),
-        engine=check_choice(head.get("engine", "numpy"), "sweep.engine", ("numpy", "numba")),
+        engine=check_choice(head.get("engine", "numpy"), "sweep.engine", ENGINES),
         record=tuple(
             check_choice(r, "sweep.record", RECORD_CHOICES)
             for r in _list(head.get("record", list(RECORDS)), "sweep.record")

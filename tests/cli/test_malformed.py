@@ -85,6 +85,7 @@ CASES = {
     # attribute and mesa
     "attribute-zero-seeds": (lambda t: ["attribute", "--config", ALWAYS, "--seeds", "0"], "--seeds", True),
     "attribute-missing-config": (lambda t: ["attribute", "--config", str(t / "nope.toml")], "config", True),
+    "attribute-unknown-engine": (lambda t: ["attribute", "--config", ALWAYS, "--engine", "gpu"], "--engine", True),
     "mesa-unknown-model": (lambda t: ["mesa", "--config", ALWAYS, "--model", "neural"], "model", True),
     "mesa-coverage-above-1": (lambda t: ["mesa", "--config", ALWAYS, "--coverage", "2"], "coverage", True),
     "mesa-coverage-unparsable": (lambda t: ["mesa", "--config", ALWAYS, "--coverage", "half"], "coverage", True),
