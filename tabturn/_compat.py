@@ -12,6 +12,7 @@ import importlib.abc
 import importlib.machinery
 import sys
 import warnings
+from collections.abc import Callable
 from types import ModuleType
 
 OLD_PATHS = {  # 0.1 module -> its module since 0.2
@@ -78,3 +79,16 @@ def install() -> None:
     """Adds the alias finder to ``sys.meta_path`` once."""
     if not any(isinstance(finder, _AliasFinder) for finder in sys.meta_path):
         sys.meta_path.append(_AliasFinder())
+
+
+def served_names(package: str, module: str) -> Callable[[str], object]:
+    """A PEP 562 ``__getattr__`` for ``package`` that serves the names of ``module`` (imported on first use), as
+    the 0.1 module of the package's name did."""
+
+    def __getattr__(name: str) -> object:
+        try:
+            return getattr(importlib.import_module(module), name)
+        except AttributeError:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}") from None
+
+    return __getattr__

@@ -4,14 +4,6 @@ The top layer: it may import every other layer; nothing of tabturn imports it. `
 here (``tabturn.cli:entry`` is the console script), imported on first use.
 """
 
-from __future__ import annotations
+from tabturn._compat import served_names
 
-import importlib
-
-
-def __getattr__(name: str) -> object:
-    commands = importlib.import_module("tabturn.cli.commands")
-    try:
-        return getattr(commands, name)
-    except AttributeError:
-        raise AttributeError(f"module 'tabturn.cli' has no attribute {name!r}") from None
+__getattr__ = served_names("tabturn.cli", "tabturn.cli.commands")

@@ -5,14 +5,6 @@ May import ``core``, ``exact``, ``envs``, ``learners`` and ``experiments``. The 
 too (``tabturn.symbolic.claims_document``), imported on first use so that importing a submodule stays light.
 """
 
-from __future__ import annotations
+from tabturn._compat import served_names
 
-import importlib
-
-
-def __getattr__(name: str) -> object:
-    claims = importlib.import_module("tabturn.symbolic.claims")
-    try:
-        return getattr(claims, name)
-    except AttributeError:
-        raise AttributeError(f"module 'tabturn.symbolic' has no attribute {name!r}") from None
+__getattr__ = served_names("tabturn.symbolic", "tabturn.symbolic.claims")
