@@ -133,18 +133,24 @@ def _policy_iteration(mdp: TabularMDP, gamma: float, max_iterations: int = 1000)
     for k in range(1, max_iterations + 1):
         A, c = _policy_system(mdp, policy, gamma)
         V = spsolve(A.tocsc(), c)
-        Q = np.stack(_float_q(mdp, V, gamma, cache))
-        best = Q.min(axis=0)
-        tol = 1e-12 * (1 + np.abs(best))
-        keep = Q[policy, np.arange(mdp.n_states)] <= best + tol
-        new = np.where(keep, policy, np.argmin(Q, axis=0))
+        best, new = _improve(np.stack(_float_q(mdp, V, gamma, cache), axis=1), policy)
         if np.array_equal(new, policy):
-            residual = float(np.abs(best - V).max())
-            return FloatResult(
-                mdp.sign * V, policy, residual / (1 - gamma) + _rounding_allowance(mdp, V, gamma), k, "stable"
-            )
+            return _stable(mdp, V, best, policy, gamma, k)
         policy = new
     return FloatResult(mdp.sign * V, policy, math.inf, k, "max-iterations")
+
+
+def _improve(Q: np.ndarray, policy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(min over actions, improved policy) of float Q (S, A); the current action is kept on near-ties."""
+    best = Q.min(axis=1)
+    keep = Q[np.arange(len(policy)), policy] <= best + 1e-12 * (1 + np.abs(best))
+    return best, np.where(keep, policy, np.argmin(Q, axis=1))
+
+
+def _stable(mdp: TabularMDP, V: np.ndarray, best: np.ndarray, policy: np.ndarray, gamma: float, k: int) -> FloatResult:
+    """The result of a policy no action improves: its error bound from the Bellman residual and float rounding."""
+    residual = float(np.abs(best - V).max())
+    return FloatResult(mdp.sign * V, policy, residual / (1 - gamma) + _rounding_allowance(mdp, V, gamma), k, "stable")
 
 
 def functional_float_values(succ: np.ndarray, cost: np.ndarray, gamma: float) -> np.ndarray:
@@ -178,15 +184,9 @@ def _functional_policy_iteration(
         if status is not None:
             status(f"policy iteration round {k}")
         V = functional_float_values(succ[rows, policy], cost[rows, policy], gamma)
-        Q = cost + gamma * V[succ]
-        best = Q.min(axis=1)
-        keep = Q[rows, policy] <= best + 1e-12 * (1 + np.abs(best))
-        new = np.where(keep, policy, np.argmin(Q, axis=1))
+        best, new = _improve(cost + gamma * V[succ], policy)
         if np.array_equal(new, policy):
-            residual = float(np.abs(best - V).max())
-            return FloatResult(
-                mdp.sign * V, policy, residual / (1 - gamma) + _rounding_allowance(mdp, V, gamma), k, "stable"
-            )
+            return _stable(mdp, V, best, policy, gamma, k)
         policy = new
     return FloatResult(mdp.sign * V, policy, math.inf, k, "max-iterations")
 
