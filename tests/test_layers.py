@@ -125,3 +125,10 @@ def test_the_old_symbolic_and_cli_modules_names_are_served_by_their_packages():
     assert tabturn.cli.entry is tabturn.cli.commands.entry
     with pytest.raises(AttributeError, match="no_such_name"):
         _ = tabturn.symbolic.no_such_name
+
+
+def test_the_public_surface_resolves_to_the_modules_it_names():
+    import tabturn
+
+    for name in tabturn.__all__:
+        assert getattr(tabturn, name) is getattr(importlib.import_module(tabturn._EXPORTS[name]), name), name
