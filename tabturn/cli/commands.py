@@ -407,12 +407,11 @@ def _action_order(text: str | None, actions: tuple[str, ...]) -> tuple[int, ...]
     return tuple(actions.index(n) for n in names)
 
 
-def _seeds(args) -> range:
-    if args.seeds < 1:
-        raise InputError("--seeds", f"must be at least 1, not {args.seeds}")
-    if args.base_seed < 0:
-        raise InputError("--base-seed", f"must be >= 0, not {args.base_seed}")
-    return range(args.seeds)
+def _seeds(args) -> tuple[int, ...]:
+    from tabturn.core.validation import check_int, check_seeds
+
+    check_int(args.base_seed, "--base-seed", 0)
+    return check_seeds(args.seeds, "--seeds")
 
 
 def _cmd_learn(args) -> int:

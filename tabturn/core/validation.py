@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from fractions import Fraction
 
 import numpy as np
@@ -41,3 +42,15 @@ def check_discount(value: object, infinite: bool, name: str = "discount") -> Fra
 def check_horizon(value: object, name: str = "horizon") -> int | None:
     """``value`` as a finite horizon (an integer >= 1) or None for the infinite discounted horizon."""
     return None if value is None else check_int(value, name, 1)
+
+
+def check_seeds(value: object, name: str = "seeds") -> tuple[int, ...]:
+    """Learner seeds as a non-empty tuple of integers: a count n >= 1 gives 0..n-1, a sequence gives its own."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return tuple(range(check_int(value, name, 1)))
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise InputError(name, f"must be a count or a sequence of integers, not {value!r}")
+    seeds = tuple(check_int(s, name) for s in value)
+    if not seeds:
+        raise InputError(name, "must name at least one seed")
+    return seeds

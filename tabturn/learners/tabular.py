@@ -21,7 +21,7 @@ from tabturn.core import detmath
 from tabturn.core.errors import InputError
 from tabturn.core.limits import MAX_TABLE_BYTES
 from tabturn.core.mdp import TabularMDP
-from tabturn.core.validation import check_int
+from tabturn.core.validation import check_choice, check_int, check_seeds
 from tabturn.learners import counter_rng
 
 ALGORITHMS = ("q", "sarsa", "expected-sarsa", "double-q")
@@ -305,7 +305,7 @@ def learn(
 
 def _validate(mdp: TabularMDP, settings: LearnerSettings, seeds, engine: str, checkpoints) -> tuple[tuple, list]:
     """The seeds as a tuple of ints and the sorted checkpoints, or InputError naming what is wrong."""
-    seeds = seeds if hasattr(seeds, "__len__") else tuple(seeds)
+    seeds = check_seeds(seeds)
     R = mdp.n_states * (settings.horizon if settings.time_indexed else 1)
     need = len(seeds) * R * mdp.n_actions * 8 * (3 if settings.algorithm == "double-q" else 2)
     if need > MAX_TABLE_BYTES:  # Q (twice for double Q) and visit counts, checked before anything is allocated
@@ -315,11 +315,7 @@ def _validate(mdp: TabularMDP, settings: LearnerSettings, seeds, engine: str, ch
             f"{need / 2**30:.1f} GiB; the limit is {MAX_TABLE_BYTES / 2**30:.0f} GiB (run them in "
             "batches, e.g. with a sweep)",
         )
-    seeds = tuple(int(s) for s in seeds)
-    if not seeds:
-        raise InputError("seeds", "must name at least one seed")
-    if engine not in ENGINES:
-        raise InputError("engine", f"must be one of {', '.join(ENGINES)}; got {engine!r}")
+    check_choice(engine, "engine", ENGINES)
     if engine == "numba":
         from tabturn.learners import numba_kernel
 

@@ -55,7 +55,7 @@ from typing import Any
 
 from tabturn.core.errors import InputError
 from tabturn.core.rational import format_rational
-from tabturn.core.validation import check_choice, check_int
+from tabturn.core.validation import check_choice, check_int, check_seeds
 from tabturn.envs.turn.config import TurnConfig
 from tabturn.learners.tabular import ENGINES, LearnerSettings
 from tabturn.runs.files import dumps, provenance, write_atomic
@@ -168,13 +168,11 @@ def parse_sweep(data: dict, root: Path = Path(".")) -> Sweep:
     return sweep
 
 
-def _seeds(value) -> tuple[int, ...]:
-    if isinstance(value, list):
-        seeds = tuple(check_int(v, "sweep.seeds", 0) for v in value)
-        if not seeds or len(set(seeds)) != len(seeds):
-            raise InputError("sweep.seeds", "must be a count or a non-empty list of distinct seeds")
-        return seeds
-    return tuple(range(check_int(value, "sweep.seeds", 1)))
+def _seeds(value: object) -> tuple[int, ...]:
+    seeds = check_seeds(value, "sweep.seeds")
+    if len(set(seeds)) != len(seeds):  # rows are keyed by seed
+        raise InputError("sweep.seeds", "must be a count or a non-empty list of distinct seeds")
+    return seeds
 
 
 def _table(value, name: str) -> dict:

@@ -80,3 +80,15 @@ def test_integers_and_choices_name_their_field():
         check_int(0, "seeds", 1)
     with pytest.raises(InputError, match="engine: must be one of numpy, numba; got 'c'"):
         check_choice("c", "engine", ("numpy", "numba"))
+
+
+def test_seeds_are_a_count_or_a_sequence_of_integers():
+    from tabturn.core.validation import check_seeds
+
+    assert check_seeds(3) == (0, 1, 2)
+    assert check_seeds(range(5, 7)) == (5, 6)
+    assert check_seeds([4, 4, -1]) == (4, 4, -1)  # keys are taken modulo 2^64; duplicates give the same seed twice
+    for bad in (0, [], [1.5], "12", True, None):
+        with pytest.raises(InputError) as err:
+            check_seeds(bad, "--seeds")
+        assert err.value.field == "--seeds"
