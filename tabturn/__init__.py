@@ -58,12 +58,11 @@ def __dir__() -> list[str]:
 
 
 class _Package(types.ModuleType):
-    """``tabturn.solve``, ``tabturn.learn`` and ``tabturn.check`` name functions, although modules of those names
-    exist (the old flat ``tabturn.solve`` and ``tabturn.learn``; importing a module sets the package attribute to
-    it; this keeps the function)."""
+    """``tabturn.solve`` and ``tabturn.learn`` name functions, although the 0.1 modules of those names still import
+    (importing a module sets the package attribute to it; this keeps the function)."""
 
     def __getattribute__(self, name: str) -> object:
-        if name in ("solve", "learn", "check"):
+        if name in ("solve", "learn"):
             return getattr(importlib.import_module(_EXPORTS[name]), name)
         return super().__getattribute__(name)
 

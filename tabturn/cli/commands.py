@@ -458,8 +458,6 @@ def _cmd_learn(args) -> int:
     result = learn(mdp, settings, seeds, base_seed=args.base_seed, start=start, progress=bar.update, engine=args.engine)
     bar.close()
     comparison = compare(solution, result.greedy(), result.visited())
-    coverage = comparison.coverage
-    assert coverage is not None  # compare() was given the visits
     summary = summarise(comparison)
     per_seed = {
         world: [
@@ -468,7 +466,7 @@ def _cmd_learn(args) -> int:
                 "class": comparison.classes[world][b],
                 "regret": comparison.regret[world][b],
                 "regret_float": float(comparison.regret[world][b]),
-                "coverage": float(coverage[world][b]),
+                "coverage": float(comparison.coverage_of(world)[b]),
             }
             for b, seed in enumerate(seeds)
         ]
@@ -495,7 +493,8 @@ def _cmd_learn(args) -> int:
     ]
     for world, w in summary.worlds.items():
         parts = [f"{c} {v.fraction:.3f} [{v.wilson95[0]:.3f}, {v.wilson95[1]:.3f}]" for c, v in w.classes.items()]
-        cov = w.coverage or {"mean": float("nan"), "min": float("nan")}  # learned agents always have visits
+        cov = w.coverage
+        assert cov is not None  # learn() hands compare() the visits
         lines.append(f"{world}: " + "; ".join(parts) + f"  (coverage {cov['mean']:.3f}, min {cov['min']:.3f})")
         if w.exact_up_forever_optimal is None:  # no "up" action (e.g. a Gymnasium import)
             lines.append(f"  exact regret mean {float(w.regret_mean):.4g}, max {float(w.regret_max):.4g}")

@@ -156,6 +156,12 @@ class Comparison:
     first_action: dict[str, np.ndarray] | None = None
     path_down: dict[str, np.ndarray] | None = None
 
+    def coverage_of(self, world: str) -> np.ndarray:
+        """(B,) share of ``world``'s states visited in training; ValueError when the visits are unknown."""
+        if self.coverage is None:
+            raise ValueError("this comparison was made without the training visits (compare(..., visited))")
+        return self.coverage[world]
+
 
 def compare(solution: Solution, greedy: np.ndarray, visited: np.ndarray | None = None) -> Comparison:
     """Compare policies with ``solution``: stationary (B, S) arrays of MDP action indices, or time-indexed

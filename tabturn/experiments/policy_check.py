@@ -114,11 +114,13 @@ def _probability(value, where: str, column: str) -> Fraction:
 # ---------------------------------------------------------------- building the policy
 
 
-def _steps(rows: list[dict], horizon: int | None) -> bool:
-    timed = bool(rows) and "t" in rows[0]
-    if timed and horizon is None:
+def _steps(rows: list[dict], horizon: int | None) -> int | None:
+    """The number of policy steps H when the rows have a t column (step-indexed), None when they have not."""
+    if not (rows and "t" in rows[0]):
+        return None
+    if horizon is None:
         raise InputError("policy", "a t column (step-indexed policy) needs a finite horizon")
-    return timed
+    return horizon
 
 
 def policy_from_rows(mdp: TabularMDP, rows: list[dict], horizon: int | None) -> np.ndarray:
@@ -131,11 +133,11 @@ def policy_from_rows(mdp: TabularMDP, rows: list[dict], horizon: int | None) -> 
     by_action = "action" in columns
     if not by_action and not set(names) <= columns:
         raise InputError("policy", f"needs an action column or one probability column per action ({', '.join(names)})")
-    timed = _steps(rows, horizon)
-    T = horizon if timed and horizon is not None else 1
+    steps = _steps(rows, horizon)
+    timed, T = steps is not None, steps or 1
     ties: dict[tuple[int, int], list[int]] = {}
     probs: dict[tuple[int, int], list[Fraction]] = {}
-    for where, label, key, row in _keyed_rows(mdp, rows, T if timed else None, "policy"):
+    for where, label, key, row in _keyed_rows(mdp, rows, steps, "policy"):
         if by_action:
             name = str(row["action"]).strip()
             if name not in names:
@@ -211,10 +213,10 @@ def policy_from_q(
     missing = [a for a in names if a not in rows[0]]
     if missing:
         raise InputError("q", f"needs one Q-value column per action; missing {', '.join(missing)}")
-    timed = _steps(rows, horizon)
-    T = horizon if timed and horizon is not None else 1
+    steps = _steps(rows, horizon)
+    T = steps or 1
     q = np.full((T, mdp.n_states, len(names)), np.nan)
-    for where, label, key, row in _keyed_rows(mdp, rows, T if timed else None, "q"):
+    for where, label, key, row in _keyed_rows(mdp, rows, steps, "q"):
         if not np.isnan(q[key][0]):
             raise InputError("q", f"{where}: state {label!r} appears twice")
         q[key] = [_number(row[a], where, a) for a in names]

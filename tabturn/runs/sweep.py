@@ -266,13 +266,12 @@ def run_seed_chunk(sweep: Sweep, point_index: int, first: int, count: int) -> li
     result = learn(mdp, settings, seeds, base_seed=sweep.base_seed, start=training_start(config), engine=sweep.engine)
     comp = compare(solution, result.greedy(), result.visited())
     rows = []
-    coverage = comp.coverage if comp.coverage is not None else {}  # compare() with visits always gives it
     for b, seed in enumerate(seeds):
         row = {"point": point_index, "seed": seed, **columns}
         for world in comp.classes:
             if "class" in sweep.record:
                 row[f"class_{world}"] = comp.classes[world][b]
-                row[f"coverage_{world}"] = repr(float(coverage[world][b]))
+                row[f"coverage_{world}"] = repr(float(comp.coverage_of(world)[b]))
             if "regret" in sweep.record:
                 row[f"regret_{world}"] = format_rational(comp.regret[world][b])
             if "up_forever" in sweep.record:

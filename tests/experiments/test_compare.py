@@ -31,6 +31,18 @@ def test_exact_optimal_policy_has_zero_regret_and_full_agreement():
     assert comp.exact_up_forever_optimal == {"observed": False, "unobserved": True}
 
 
+def test_coverage_is_the_visited_share_and_refused_when_the_visits_are_unknown():
+    cfg = TurnConfig(x_bounds=(0, 2), y_bounds=(0, 2), horizon=3)
+    sol = solve_config(cfg)
+    greedy = np.zeros((2, sol.mdp.n_states), dtype=np.int64)
+    visited = np.zeros((2, sol.mdp.n_states), dtype=bool)
+    visited[1] = True  # seed 1 saw every state, seed 0 none
+    comp = compare(sol, greedy, visited)
+    assert comp.coverage_of("observed").tolist() == [0.0, 1.0]
+    with pytest.raises(ValueError, match="without the training visits"):
+        compare(sol, greedy).coverage_of("observed")
+
+
 def test_regret_of_a_fixed_policy_equals_the_hand_summed_loss():
     cfg = TurnConfig(x_bounds=(0, 3), y_bounds=(0, 3), horizon=5, a=2, b=1)
     sol = solve_config(cfg)
