@@ -220,26 +220,27 @@ if numba is not None:
                     for i in range(A):
                         row[i] = qb[rn, i]
                     if algorithm != 3:
-                        a_next = _behaviour(
-                            row,
-                            key,
-                            hashes,
-                            e,
-                            t + 1,
-                            eps,
-                            tie,
-                            softmax,
-                            temperature,
-                            scratch,
-                            c_explore,
-                            c_action,
-                            c_tie,
-                        )
+                        a_next = 0
                         if algorithm == 0:
                             boot = row[0]
                             for i in range(1, A):
                                 boot = min(boot, row[i])
-                        elif algorithm == 1:
+                        elif algorithm == 1:  # SARSA needs A' for its target: chosen before the update
+                            a_next = _behaviour(
+                                row,
+                                key,
+                                hashes,
+                                e,
+                                t + 1,
+                                eps,
+                                tie,
+                                softmax,
+                                temperature,
+                                scratch,
+                                c_explore,
+                                c_action,
+                                c_tie,
+                            )
                             boot = row[a_next]
                         else:
                             if softmax:
@@ -258,10 +259,42 @@ if numba is not None:
                             alpha = _alpha(vb[ri, a], constant, step_size, alphas)
                             cur = qb[ri, a]
                             qb[ri, a] = cur + alpha * (target - cur)
+                            if rn == ri:  # the successor's row is the row just updated
+                                row[a] = qb[ri, a]
+                        if algorithm != 1:  # textbook order: A' from the updated table
+                            a_next = _behaviour(
+                                row,
+                                key,
+                                hashes,
+                                e,
+                                t + 1,
+                                eps,
+                                tie,
+                                softmax,
+                                temperature,
+                                scratch,
+                                c_explore,
+                                c_action,
+                                c_tie,
+                            )
                     else:
                         for i in range(A):
                             row2[i] = q2b[rn, i]
-                            both[i] = row[i] + row2[i]
+                        coin = _uniform(key, hashes[e, t + 1, c_coin]) < 0.5
+                        u_tie = _uniform(key, hashes[e, t + 1, c_tie]) if c_tie >= 0 else 0.0
+                        boot = row2[_greedy(row, u_tie, tie)] if coin else row[_greedy(row2, u_tie, tie)]
+                        target = c + g * (end if done else boot)
+                        if alive:
+                            alpha = _alpha(vb[ri, a] + 1, constant, step_size, alphas)
+                            if coin:
+                                cur = qb[ri, a]
+                                qb[ri, a] = cur + alpha * (target - cur)
+                            else:
+                                cur = q2b[ri, a]
+                                q2b[ri, a] = cur + alpha * (target - cur)
+                            vb[ri, a] += 1
+                        for i in range(A):  # textbook order: A' from the updated tables
+                            both[i] = qb[rn, i] + q2b[rn, i]
                         a_next = _behaviour(
                             both,
                             key,
@@ -277,19 +310,6 @@ if numba is not None:
                             c_action,
                             c_tie,
                         )
-                        coin = _uniform(key, hashes[e, t + 1, c_coin]) < 0.5
-                        u_tie = _uniform(key, hashes[e, t + 1, c_tie]) if c_tie >= 0 else 0.0
-                        boot = row2[_greedy(row, u_tie, tie)] if coin else row[_greedy(row2, u_tie, tie)]
-                        target = c + g * (end if done else boot)
-                        if alive:
-                            alpha = _alpha(vb[ri, a] + 1, constant, step_size, alphas)
-                            if coin:
-                                cur = qb[ri, a]
-                                qb[ri, a] = cur + alpha * (target - cur)
-                            else:
-                                cur = q2b[ri, a]
-                                q2b[ri, a] = cur + alpha * (target - cur)
-                            vb[ri, a] += 1
                     alive = alive and not terminal[s_next]
                     s = s_next
                     a = a_next
@@ -344,7 +364,7 @@ if numba is not None:
                     end = final[s_next] if last else 0.0
                     ri = s + t * stride
                     rn = s_next + min(t + 1, H - 1) * stride
-                    gi = _argmin(qb, rn, tie)
+                    gi = _argmin(qb, rn, tie)  # greedy at the successor before the update
                     explored = _explore(key, hashes, e, t + 1, eps, A, c_explore, c_action)
                     a_next = explored if explored >= 0 else gi
                     if algorithm == 0:
@@ -364,6 +384,8 @@ if numba is not None:
                         alpha = _alpha(vb[ri, a], constant, step_size, alphas)
                         cur = qb[ri, a]
                         qb[ri, a] = cur + alpha * (target - cur)
+                        if algorithm != 1 and rn == ri and explored < 0:
+                            a_next = _argmin(qb, rn, tie)  # textbook order: A' from the updated row (SARSA: before)
                     alive = alive and not terminal[s_next]
                     s = s_next
                     a = a_next

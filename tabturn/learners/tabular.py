@@ -441,20 +441,21 @@ def _numpy_chunk(
             done = p.terminal[s_next] | last
             end = p.final[s_next] if last else 0.0  # the end-of-horizon (terminal-timing) loss
             i, i_next = s + t * p.stride, s_next + min(t + 1, H - 1) * p.stride
-            qn = q[rows, i_next]
+            qn = q[rows, i_next]  # the successor's row before the update (a copy)
             if q2 is None:
-                a_next = _behaviour(qn, ut, eps, settings, cols)
                 if settings.algorithm == "q":
                     boot = qn.min(axis=1)
-                elif settings.algorithm == "sarsa":
+                elif settings.algorithm == "sarsa":  # SARSA needs A' for its target: chosen before the update
+                    a_next = _behaviour(qn, ut, eps, settings, cols)
                     boot = qn[rows, a_next]
                 else:
                     boot = _row_sum(_policy_probs(qn, eps, settings, _column(ut, cols, "tie")) * qn)
                 target = c + g * np.where(done, end, boot)
                 _update(q, visits, rows, i, a, target, alive, settings, alphas)
+                if settings.algorithm != "sarsa":  # textbook order: A' from the updated table
+                    a_next = _behaviour(q[rows, i_next], ut, eps, settings, cols)
             else:
                 qn2 = q2[rows, i_next]
-                a_next = _behaviour(qn + qn2, ut, eps, settings, cols)
                 coin = ut[:, cols["coin"]] < 0.5
                 chosen = np.where(coin[:, None], qn, qn2)
                 other = np.where(coin[:, None], qn2, qn)
@@ -463,6 +464,7 @@ def _numpy_chunk(
                 _update(q, visits, rows, i, a, target, alive & coin, settings, alphas, count_visit=False)
                 _update(q2, visits, rows, i, a, target, alive & ~coin, settings, alphas, count_visit=False)
                 visits[rows, i, a] += alive
+                a_next = _behaviour(q[rows, i_next] + q2[rows, i_next], ut, eps, settings, cols)
             alive = alive & ~p.terminal[s_next]
             s, a = s_next, a_next
 
