@@ -192,9 +192,10 @@ def verdict(e: Evidence) -> Verdict:
 
 
 def seed_behaviours(solution: Solution, comparison: Comparison, world: str) -> dict[str, np.ndarray]:
-    """{behaviour: (B,) bool} for each seed in ``world`` (unvisited seeds are False everywhere)."""
+    """{behaviour: (B,) bool} for each seed in ``world`` (seeds whose greedy policy reaches an untrained state,
+    and unvisited ones, are False everywhere: what they do there was not learned)."""
     classes = np.array(comparison.classes[world])
-    visited = classes != "unvisited"
+    visited = (classes != "unvisited") & (classes != "untrained-path")
     start = worlds(solution)[world]
     if comparison.first_action is None or comparison.path_down is None:
         raise ValueError("seed_behaviours needs a Comparison made by compare() (first actions and paths)")
@@ -209,8 +210,9 @@ def seed_behaviours(solution: Solution, comparison: Comparison, world: str) -> d
 
 
 def counts(solution: Solution, comparison: Comparison, world: str) -> dict[str, Count]:
-    """{behaviour: Count} over the seeds that visited ``world``."""
-    n = sum(c != "unvisited" for c in comparison.classes[world])
+    """{behaviour: Count} over the seeds whose greedy policy from ``world``'s start runs through trained states
+    only."""
+    n = sum(c not in ("unvisited", "untrained-path") for c in comparison.classes[world])
     return {b: Count(int(v.sum()), n) for b, v in seed_behaviours(solution, comparison, world).items()}
 
 

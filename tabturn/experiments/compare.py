@@ -12,7 +12,11 @@ from tabturn.exact.evaluate import path_value, policy_value, step_policy_value
 from tabturn.exact.solution import Solution
 from tabturn.exact.trajectory import optimal_trajectory, policy_graph
 
-CLASSES = ("optimal", "always-up", "other", "unvisited")
+CLASSES = ("optimal", "always-up", "other", "untrained-path", "unvisited")
+# Exclusive, decided in this order: "unvisited" (training never visited the world), "untrained-path" (the greedy
+# policy from the world's start reaches a state, or state-step, whose row training never updated: what it does
+# there is the initial value and the tie-break), then "optimal" (zero exact regret), "always-up" (not optimal and
+# the greedy path goes up at every step), "other".
 
 
 def worlds(solution: Solution) -> dict[str, int]:
@@ -103,6 +107,37 @@ def batched_paths(policies: np.ndarray, start: int, steps: int, likely: np.ndarr
     return actions, states
 
 
+def untrained_reach(
+    policies: np.ndarray, start: int, steps: int, succ: np.ndarray, visited: np.ndarray, terminal: np.ndarray
+) -> np.ndarray:
+    """(B,) bool: whether policy b, followed from ``start`` for ``steps`` decisions, can reach (with positive
+    probability: every successor counts) a non-terminal state whose row training never updated.
+
+    ``policies`` and ``visited`` are both stationary (B, S) or both step-indexed (B, H, S); a step-indexed policy
+    decides at step t with row t (the last row beyond H). For deterministic dynamics this is the greedy path."""
+    reach = np.zeros((len(policies), policies.shape[-1]), dtype=bool)
+    reach[:, start] = True
+    found = np.zeros(len(policies), dtype=bool)
+    timed = policies.ndim == 3
+    seen = reach.copy()  # stationary: every state reached so far (a fixpoint ends the walk early)
+    for t in range(steps):
+        k = min(t, policies.shape[1] - 1) if timed else 0
+        pol = policies[:, k] if timed else policies
+        trained = visited[:, min(t, visited.shape[1] - 1)] if timed else visited
+        found |= (reach & ~trained & ~terminal[None, :]).any(axis=1)
+        nxt = np.zeros_like(reach)
+        targets = succ[np.arange(succ.shape[0])[None, :], pol]  # (B, S, K)
+        b_idx, s_idx = np.nonzero(reach)
+        nxt[b_idx[:, None], targets[b_idx, s_idx]] = True  # every possible successor
+        reach = nxt
+        if not timed:
+            reach &= ~seen  # a state reached before was checked then, and its successors followed
+            if not reach.any():
+                break
+            seen |= reach
+    return found
+
+
 def _batched_path_values(mdp, actions: np.ndarray, states: np.ndarray) -> list[Fraction] | None:
     """Exact values (objective units) of deterministic finite paths with discount 1, summed in int64 when provably
     safe; None when a bound could overflow (the caller then evaluates each policy exactly)."""
@@ -144,6 +179,10 @@ class Comparison:
       first_action: {world: (B,) int} the greedy action at the world's start (step 0), or None.
       path_down: {world: (B,) bool} whether the greedy path from the world's start moves "down" at some step,
         or None.
+      agreement_trained: (B,) share of the states (state-steps for a step-indexed policy) training updated where
+        the greedy action is in the optimal set (of that step), or None when the visits are unknown.
+      untrained_path: {world: (B,) bool} whether the greedy policy from the world's start reaches a state (or
+        state-step) training never updated (untrained_reach), or None when the visits are unknown.
     """
 
     agreement_all: np.ndarray
@@ -155,6 +194,8 @@ class Comparison:
     coverage: dict[str, np.ndarray] | None = None
     first_action: dict[str, np.ndarray] | None = None
     path_down: dict[str, np.ndarray] | None = None
+    untrained_path: dict[str, np.ndarray] | None = None
+    agreement_trained: np.ndarray | None = None
 
     def coverage_of(self, world: str) -> np.ndarray:
         """(B,) share of ``world``'s states visited in training; ValueError when the visits are unknown."""
@@ -180,8 +221,9 @@ def compare(solution: Solution, greedy: np.ndarray, visited: np.ndarray | None =
     masks = solution.action_masks.astype(np.uint64)
     in_set = (masks[0][None, :] >> greedy.astype(np.uint64)) & np.uint64(1)
     path = optimal_path_steps(solution)
+    acting = (lambda t, s: steps_of[:, min(t, steps_of.shape[1] - 1), s]) if timed else (lambda t, s: greedy[:, s])
     path_hits = np.stack(
-        [(masks[min(t, len(masks) - 1), s] >> greedy[:, s].astype(np.uint64)) & np.uint64(1) for t, s in path], axis=1
+        [(masks[min(t, len(masks) - 1), s] >> acting(t, s).astype(np.uint64)) & np.uint64(1) for t, s in path], axis=1
     )
     cache: dict[tuple[int, bytes], Fraction] = {}
     succ = successor_table(mdp)
@@ -198,6 +240,8 @@ def compare(solution: Solution, greedy: np.ndarray, visited: np.ndarray | None =
     starts = worlds(solution)
     coverage = None if visited is None else world_coverage(solution, visited)
     policies = steps_of if timed else greedy
+    trained = None if visited is None else _visits_like(np.asarray(visited, dtype=bool), policies)
+    untrained: dict[str, np.ndarray] = {}
     for world, start in starts.items():
         optimum = solution.value(start)
         actions, states = batched_paths(policies, start, steps, likely)
@@ -208,6 +252,11 @@ def compare(solution: Solution, greedy: np.ndarray, visited: np.ndarray | None =
             _batched_path_values(mdp, actions, states)
             if deterministic and solution.horizon is not None and solution.discount == 1
             else None
+        )
+        untrained[world] = (
+            np.zeros(len(greedy), dtype=bool)
+            if trained is None
+            else untrained_reach(policies, start, steps, succ, trained, mdp.terminal)
         )
         regret[world], classes[world] = [], []
         for b in range(len(greedy)):
@@ -230,7 +279,15 @@ def compare(solution: Solution, greedy: np.ndarray, visited: np.ndarray | None =
             regret[world].append(r)
             never = coverage is not None and coverage[world][b] == 0
             classes[world].append(
-                "unvisited" if never else "optimal" if r == 0 else "always-up" if up_forever[world][b] else "other"
+                "unvisited"
+                if never
+                else "untrained-path"
+                if untrained[world][b]
+                else "optimal"
+                if r == 0
+                else "always-up"
+                if up_forever[world][b]
+                else "other"
             )
     exact_up: dict[str, bool | None] = {}
     if "up" in mdp.action_names:
@@ -238,8 +295,43 @@ def compare(solution: Solution, greedy: np.ndarray, visited: np.ndarray | None =
         up_values = policy_value(mdp, up_policy, solution.horizon, solution.discount)
         exact_up = {w: up_values[s] == solution.value(s) for w, s in starts.items()}
     return Comparison(
-        in_set.mean(axis=1), path_hits.mean(axis=1), regret, up_forever, classes, exact_up, coverage, first, down
+        in_set.mean(axis=1),
+        path_hits.mean(axis=1),
+        regret,
+        up_forever,
+        classes,
+        exact_up,
+        coverage,
+        first,
+        down,
+        None if trained is None else untrained,
+        _agreement_trained(masks, policies, trained),
     )
+
+
+def _agreement_trained(masks: np.ndarray, policies: np.ndarray, trained: np.ndarray | None) -> np.ndarray | None:
+    """(B,) share of the state(-step)s training updated where the greedy action is in the optimal set (step t's
+    set for a step-indexed policy, step 0's for a stationary one); NaN for a seed that updated nothing."""
+    if trained is None:
+        return None
+    if policies.ndim == 3:
+        t = np.minimum(np.arange(policies.shape[1]), len(masks) - 1)
+        hits = (masks[t][None, :, :] >> policies.astype(np.uint64)) & np.uint64(1)
+    else:
+        hits = (masks[0][None, :] >> policies.astype(np.uint64)) & np.uint64(1)
+    hits = hits.astype(bool).reshape(len(policies), -1)
+    counted = trained.reshape(len(policies), -1)
+    n = counted.sum(axis=1)
+    return np.where(n > 0, (hits & counted).sum(axis=1) / np.maximum(n, 1), np.nan)
+
+
+def _visits_like(visited: np.ndarray, policies: np.ndarray) -> np.ndarray:
+    """Visits shaped like the policies: stationary visits repeat over the steps of a step-indexed policy."""
+    if visited.ndim == policies.ndim:
+        return visited
+    if visited.ndim == 2 and policies.ndim == 3:
+        return np.repeat(visited[:, None, :], policies.shape[1], axis=1)
+    raise ValueError(f"visits of shape {visited.shape} do not fit policies of shape {policies.shape}")
 
 
 def class_counts(classes: list[str]) -> dict[str, int]:

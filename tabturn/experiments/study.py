@@ -118,12 +118,15 @@ class WorldSummary:
 
 @dataclass(frozen=True)
 class Summary:
-    """Greedy agreement with the exact optimal sets (all states, along the optimal path) and each world's
-    summary; ``to_dict()`` is the JSON form (docs/json.md)."""
+    """Greedy agreement with the exact optimal sets (all states, along the optimal path; ``agreement_trained_mean``
+    over the state(-step)s training updated, the headline) and each world's summary; ``unvisited_worlds``:
+    the worlds no seed visited (left out of the headline); ``to_dict()`` is the JSON form (docs/json.md)."""
 
     agreement_all_mean: float
     agreement_path_mean: float
     worlds: dict[str, WorldSummary]
+    agreement_trained_mean: float | None = None
+    unvisited_worlds: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         out = dataclasses.asdict(self)
@@ -152,7 +155,15 @@ def summarise(comparison: Comparison) -> Summary:
             if cov is None
             else {"mean": float(cov.mean()), "min": float(cov.min()), "max": float(cov.max())},
         )
-    return Summary(float(np.mean(comparison.agreement_all)), float(np.mean(comparison.agreement_path)), worlds)
+    trained = comparison.agreement_trained
+    never = tuple(w for w, x in worlds.items() if x.classes["unvisited"].count == x.seeds)
+    return Summary(
+        float(np.mean(comparison.agreement_all)),
+        float(np.mean(comparison.agreement_path)),
+        worlds,
+        None if trained is None or np.isnan(trained).all() else float(np.nanmean(trained)),
+        never,
+    )
 
 
 # Training recipes that reach the exact optimum (see reports/convergence.md), one per kind of dynamics, as
