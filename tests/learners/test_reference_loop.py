@@ -44,7 +44,8 @@ class _Model:
         self.cost = [[sign * float(costs[s, order[i]]) for i in range(A)] for s in range(S)]
         self.final = [sign * (float(mdp.final_numerators[s]) / float(mdp.cost_denominator)) for s in range(S)]
         self.terminal = [bool(mdp.terminal[s]) for s in range(S)]
-        # successor lists and their left-to-right float cumulative probabilities, per (state, learner action)
+        # successor lists and their cumulative probabilities per (state, learner action): P(first k successors),
+        # the running integer sum of the numerators divided by the denominator (one rounding per entry)
         self.succ, self.cum = [], []
         for s in range(S):
             succ_row, cum_row = [], []
@@ -52,16 +53,16 @@ class _Model:
                 mat = mdp.transition_numerators[order[i]]
                 lo, hi = int(mat.indptr[s]), int(mat.indptr[s + 1])
                 nexts = [int(t) for t in mat.indices[lo:hi]]
-                cums, acc = [], 0.0
+                cums, acc = [], 0
                 for num in mat.data[lo:hi]:
-                    acc += float(num) / float(mdp.prob_denominator)
-                    cums.append(acc)
+                    acc += int(num)
+                    cums.append(float(acc) / float(mdp.prob_denominator))
                 succ_row.append(nexts)
                 cum_row.append(cums)
             self.succ.append(succ_row)
             self.cum.append(cum_row)
         self.start_states = [int(s) for s, _ in mdp.start]
-        self.start_cum, acc = [], 0.0
+        self.start_cum, acc = [], 0.0  # the start distribution: a running float sum of the rounded probabilities
         for _, p in mdp.start:
             acc += float(p)
             self.start_cum.append(acc)
@@ -224,10 +225,14 @@ def reference_learn(mdp, settings, seeds, base_seed, choose_before_update=False)
                 else:  # double Q
                     coin = draws["coin"] < 0.5
                     if coin:
-                        target = c + gamma * (end if done else q2[i2][_greedy(q1[i2], draws["tie"], settings.tie_break)])
+                        target = c + gamma * (
+                            end if done else q2[i2][_greedy(q1[i2], draws["tie"], settings.tie_break)]
+                        )
                         update(q1, i, a, target, alive)
                     else:
-                        target = c + gamma * (end if done else q1[i2][_greedy(q2[i2], draws["tie"], settings.tie_break)])
+                        target = c + gamma * (
+                            end if done else q1[i2][_greedy(q2[i2], draws["tie"], settings.tie_break)]
+                        )
                         update(q2, i, a, target, alive)
                 if not (algorithm == "sarsa" or choose_before_update):
                     a2 = _behaviour(summed(i2) if algorithm == "double-q" else q1[i2], draws, eps, settings)
