@@ -487,10 +487,11 @@ def _cmd_learn(args) -> int:
     if args.save_q:
         _save_q(args.save_q, result, seeds, mdp)
     excluded = "".join(f" ({w} world excluded: never visited)" for w in summary.unvisited_worlds)
+    units = "state-steps" if settings.time_indexed else "states"
     lines = [
         f"learner {settings.algorithm}, {len(seeds)} seeds, {settings.episodes} episodes of {settings.horizon} "
-        f"steps; greedy agreement with the exact optimal sets over the {'state-steps' if settings.time_indexed else 'states'} "
-        f"training updated: {summary.agreement_trained_mean:.3f}{excluded}; "
+        f"steps; greedy agreement with the exact optimal sets over the {units} training updated: "
+        f"{summary.agreement_trained_mean:.3f}{excluded}; "
         f"{summary.agreement_path_mean:.3f} along the optimal trajectory"
     ]
     for world, w in summary.worlds.items():

@@ -44,7 +44,7 @@ class StationaryOptimum:
       regret: optimum minus that value in the objective's direction (>= 0), or None.
       policy: {state: action} along the best stationary policy's path from ``start`` (other states do not matter),
         or None.
-      path: the actions along that path (first-horizon steps), by index.
+      path: the actions along that path (first-horizon steps), by index; ``action_names`` the same by name.
       nodes: search nodes visited.
       reason: how the answer was reached.
     """
@@ -58,6 +58,7 @@ class StationaryOptimum:
     path: tuple[int, ...] = ()
     nodes: int = 0
     reason: str = ""
+    action_names: tuple[str, ...] = ()
 
 
 def stationary_optimum(solution: Solution, start: int, max_nodes: int = MAX_NODES) -> StationaryOptimum:
@@ -121,6 +122,7 @@ def stationary_optimum(solution: Solution, start: int, max_nodes: int = MAX_NODE
             path,
             search.nodes,
             "exact search over the optimal action sets found a stationary policy with regret 0",
+            tuple(mdp.action_names[a] for a in path),
         )
     return StationaryOptimum(
         "none",
@@ -133,6 +135,7 @@ def stationary_optimum(solution: Solution, start: int, max_nodes: int = MAX_NODE
         search.nodes,
         "exact search: no path through the optimal action sets reuses one action per state; "
         "branch-and-bound gives the best stationary policy",
+        tuple(mdp.action_names[a] for a in path),
     )
 
 

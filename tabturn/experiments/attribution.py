@@ -1,12 +1,17 @@
-"""Attribution: is a learned behaviour an optimum, representation, training or unvisited effect?
+"""Attribution: is a learned behaviour an optimum, policy-class, value-aliasing, training or coverage effect?
 
 One definition, used by every report script (``verdict``). For one behaviour in one world it weighs:
 
 - the exact optimum: does some optimal policy from the world's start show the behaviour?
-- coverage: a world training never visited acts by initial value and tie-break (*unvisited*);
+- coverage: a world training never visited acts by initial value and tie-break (*unvisited*); a seed whose greedy
+  policy from the world's start reaches a state (or state-step) training never updated is left out of the counts,
+  and a behaviour no seed shows on a fully trained path is *untrained-path*;
 - converged agents (>= 99% exactly optimal in the trained world): a behaviour that vanishes there but not at the
   default budget is a *training* effect; one that persists with a stationary table but vanishes with a
-  step-indexed table trained the same way is a *representation* effect;
+  step-indexed table trained the same way is a *policy-class* effect when no stationary deterministic policy is
+  exactly optimal from the world's start (decided exactly by tabturn.exact.stationary), and a *value-aliasing*
+  effect when one is (the class holds an optimum, but a stationary table's targets mix values of different
+  steps, so the learner does not find it);
 - optimum-neutral factors (tie-break, action order, base seed) among converged agents: a behaviour the optimum
   allows that persists and does not move with them is an *optimum* effect; one that moves picks among optimal
   actions by the tie-break, a training effect.
@@ -24,6 +29,7 @@ import numpy as np
 from scipy.stats import chi2_contingency
 
 from tabturn.exact.solution import Solution
+from tabturn.exact.stationary import StationaryOptimum, stationary_optimum
 from tabturn.experiments.compare import Comparison, worlds
 
 ALPHA = 0.01
@@ -32,7 +38,16 @@ BEHAVIOURS = ("not-optimal", "up-forever", "first-move-off", "any-down")
 # not-optimal: exact regret > 0 from the world's start; up-forever: the greedy path from the start goes up at every
 # step (optimal or not); first-move-off: the greedy first move is outside the optimal set; any-down: the greedy
 # path moves down at some step.
-CAUSES = ("optimum", "representation", "training", "unvisited", "absent", "undetermined")
+CAUSES = (
+    "optimum",
+    "policy-class",
+    "value-aliasing",
+    "training",
+    "unvisited",
+    "untrained-path",
+    "absent",
+    "undetermined",
+)
 NEUTRAL, TRAINING = "optimum-neutral", "training-only"
 Level = tuple[str, str, str, dict[str, Any], int]  # (factor, kind, level label, settings overrides, base seed)
 
@@ -59,11 +74,14 @@ class Evidence:
     Attributes:
       allowed: some exactly optimal policy shows the behaviour from the world's start.
       unvisited: no seed ever visited the world in training.
+      untrained: no seed's greedy policy from the world's start stays on trained states (and some visited it).
       default: the behaviour at the default (reference) settings.
       converged: the behaviour among agents trained until >= 99% are exactly optimal, or None when the study
         has no converged agents.
       converged_label: how the converged agents were trained (table, recipe, budget), for the evidence text.
       stationary: a stationary table trained exactly like ``converged`` (finite horizons), or None.
+      stationary_class: the exact answer to "is some stationary deterministic policy optimal from the world's
+        start?" (tabturn.exact.stationary), or None when no stationary contrast was run.
       neutral: {factor: {level: Count}} optimum-neutral factors among converged agents.
       training: {factor: {level: Count}} training-only factors (epsilon, step size, episodes) at the default.
     """
@@ -74,6 +92,8 @@ class Evidence:
     converged: Count | None = None
     converged_label: str = ""
     stationary: Count | None = None
+    stationary_class: StationaryOptimum | None = None
+    untrained: bool = False
     neutral: dict[str, dict[str, Count]] = field(default_factory=dict)
     training: dict[str, dict[str, Count]] = field(default_factory=dict)
 
@@ -117,6 +137,13 @@ def verdict(e: Evidence) -> Verdict:
             "is the initial value and the tie-break",
             p,
         )
+    if e.untrained:
+        return Verdict(
+            "untrained-path",
+            f"every seed that visited this world ({e.default.n} counted) reaches, from the world's start, a state "
+            "training never updated: what it does there is the initial value and the tie-break",
+            p,
+        )
     seen = [c for c in (e.default, e.converged, e.stationary) if c is not None]
     if all(c.k == 0 for c in seen):
         return Verdict(
@@ -140,15 +167,9 @@ def verdict(e: Evidence) -> Verdict:
     if conv.share <= VANISH:
         if e.stationary is not None and e.stationary.share > VANISH:
             ps = moves([e.stationary, conv])
-            p["representation"] = ps
+            p["stationary-table"] = ps
             if ps < ALPHA:
-                return Verdict(
-                    "representation",
-                    f"stationary table {e.stationary} vs step-indexed {conv} "
-                    f"({e.converged_label}; p = {ps:.2g}): a stationary table cannot follow the "
-                    "step-dependent optimum",
-                    p,
-                )
+                return _class_verdict(e, ps, p)
         pd = moves([e.default, conv])
         p["budget"] = pd
         if e.default.share > VANISH and pd < ALPHA:
@@ -189,6 +210,36 @@ def verdict(e: Evidence) -> Verdict:
         f"optimum-neutral factor moves it (p >= {ALPHA} for {tested})",
         p,
     )
+
+
+def _class_verdict(e: Evidence, ps: float, p: dict[str, float]) -> Verdict:
+    """The stationary table keeps a behaviour the step-indexed one loses: policy class or value aliasing."""
+    assert e.stationary is not None and e.converged is not None
+    contrast = f"stationary table {e.stationary} vs step-indexed {e.converged} ({e.converged_label}; p = {ps:.2g})"
+    found = e.stationary_class
+    if found is not None and found.status == "none":
+        return Verdict(
+            "policy-class",
+            f"{contrast}: no stationary deterministic policy is exactly optimal from this world's start (exact "
+            f"search, {found.nodes} nodes; the best stationary policy has exact regret {found.regret}): a "
+            "stationary table cannot follow the step-dependent optimum",
+            p,
+        )
+    if found is not None and found.status == "exists":
+        return Verdict(
+            "value-aliasing",
+            f"{contrast}: a stationary policy is exactly optimal from this world's start (exact search: "
+            f"{_actions_text(found)}, regret 0), yet the converged stationary learners miss it: a stationary "
+            "table's targets mix the values of different steps",
+            p,
+        )
+    why = found.reason if found is not None else "not searched"
+    return Verdict("undetermined", f"{contrast}; whether a stationary policy is optimal is undecided: {why}", p)
+
+
+def _actions_text(found: StationaryOptimum) -> str:
+    names = found.action_names or tuple(str(a) for a in found.path)
+    return " ".join(names) if names else "no decisions"
 
 
 def seed_behaviours(solution: Solution, comparison: Comparison, world: str) -> dict[str, np.ndarray]:
@@ -304,10 +355,11 @@ class LevelRow:
 
     stage: str  # "default" or "converged"
     factor: str
-    kind: str  # NEUTRAL, TRAINING or "representation"
+    kind: str  # NEUTRAL, TRAINING or "table"
     level: str
     world: str
     unvisited: int
+    untrained_path: int
     counts: dict[str, Count]
 
 
@@ -321,6 +373,7 @@ class VerdictRow:
     default: str
     converged: str
     stationary: str
+    stationary_optimum: str  # exact: "exists", "none (best regret R)", "undecided" or "" (no stationary contrast)
     cause: str
     evidence: str
     p_values: dict[str, float]
@@ -356,6 +409,7 @@ def attribute(
                     level,
                     world,
                     comp.classes[world].count("unvisited"),
+                    comp.classes[world].count("untrained-path"),
                     counts(solution, comp, world),
                 )
             )
@@ -382,7 +436,7 @@ def attribute(
             add(
                 "converged",
                 "table",
-                "representation",
+                "table",
                 "stationary",
                 run(recipe_settings(config, solution, learner, "stationary", budget), 0),
             )
@@ -398,6 +452,7 @@ def _verdicts(solution: Solution, rows: list[LevelRow], label: str) -> list[Verd
         mine = [r for r in rows if r.world == world]
         reference = mine[0]  # default settings, first level
         conv = [r for r in mine if r.stage == "converged"]
+        found = _stationary_class(solution, world) if any(r.factor == "table" for r in conv) else None
         for behaviour in BEHAVIOURS:
 
             def levels(stage: str, kind: str, mine=mine, behaviour=behaviour) -> dict[str, dict[str, Count]]:
@@ -408,9 +463,14 @@ def _verdicts(solution: Solution, rows: list[LevelRow], label: str) -> list[Verd
                 return out_
 
             stationary = next((r.counts[behaviour] for r in conv if r.factor == "table"), None)
+            never = (
+                reference.unvisited == reference.unvisited + reference.untrained_path + reference.counts[behaviour].n
+            )
             evidence = Evidence(
                 allowed=allowed[behaviour],
-                unvisited=reference.counts[behaviour].n == 0,
+                unvisited=never,
+                untrained=reference.counts[behaviour].n == 0 and not never,
+                stationary_class=found if stationary is not None else None,
                 default=reference.counts[behaviour],
                 converged=conv[0].counts[behaviour] if conv else None,
                 converged_label=label,
@@ -427,9 +487,27 @@ def _verdicts(solution: Solution, rows: list[LevelRow], label: str) -> list[Verd
                     str(evidence.default),
                     str(evidence.converged or ""),
                     str(stationary or ""),
+                    _class_text(found) if stationary is not None else "",
                     v.cause,
                     v.evidence,
                     v.p_values,
                 )
             )
     return out
+
+
+def _stationary_class(solution: Solution, world: str) -> StationaryOptimum:
+    """The exact stationary-class answer from ``world``'s start; sizes beyond the search are "undecided"."""
+    from tabturn.core.errors import InputError
+
+    start = worlds(solution)[world]
+    try:
+        return stationary_optimum(solution, start)
+    except InputError as err:
+        return StationaryOptimum("undecided", start, solution.value(start), None, None, None, reason=str(err))
+
+
+def _class_text(found: StationaryOptimum | None) -> str:
+    if found is None:
+        return ""
+    return f"none (best regret {found.regret})" if found.status == "none" else found.status

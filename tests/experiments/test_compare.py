@@ -74,7 +74,9 @@ def test_attribution_classes_the_deploy_world_unvisited_and_the_observed_misses_
     assert {v.cause for (w, _), v in verdict.items() if w == "unobserved"} == {"unvisited"}
     assert result.converged_episodes is not None
     miss = verdict[("observed", "not-optimal")]
-    assert miss.converged == "0/12" and miss.cause in ("training", "representation")
+    assert miss.converged == "0/12" and miss.cause in ("training", "value-aliasing")
+    if miss.cause == "value-aliasing":  # the exact search found a stationary optimum, named in the evidence
+        assert miss.stationary_optimum == "exists" and "regret 0" in miss.evidence
     rows = [r for r in result.rows if r.world == "unobserved"]
     assert all(r.unvisited == 12 and r.counts["up-forever"].n == 0 for r in rows)
 
@@ -88,12 +90,34 @@ def test_verdict_unvisited_beats_everything():
     assert verdict(_ev(unvisited=True, converged=Count(900, 1000), allowed=True)).cause == "unvisited"
 
 
-def test_verdict_representation_needs_stationary_to_keep_it_and_step_index_to_lose_it():
-    v = verdict(_ev(converged=Count(0, 1000), stationary=Count(500, 1000), converged_label="step-indexed, 64"))
-    assert v.cause == "representation" and "500/1000" in v.evidence and v.p_values["representation"] < 0.01
-    # the stationary table also loses it: not representation, the budget made the difference
-    v = verdict(_ev(converged=Count(0, 1000), stationary=Count(3, 1000)))
+def _class(status, regret):
+    from fractions import Fraction
+
+    from tabturn.exact.stationary import StationaryOptimum
+
+    return StationaryOptimum(
+        status, 0, Fraction(-5), Fraction(-5 + regret), Fraction(regret), {0: 0}, (0, 1), 7, "", ("up", "right")
+    )
+
+
+def test_verdict_stationary_contrast_is_policy_class_only_when_no_stationary_policy_is_optimal():
+    contrast = {"converged": Count(0, 1000), "stationary": Count(500, 1000), "converged_label": "step-indexed, 64"}
+    v = verdict(_ev(**contrast, stationary_class=_class("none", 3)))
+    assert v.cause == "policy-class" and "500/1000" in v.evidence and v.p_values["stationary-table"] < 0.01
+    assert "cannot follow the step-dependent optimum" in v.evidence and "regret 3" in v.evidence
+    v = verdict(_ev(**contrast, stationary_class=_class("exists", 0)))
+    assert v.cause == "value-aliasing" and "up right" in v.evidence
+    assert "cannot follow" not in v.evidence
+    assert verdict(_ev(**contrast, stationary_class=_class("undecided", 0))).cause == "undetermined"
+    # the stationary table also loses it: neither, the budget made the difference
+    v = verdict(_ev(converged=Count(0, 1000), stationary=Count(3, 1000), stationary_class=_class("none", 3)))
     assert v.cause == "training" and "vanishes" in v.evidence
+
+
+def test_verdict_untrained_path_when_no_seed_is_trained_along_its_path():
+    v = verdict(_ev(default=Count(0, 0), untrained=True, converged=Count(0, 0)))
+    assert v.cause == "untrained-path" and "never updated" in v.evidence
+    assert verdict(_ev(default=Count(0, 0), unvisited=True, untrained=False)).cause == "unvisited"
 
 
 def test_verdict_training_requires_converged_agents():
