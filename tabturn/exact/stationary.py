@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -170,21 +171,21 @@ class _Search:
         self.nodes = 0
         self.exhausted = False
 
-    def run(self, bound_limit, strict: bool, max_nodes: int):
+    def run(self, bound_limit: Any, strict: bool, max_nodes: int) -> tuple[Any, dict[int, int]] | None:
         """(value, {state: action}) of the best path found whose bound stays within ``bound_limit`` (None: branch
         and bound against the best so far, ``strict`` improvement); None if there is none or the limit hit."""
         self.nodes, self.exhausted = 0, False
-        best: list = [None, None]
+        best: list[Any] = [None, None]
         assign: dict[int, int] = {}
         H, succ, cost, values, w = self.H, self.succ_list, self.cost, self.values, self.weights
 
-        def limit():
+        def limit() -> Any:
             return bound_limit if bound_limit is not None else best[0]
 
         # frames: [t, s, prefix, options, next option index, assigned here]
-        stack: list[list] = []
+        stack: list[list[Any]] = []
 
-        def push(t: int, s: int, prefix) -> None:
+        def push(t: int, s: int, prefix: Any) -> None:
             if t == H or self.terminal[s]:
                 total = prefix + w[t] * values[t][s]
                 if best[0] is None or total < best[0]:
