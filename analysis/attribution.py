@@ -1,4 +1,4 @@
-"""Attribution: is each learned behaviour an optimum, representation, training or unvisited effect?
+"""Attribution: is each learned behaviour an optimum, policy-class, value-aliasing, training or coverage effect?
 
 Q-learning, 1000 seeds per level, on the deterministic examples: one factor at a time at the default settings
 (tie-break, action order, initial values, base seed: optimum-neutral; epsilon, step size, episodes:
@@ -24,7 +24,7 @@ CONFIGS = ("absent_supervisor", "always", "terminal", "train_observed_deploy_uno
 SEEDS = 1000
 LEARNER = "q"
 EPISODES = 500
-COLUMNS = ["example", "stage", "factor", "kind", "level", "world", "seeds", "unvisited"] + [
+COLUMNS = ["example", "stage", "factor", "kind", "level", "world", "seeds", "unvisited", "untrained_path"] + [
     f"{b}{suffix}" for b in BEHAVIOURS for suffix in ("", "_ci95")
 ]
 VERDICT_COLUMNS = [
@@ -35,6 +35,7 @@ VERDICT_COLUMNS = [
     "default",
     "converged",
     "stationary",
+    "stationary_optimum",
     "cause",
     "evidence",
 ]
@@ -49,7 +50,10 @@ def tables(seeds: int = SEEDS, configs=CONFIGS, episodes: int = EPISODES, budget
             n = r.counts[BEHAVIOURS[0]].n
             row = {
                 "example": name,
-                **{k: getattr(r, k) for k in ("stage", "factor", "kind", "level", "world", "unvisited")},
+                **{
+                    k: getattr(r, k)
+                    for k in ("stage", "factor", "kind", "level", "world", "unvisited", "untrained_path")
+                },
                 "seeds": n,
             }
             for b in BEHAVIOURS:
@@ -126,12 +130,20 @@ def markdown(rows: list[dict], verdicts: list[dict]) -> str:
             "Behaviours, per seed and world: `not-optimal` (exact regret > 0 from the world's start), `up-forever` "
             "(the greedy path goes up at every step, optimal or not), `first-move-off` (the greedy first move is "
             "outside the optimal set), `any-down` (the greedy path moves down at some step). Shares are over the "
-            "seeds that visited the world (`seeds`); `unvisited` counts the others.",
+            "seeds whose greedy policy from the world's start reaches trained states only (`seeds`); `unvisited` "
+            "counts seeds that never visited the world, `untrained_path` those whose greedy policy reaches a state "
+            "(state-step) training never updated.",
             "",
             "Causes:",
             "- **unvisited**: training never visited the world, so the choice is the initial value and the tie-break;",
-            f"- **representation**: at most {VANISH:.0%} of converged step-indexed agents show it, and the stationary "
-            f"table trained the same way shows it significantly more (chi-square p < {ALPHA});",
+            "- **untrained-path**: every seed that visited the world reaches an untrained state from its start;",
+            f"- **policy-class**: at most {VANISH:.0%} of converged step-indexed agents show it, the stationary "
+            f"table trained the same way shows it significantly more (chi-square p < {ALPHA}), and no stationary "
+            "deterministic policy is exactly optimal from the world's start (exact search, column "
+            "`stationary_optimum` = none);",
+            "- **value-aliasing**: the same contrast, but a stationary policy *is* exactly optimal from the start "
+            "(`stationary_optimum` = exists): the class holds an optimum the stationary learner does not find, "
+            "because its targets mix values of different steps;",
             f"- **training**: it vanishes (at most {VANISH:.0%}) in converged agents but not at the default settings, "
             "or the optimum allows it and an optimum-neutral factor (the tie-break) moves it among converged agents;",
             "- **optimum**: the exact optimum allows it and converged agents show it under every optimum-neutral "

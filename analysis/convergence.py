@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from analysis.common import EXAMPLES, REPORTS, csv_text, engine, markdown_table, save_figure, write_atomic
+from analysis.common import EXAMPLES, REPORTS, ROOT, csv_text, engine, markdown_table, save_figure, write_atomic
 from tabturn.envs.solve import solve_config
 from tabturn.envs.turn.config import TurnConfig
 from tabturn.envs.turn.model import turn_mdp
@@ -28,7 +28,7 @@ SEEDS = 1000
 BASE_SEED = 0
 TARGET = CONVERGED
 LEARNERS = ("q", "sarsa", "expected-sarsa", "double-q")
-STATIONARY_FINITE_MAX = 1024  # stationary tables on finite horizons: the representation contrast, a shorter grid
+STATIONARY_FINITE_MAX = 1024  # stationary tables on finite horizons: the stationary-table contrast, a shorter grid
 # Exact evaluation of stochastic policies is one rational solve per distinct policy; 1000 seeds at every budget of
 # the stochastic example would take most of make report's time, so that example uses fewer seeds (stated per row).
 STOCHASTIC_SEEDS = 200
@@ -158,10 +158,20 @@ def summary_rows(rows: list[dict]) -> list[dict]:
 
 def _why(first: dict, timed_hit) -> str:
     if first["table"] == "stationary" and timed_hit is not None:
-        return (
-            f"representation: the step-indexed table converges at {timed_hit} episodes; a stationary one "
-            "averages Q over the steps of a step-dependent optimum"
-        )
+        found = _stationary_class(first["example"])
+        if found.status == "none":
+            return (
+                f"policy-class: the step-indexed table converges at {timed_hit} episodes; no stationary policy is "
+                f"exactly optimal from the start (exact search; best stationary regret {found.regret}), so a "
+                "stationary table cannot follow the step-dependent optimum"
+            )
+        if found.status == "exists":
+            return (
+                f"value-aliasing: the step-indexed table converges at {timed_hit} episodes; a stationary policy is "
+                "exactly optimal from the start (exact search, regret 0), but a stationary table's targets mix "
+                "the values of different steps"
+            )
+        return f"stationary table: the step-indexed table converges at {timed_hit} episodes; {found.reason}"
     if first["learner"] == "sarsa":
         return "on-policy: learns the value of its constant-epsilon behaviour"
     return f"not reached within {max(BUDGETS[first['recipe']])} episodes with this recipe"
@@ -262,3 +272,12 @@ def write_outputs(rows: list[dict], out_dir: Path) -> None:
 
 if __name__ == "__main__":
     main(*sys.argv[1:])
+
+
+def _stationary_class(example: str):
+    """The exact stationary-class answer (tabturn.exact.stationary) from the example's training start."""
+    from tabturn.exact.stationary import stationary_optimum
+    from tabturn.experiments.study import training_start
+
+    config = TurnConfig.load(str(ROOT / "examples" / f"{example}.toml"))
+    return stationary_optimum(solve_config(config), training_start(config)[0][0])

@@ -230,7 +230,8 @@ def main(out_dir: str | Path = REPORTS) -> None:
         "with >= "
         "99% reward-optimal seeds, with the tie-break (first, last) as the optimum-neutral factor; when only the "
         "step-indexed table converges, its agents are the converged ones and the stationary recipe is the "
-        "contrast (cause `representation` when they differ). The shifted maps are "
+        "contrast (cause `policy-class` or `value-aliasing` when they differ, by the exact stationary search). "
+        "The shifted maps are "
         "evaluated with the policies learned on the training map (by position), with no verdict. The figure's "
         "path shares are Q-learning's at the default settings.",
         "",

@@ -14,7 +14,11 @@ FILES = [
     ("symbolic.md", "symbolic claims (sympy) and their exact verification against the solver"),
     ("learned_agents.md", "four tabular learners x every example, 1000 seeds each, against the exact optimum"),
     ("regret.png", "exact regret across seeds"),
-    ("attribution.md", "each learned behaviour's cause: optimum, representation, training or unvisited, with evidence"),
+    (
+        "attribution.md",
+        "each learned behaviour's cause: optimum, policy-class, value-aliasing, training, unvisited or "
+        "untrained-path, with evidence",
+    ),
     ("attribution.png", "shares of seeds not optimal and going up forever, by stage and factor level, 95% intervals"),
     ("variant_robustness.md", "every plausible reading of the lost setup: exact optimum, learners, verdict"),
     ("mesa.md", "a learned-loss-model + exact-planner agent: when the turn appears, forced or by tie"),
@@ -179,7 +183,7 @@ def gridworld_answers(rows: list[dict], extra: list[dict], learners: list[dict] 
 
 
 def convergence_answers(learned: list[dict], convergence: list[dict]) -> list[str]:
-    """Sentences on whether learned agents reach the optimum: default budget, converged budget, representation."""
+    """Sentences on whether learned agents reach the optimum: default budget, converged budget, stationary table."""
     out = []
     unvisited = [r for r in learned if float(r["unvisited"]) == 1]
     out.append(
@@ -199,15 +203,27 @@ def convergence_answers(learned: list[dict], convergence: list[dict]) -> list[st
     )
     finite = {r["example"] for r in timed}
     stat = [r for r in convergence if r["table"] == "stationary" and r["example"] in finite]
-    representation = [r for r in stat if r["note"].startswith("representation")]
+    aliasing = [r for r in stat if r["note"].startswith("value-aliasing")]
+    policy_class = [r for r in stat if r["note"].startswith("policy-class")]
+    misses = aliasing + policy_class
     both = [f"{r['example']}/{r['learner']}" for r in stat if r["converged_episodes"] != "none"]
     if stat:
-        out.append(
-            f"- With the same recipe and a stationary table on those finite horizons, {len(representation)} of "
+        sentence = (
+            f"- With the same recipe and a stationary table on those finite horizons, {len(misses)} of "
             f"{len(stat)} example x learner rows miss where the step-indexed table converges (best "
-            f"{max((float(r['best_fraction']) for r in representation), default=0):.1%}): a stationary table "
-            "averages Q over the steps of a step-dependent optimum, so those misses are a representation "
-            "effect, not a training one. The stationary table converges too in "
+            f"{max((float(r['best_fraction']) for r in misses), default=0):.1%}). In {len(aliasing)} of them a "
+            "stationary policy is exactly optimal from the start (exact search, column note of "
+            "[convergence_summary.csv](convergence_summary.csv)): the class holds an optimum, so the misses are "
+            "value aliasing (a stationary table's targets mix values of different steps), not the policy class"
+        )
+        if policy_class:
+            sentence += (
+                f"; in {len(policy_class)} no stationary policy is optimal: a stationary table cannot follow the "
+                "step-dependent optimum (policy-class)"
+            )
+        out.append(
+            sentence
+            + ". The stationary table converges too in "
             + (", ".join(both) if both else "no row")
             + (
                 " (with terminal timing only the number of ups matters, which a stationary table can follow)."
@@ -241,10 +257,10 @@ def attribution_answers(verdicts: list[dict]) -> list[str]:
         never = sorted({v["world"] for v in mine} - {v["world"] for v in mine if v["cause"] != "unvisited"})
         parts = []
         for v in mine:
-            if v["cause"] in ("unvisited", "absent"):
+            if v["cause"] in ("unvisited", "absent", "untrained-path"):
                 continue
             seen = f"default {v['default']}, converged {v['converged']}"
-            if v["cause"] == "representation":
+            if v["cause"] in ("policy-class", "value-aliasing"):
                 seen += f", stationary table {v['stationary']}"
             if "tie-break picks" in v["evidence"]:
                 seen += (

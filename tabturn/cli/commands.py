@@ -84,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     attribute = sub.add_parser(
         "attribute",
-        help="is a learned behaviour an optimum, representation, training or unvisited effect?",
+        help="is a learned behaviour an optimum, policy-class, value-aliasing, training or coverage effect?",
         description="One factor at a time at the default settings, then the convergence recipe trained until 99%% of "
         "seeds are exactly optimal (with its optimum-neutral factors and a stationary table): one verdict per world "
         "and behaviour, with its evidence.",

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-STREAMS = "splitmix64-counter-1"  # names this generator; caches of learner results key on it
+STREAMS = (
+    "splitmix64-counter-1+textbook-loops"  # names the generator and the loop order; caches of learner results key on it
+)
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 MIX2 = np.uint64(0x94D049BB133111EB)
