@@ -15,7 +15,7 @@ MOVES = {"up": (-1, 0), "down": (1, 0), "left": (0, -1), "right": (0, 1)}
 
 
 def _expectimax_absent_supervisor(performance: bool) -> Fraction:
-    """The rules of shared/gridworlds.md written out directly (not through tabturn): value from the start."""
+    """The rules of docs/gridworlds.md written out directly (not through tabturn): value from the start."""
     rows = ["######", "#A   #", "# ## #", "#P## #", "#G   #", "######"]
 
     @functools.cache
