@@ -61,6 +61,11 @@ class StationaryOptimum:
     reason: str = ""
     action_names: tuple[str, ...] = ()
 
+    @classmethod
+    def undecided(cls, start: int, optimum: Fraction, reason: str, nodes: int = 0) -> StationaryOptimum:
+        """No exact answer: ``reason`` says why."""
+        return cls("undecided", start, optimum, None, None, None, nodes=nodes, reason=reason)
+
 
 def stationary_optimum(solution: Solution, start: int, max_nodes: int = MAX_NODES) -> StationaryOptimum:
     """Decide exactly whether some stationary deterministic policy is optimal from ``start`` (see module doc)."""
@@ -74,7 +79,7 @@ def stationary_optimum(solution: Solution, start: int, max_nodes: int = MAX_NODE
             optimum,
             optimum,
             Fraction(0),
-            _on_path(mdp, policy, start, None),
+            _on_path(mdp, policy, start),
             reason="an infinite discounted horizon has a stationary deterministic optimal policy",
         )
     if not mdp.is_deterministic():
@@ -93,16 +98,7 @@ def stationary_optimum(solution: Solution, start: int, max_nodes: int = MAX_NODE
         found = search.run(bound_limit=None, strict=True, max_nodes=max_nodes)
         search.nodes += nodes_first
     if found is None:
-        return StationaryOptimum(
-            "undecided",
-            start,
-            optimum,
-            None,
-            None,
-            None,
-            nodes=search.nodes,
-            reason=f"the search stopped at {max_nodes} nodes",
-        )
+        return StationaryOptimum.undecided(start, optimum, f"the search stopped at {max_nodes} nodes", search.nodes)
     value_units, assign = found
     policy = np.zeros(S, dtype=np.int64)
     for s, a in assign.items():
@@ -145,7 +141,6 @@ class _Search:
 
     def __init__(self, mdp: TabularMDP, horizon: int, gamma: Fraction, start: int) -> None:
         self.H, self.start = horizon, start
-        self.succ = mdp.successors()
         sign = mdp.sign
         self.cost = [[sign * int(c) for c in row] for row in np.asarray(mdp.cost_numerators).tolist()]
         self.terminal = mdp.terminal.tolist()
@@ -155,7 +150,7 @@ class _Search:
         # values[t][s]: the optimal cost-to-go with t steps elapsed (step H: the final cost), cost units
         final = [sign * int(f) for f in np.asarray(mdp.final_numerators).tolist()]
         values = [final]
-        succ = self.succ.tolist()
+        succ = mdp.successors().tolist()
         for _ in range(horizon):
             nxt = values[-1]
             values.append(
@@ -237,7 +232,7 @@ def _path_actions(mdp: TabularMDP, policy: np.ndarray, start: int, horizon: int)
     return tuple(out)
 
 
-def _on_path(mdp: TabularMDP, policy: np.ndarray, start: int, horizon: int | None) -> dict[int, int]:
+def _on_path(mdp: TabularMDP, policy: np.ndarray, start: int) -> dict[int, int]:
     """{state: action} of ``policy`` at the states its path (or, stochastic, its reach) from ``start`` visits."""
     seen, frontier = {start}, [start]
     while frontier:
@@ -254,14 +249,10 @@ def _stochastic(solution: Solution, start: int, optimum: Fraction) -> Stationary
     mdp = solution.mdp
     masks = np.bitwise_and.reduce(solution.action_masks.astype(np.uint64), axis=0)
     if not masks.all():
-        return StationaryOptimum(
-            "undecided",
+        return StationaryOptimum.undecided(
             start,
             optimum,
-            None,
-            None,
-            None,
-            reason="stochastic dynamics and no action optimal at every step of every state: no exact method applies",
+            "stochastic dynamics and no action optimal at every step of every state: no exact method applies",
         )
     policy = np.array([(int(m) & -int(m)).bit_length() - 1 for m in masks])
     value = policy_value(mdp, policy, solution.horizon, solution.discount)[start]
@@ -274,6 +265,6 @@ def _stochastic(solution: Solution, start: int, optimum: Fraction) -> Stationary
         optimum,
         value,
         regret,
-        _on_path(mdp, policy, start, solution.horizon),
+        _on_path(mdp, policy, start),
         reason="one action is optimal at every step of every state; exact evaluation gives regret 0",
     )

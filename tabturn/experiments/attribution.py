@@ -463,9 +463,7 @@ def _verdicts(solution: Solution, rows: list[LevelRow], label: str) -> list[Verd
                 return out_
 
             stationary = next((r.counts[behaviour] for r in conv if r.factor == "table"), None)
-            never = (
-                reference.unvisited == reference.unvisited + reference.untrained_path + reference.counts[behaviour].n
-            )
+            never = reference.untrained_path + reference.counts[behaviour].n == 0  # every seed unvisited
             evidence = Evidence(
                 allowed=allowed[behaviour],
                 unvisited=never,
@@ -504,7 +502,7 @@ def _stationary_class(solution: Solution, world: str) -> StationaryOptimum:
     try:
         return stationary_optimum(solution, start)
     except InputError as err:
-        return StationaryOptimum("undecided", start, solution.value(start), None, None, None, reason=str(err))
+        return StationaryOptimum.undecided(start, solution.value(start), str(err))
 
 
 def _class_text(found: StationaryOptimum | None) -> str:

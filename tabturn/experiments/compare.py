@@ -126,9 +126,8 @@ def untrained_reach(
         trained = visited[:, min(t, visited.shape[1] - 1)] if timed else visited
         found |= (reach & ~trained & ~terminal[None, :]).any(axis=1)
         nxt = np.zeros_like(reach)
-        targets = succ[np.arange(succ.shape[0])[None, :], pol]  # (B, S, K)
         b_idx, s_idx = np.nonzero(reach)
-        nxt[b_idx[:, None], targets[b_idx, s_idx]] = True  # every possible successor
+        nxt[b_idx[:, None], succ[s_idx, pol[b_idx, s_idx]]] = True  # every possible successor of a reached state
         reach = nxt
         if not timed:
             reach &= ~seen  # a state reached before was checked then, and its successors followed
@@ -326,12 +325,10 @@ def _agreement_trained(masks: np.ndarray, policies: np.ndarray, trained: np.ndar
 
 
 def _visits_like(visited: np.ndarray, policies: np.ndarray) -> np.ndarray:
-    """Visits shaped like the policies: stationary visits repeat over the steps of a step-indexed policy."""
-    if visited.ndim == policies.ndim:
-        return visited
-    if visited.ndim == 2 and policies.ndim == 3:
-        return np.repeat(visited[:, None, :], policies.shape[1], axis=1)
-    raise ValueError(f"visits of shape {visited.shape} do not fit policies of shape {policies.shape}")
+    """The visits, checked to have the policies' shape (stationary (B, S) or step-indexed (B, H, S))."""
+    if visited.shape != policies.shape:
+        raise ValueError(f"visits of shape {visited.shape} do not fit policies of shape {policies.shape}")
+    return visited
 
 
 def class_counts(classes: list[str]) -> dict[str, int]:
