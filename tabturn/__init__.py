@@ -21,6 +21,7 @@ from tabturn import _compat
 __version__ = "0.2.0"
 
 _EXPORTS = {
+    "CheckBatch": "tabturn.experiments.policy_check",
     "CheckResult": "tabturn.experiments.policy_check",
     "check": "tabturn.experiments.policy_check",
     "state_table": "tabturn.experiments.policy_check",
@@ -36,6 +37,7 @@ _EXPORTS = {
     "solve_discounted": "tabturn.exact.discounted",
     "load_npz": "tabturn.interop.arrays",
     "mdp_from_arrays": "tabturn.interop.arrays",
+    "predict_policy": "tabturn.interop.gym_env",
     "solve": "tabturn.envs.solve",
     "solve_config": "tabturn.envs.solve",
     "turn_mdp": "tabturn.envs.turn.model",

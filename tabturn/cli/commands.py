@@ -74,8 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     learn.add_argument("--action-order", help="the learner's action order, e.g. right,up,down,left (default: config)")
     learn.add_argument(
         "--save-q",
-        help="write every seed's Q-table, greedy policy and visits to this .npz "
-        "(state order of `tabturn states`; check any of them with `tabturn check --q`)",
+        help="write every seed's Q-table, greedy actions and visit counts to this .npz, with what they are "
+        "(kind, seeds, objective, actions, state labels; state order of `tabturn states`): "
+        "`tabturn check --q FILE` checks every seed, `--seed N` one",
     )
     learn.add_argument(
         "--time-indexed",
@@ -98,17 +99,38 @@ def _parser() -> argparse.ArgumentParser:
         "exact regret, agreement with the optimal sets, class, first deviations with their exact gap. Tables by "
         "label: CSV or Parquet with x, y, observed (turn configs) or state (--mdp/--gym), an optional t, then an "
         "action column (several rows = a tie set) or one probability / Q-value column per action. .npy/.npz arrays "
-        "follow the order of `tabturn states`.",
+        "follow the order of `tabturn states` (--layout when a shape fits two readings). A `tabturn learn --save-q` "
+        "file is checked seed by seed, with learn's classes; --policy-fn checks a Python function.",
         epilog="example: tabturn check --config examples/always.toml --q my_q.csv --objective reward",
     )
     _source_args(check)
     given = check.add_mutually_exclusive_group(required=True)
     given.add_argument("--policy", help="policy table (.csv, .parquet by label; .npy, .npz in state order)")
-    given.add_argument("--q", help="Q-table (.csv, .parquet by label; .npy, .npz (S, A) or (H, S, A) in state order)")
-    check.add_argument("--objective", help="--q: reward (greedy = max) or loss (greedy = min); default: the MDP's")
+    given.add_argument(
+        "--q",
+        help="Q-table (.csv, .parquet by label; .npy, .npz in state order) or a `tabturn learn --save-q` file "
+        "(every seed, or --seed N)",
+    )
+    given.add_argument(
+        "--policy-fn",
+        help="FILE.py:FUNCTION, a Python function of the state label (and step t) returning an action; "
+        "runs your own code",
+    )
+    check.add_argument(
+        "--objective",
+        help="--q: reward (Q-values to maximise, greedy = max) or loss (greedy = min); required unless the file "
+        "is a saved-q file, which records it",
+    )
+    check.add_argument("--seed", type=int, help="check only this seed of a saved-q file or seeds-axis array")
+    check.add_argument(
+        "--layout",
+        help="axes of a .npy/.npz whose shape fits more than one: S,A | H,S,A | seeds,S,A | seeds,H,S,A "
+        "(policies also S | H,S | seeds,S | seeds,H,S)",
+    )
+    check.add_argument("--batch", action="store_true", help="--policy-fn: the function takes every label at once")
     check.add_argument("--tie-break", default="first", help="--q: first (in --action-order) | all (uniform) | random")
     check.add_argument("--action-order", help="--q: order for --tie-break first, e.g. up,right,stay (default: MDP's)")
-    check.add_argument("--seed", type=int, default=0, help="--q with --tie-break random: seed (default 0)")
+    check.add_argument("--tie-seed", type=int, default=0, help="--q with --tie-break random: seed (default 0)")
     check.add_argument("--discount", help="gamma for --mdp/--gym, rational such as 99/100 (default 1 with --horizon)")
     check.add_argument("--horizon", help="finite horizon H for --mdp/--gym (omit for the infinite horizon)")
     check.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -421,7 +443,13 @@ def _cmd_learn(args) -> int:
     from tabturn.envs.solve import solve
     from tabturn.envs.turn.config import TurnConfig
     from tabturn.experiments.compare import compare
-    from tabturn.experiments.study import default_settings, resolve_initial_value, summarise, training_start
+    from tabturn.experiments.study import (
+        default_settings,
+        per_seed_rows,
+        resolve_initial_value,
+        summarise,
+        training_start,
+    )
     from tabturn.learners.tabular import LearnerSettings, learn
     from tabturn.runs.files import provenance
 
@@ -459,19 +487,7 @@ def _cmd_learn(args) -> int:
     bar.close()
     comparison = compare(solution, result.greedy(), result.visited())
     summary = summarise(comparison)
-    per_seed = {
-        world: [
-            {
-                "seed": seed,
-                "class": comparison.classes[world][b],
-                "regret": comparison.regret[world][b],
-                "regret_float": float(comparison.regret[world][b]),
-                "coverage": float(comparison.coverage_of(world)[b]),
-            }
-            for b, seed in enumerate(seeds)
-        ]
-        for world in comparison.classes
-    }
+    per_seed = per_seed_rows(comparison, seeds)
     document = _jsonable(
         {
             "command": "learn",
@@ -485,7 +501,7 @@ def _cmd_learn(args) -> int:
         }
     )
     if args.save_q:
-        _save_q(args.save_q, result, seeds, mdp)
+        _save_q(args.save_q, result, mdp, source)
     excluded = "".join(f" ({w} world excluded: never visited)" for w in summary.unvisited_worlds)
     units = "state-steps" if settings.time_indexed else "states"
     lines = [
@@ -497,7 +513,7 @@ def _cmd_learn(args) -> int:
     for world, w in summary.worlds.items():
         parts = [f"{c} {v.fraction:.3f} [{v.wilson95[0]:.3f}, {v.wilson95[1]:.3f}]" for c, v in w.classes.items()]
         cov = w.coverage
-        assert cov is not None  # learn() hands compare() the visits
+        assert cov is not None and w.regret_mean is not None and w.regret_max is not None  # learn grades every seed
         lines.append(f"{world}: " + "; ".join(parts) + f"  (coverage {cov['mean']:.3f}, min {cov['min']:.3f})")
         if w.exact_up_forever_optimal is None:  # no "up" action (e.g. a Gymnasium import)
             lines.append(f"  exact regret mean {float(w.regret_mean):.4g}, max {float(w.regret_max):.4g}")
@@ -510,24 +526,11 @@ def _cmd_learn(args) -> int:
     return 0
 
 
-def _save_q(path: str, result, seeds, mdp) -> None:
-    import io
+def _save_q(path: str, result, mdp, source: dict) -> None:
+    from tabturn.learners.saved import tables_bytes
+    from tabturn.runs.files import provenance, write_atomic
 
-    import numpy as np
-
-    from tabturn.runs.files import write_atomic
-
-    buffer = io.BytesIO()
-    np.savez(
-        buffer,
-        q=result.q,
-        greedy=result.greedy(),
-        visited=result.visited(),
-        seeds=np.asarray(list(seeds)),
-        actions=np.asarray(mdp.action_names),
-        objective=np.asarray(mdp.objective),
-    )
-    write_atomic(path, buffer.getvalue())
+    write_atomic(path, tables_bytes(result, mdp, _jsonable(provenance(command="learn", **source))))
 
 
 def _cmd_attribute(args) -> int:
@@ -659,41 +662,111 @@ def _cmd_mesa(args) -> int:
     return 0
 
 
+CHECK_FLAGS = {
+    "seed": "--seed",
+    "layout": "--layout",
+    "objective": "--objective",
+    "tie_break": "--tie-break",
+    "action_order": "--action-order",
+    "q": "--q",
+}
+
+
 def _cmd_check(args) -> int:
-    from tabturn.core.rational import format_rational
     from tabturn.envs.solve import solve
-    from tabturn.experiments.policy_check import check
+    from tabturn.experiments.policy_check import CheckBatch, check
+    from tabturn.learners.saved import is_saved_tables
     from tabturn.runs.files import provenance
 
-    if args.policy is not None and (args.objective or args.action_order or args.tie_break != "first"):
-        raise InputError("--objective", "--objective, --tie-break and --action-order go with --q, not --policy")
+    if args.q is None and (args.objective or args.action_order or args.tie_break != "first" or args.tie_seed):
+        raise InputError("--objective", "--objective, --tie-break, --tie-seed and --action-order go with --q")
+    if args.batch and args.policy_fn is None:
+        raise InputError("--batch", "goes with --policy-fn")
+    if args.q is not None and args.objective is None and not is_saved_tables(args.q):
+        raise InputError(
+            "--objective", "is required with --q: reward (Q-values to maximise, greedy = max) or loss (greedy = min)"
+        )
     mdp, horizon, gamma, source = _load_problem(args)
     solution = solve(mdp, horizon, gamma)
     order = None if args.action_order is None else [n.strip() for n in args.action_order.split(",")]
-    result = check(
-        solution,
-        policy=args.policy,
-        q=args.q,
-        objective=args.objective,
-        tie_break=args.tie_break,
-        action_order=order,
-        seed=args.seed,
-    )
+    policy = args.policy if args.policy_fn is None else _policy_function(args.policy_fn)
+    try:
+        result = check(
+            solution,
+            policy=policy,
+            q=args.q,
+            objective=args.objective,
+            tie_break=args.tie_break,
+            action_order=order,
+            tie_seed=args.tie_seed,
+            seed=args.seed,
+            layout=args.layout,
+            batch=args.batch,
+        )
+    except InputError as exc:  # name the flag, not the Python argument
+        flag = CHECK_FLAGS.get(exc.field, "--policy-fn" if args.policy_fn and exc.field == "policy" else None)
+        raise InputError(flag, exc.message) if flag else exc from None
     document = {
         "command": "check",
         "input": {
             "policy": args.policy,
+            "policy_fn": args.policy_fn,
+            "batch": args.batch,
             "q": args.q,
             "objective": args.objective,
             "tie_break": args.tie_break,
             "action_order": order,
+            "seed": args.seed,
+            "layout": args.layout,
         },
         **result.to_dict(),
         "provenance": provenance(command="check", **source),
     }
-    lines = [f"exact regret from the start: {format_rational(result.regret)} ({float(result.regret):.6g})"]
+    text = _batch_text(result) if isinstance(result, CheckBatch) else _check_text(result)
+    _emit(args, _jsonable(document), text)
+    return 0
+
+
+def _policy_function(spec: str):
+    """The function FUNCTION of FILE.py (the user's own code, run here)."""
+    import importlib.util
+    from pathlib import Path
+
+    path_text, _, name = spec.rpartition(":")
+    path = Path(path_text)
+    if not path_text or not name or path.suffix != ".py":
+        raise InputError("--policy-fn", f"must be FILE.py:FUNCTION, not {spec!r}")
+    if not path.is_file():
+        raise InputError("--policy-fn", f"file not found: {path}")
+    module_spec = importlib.util.spec_from_file_location(f"tabturn_policy_{path.stem}", path)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as exc:  # the user's own code: one line, naming it
+        raise InputError("--policy-fn", f"running {path} raised {type(exc).__name__}: {exc}") from None
+    fn = getattr(module, name, None)
+    if not callable(fn):
+        raise InputError("--policy-fn", f"{path} has no function {name!r}")
+    return fn
+
+
+def _check_text(result) -> str:
+    from tabturn.core.rational import format_rational
+
+    lines = [f"{result.note}"] if result.note else []
+    head = f"seed {result.seed}: " if result.seed is not None else ""
+    lines.append(f"{head}exact regret from the start: {format_rational(result.regret)} ({float(result.regret):.6g})")
     for world, w in result.worlds.items():
-        lines.append(f"{world}: {w['class']}, exact regret {format_rational(w['regret'])} ({float(w['regret']):.6g})")
+        if w["regret"] is None:
+            r = w["regret_if_started_there"]
+            lines.append(
+                f"{world}: unreachable from the start under this policy (not graded; started there, its exact "
+                f"regret would be {format_rational(r)})"
+            )
+        else:
+            regret = f"{format_rational(w['regret'])} ({float(w['regret']):.6g})"
+            lines.append(f"{world}: {w['class']}, exact regret {regret}")
     agree = f"agreement with the optimal sets: {result.agreement:.3f} of states at step 0"
     if result.agreement_steps is not None:
         agree += f", {result.agreement_steps:.3f} of state-steps"
@@ -707,12 +780,32 @@ def _cmd_check(args) -> int:
             )
     else:
         lines.append("no deviation from the optimal sets where the policy goes")
-    _emit(args, document, "\n".join(lines) + "\n")
-    return 0
+    return "\n".join(lines) + "\n"
+
+
+def _batch_text(result) -> str:
+    worlds = list(result.per_seed)
+    lines = [result.note] if result.note else []
+    heads = " | ".join(f"{w} class, exact regret" for w in worlds)
+    lines.append(f"{len(result.seeds)} seeds checked; per seed: {heads} | agreement (step 0)")
+    for b, seed in enumerate(result.seeds):
+        rows = [result.per_seed[w][b] for w in worlds]
+        cells = [f"{r['class']} {r['regret'] if r['regret'] is not None else '(not graded)'}" for r in rows]
+        lines.append(f"seed {seed}: " + " | ".join(cells) + f" | {rows[0]['agreement']:.3f}")
+    for world, w in result.summary.worlds.items():
+        shown = {c: v for c, v in w.classes.items() if v.count or c == "optimal"}
+        parts = [f"{c} {v.fraction:.3f} [{v.wilson95[0]:.3f}, {v.wilson95[1]:.3f}]" for c, v in shown.items()]
+        regret = (
+            "no seed reaches it"
+            if w.regret_mean is None
+            else f"exact regret mean {float(w.regret_mean):.4g}, max {float(w.regret_max):.4g}"
+        )
+        lines.append(f"{world}: " + "; ".join(parts) + f"  ({regret})")
+    return "\n".join(lines) + "\n"
 
 
 def _cmd_states(args) -> int:
-    from tabturn.experiments.policy_check import state_table
+    from tabturn.experiments.policy_input import state_table
 
     mdp, _, _, _ = _load_problem(args, need_objective=False)
     rows = state_table(mdp)

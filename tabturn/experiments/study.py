@@ -110,9 +110,9 @@ class WorldSummary:
     classes: dict[str, Share]
     up_forever: Share
     exact_up_forever_optimal: bool | None
-    regret_mean: Fraction
-    regret_max: Fraction
-    regret_zero_fraction: float
+    regret_mean: Fraction | None  # None: no seed graded there (check: none reaches the world)
+    regret_max: Fraction | None
+    regret_zero_fraction: float | None
     coverage: dict[str, float] | None = None
 
 
@@ -145,7 +145,7 @@ def summarise(comparison: Comparison) -> Summary:
         cov = comparison.coverage[world] if comparison.coverage is not None else None
         worlds[world] = WorldSummary(
             seeds=n,
-            classes={c: Share.of(sum(x == c for x in classes), n) for c in CLASSES},
+            classes={c: Share.of(sum(x == c for x in classes), n) for c in _classes(classes)},
             up_forever=Share.of(int(comparison.up_forever[world].sum()), n),
             exact_up_forever_optimal=comparison.exact_up_forever_optimal.get(world),
             regret_mean=sum(regrets, Fraction(0)) / n,
@@ -164,6 +164,33 @@ def summarise(comparison: Comparison) -> Summary:
         None if trained is None or np.isnan(trained).all() else float(np.nanmean(trained)),
         never,
     )
+
+
+def _classes(classes: list[str]) -> tuple[str, ...]:
+    """CLASSES, then any other class the seeds carry (e.g. check's "unreachable")."""
+    return CLASSES + tuple(sorted(set(classes) - set(CLASSES)))
+
+
+def per_seed_rows(comparison: Comparison, seeds) -> dict[str, list[dict]]:
+    """{world: one row per seed}: class, exact regret (string and float), agreement, agreement along the optimal
+    trajectory, and the world's coverage when the visits are known (`tabturn learn --json` and `check`)."""
+    from tabturn.core.rational import format_rational
+
+    return {
+        world: [
+            {
+                "seed": int(seed),
+                "class": comparison.classes[world][b],
+                "regret": format_rational(comparison.regret[world][b]),
+                "regret_float": float(comparison.regret[world][b]),
+                "agreement": float(comparison.agreement_all[b]),
+                "agreement_path": float(comparison.agreement_path[b]),
+                **({} if comparison.coverage is None else {"coverage": float(comparison.coverage[world][b])}),
+            }
+            for b, seed in enumerate(seeds)
+        ]
+        for world in comparison.classes
+    }
 
 
 # Training recipes that reach the exact optimum (see reports/convergence.md), one per kind of dynamics, as

@@ -119,3 +119,20 @@ def register() -> None:
 
 
 register()
+
+
+def predict_policy(predict, env=None):
+    """A policy for ``tabturn.check`` from an agent's ``predict(observation)``.
+
+    ``env``: a tabturn TabularEnv / ``tabturn/Turn-v0`` (wrapped or not) or its TabularMDP, whose observation of
+    a state is the state's index; or None for a Gymnasium env imported with ``mdp_from_gym`` (toy-text), whose
+    state labels are the env's own observations. ``predict`` returns an action index (a numpy scalar or
+    0-d array too) or, as Stable-Baselines3 does, a tuple whose first entry is the action.
+    """
+    mdp = getattr(getattr(env, "unwrapped", env), "mdp", env)
+
+    def policy(label):
+        answer = predict(label if mdp is None else mdp.index_of(label))
+        return answer[0] if isinstance(answer, tuple) else answer
+
+    return policy

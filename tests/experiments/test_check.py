@@ -67,9 +67,12 @@ def test_numpy_q_table_by_label_cli_and_python_agree_and_row_order_does_not_matt
     # and the greedy policy's regret is the one compare() finds for it
     greedy = q.argmax(axis=1)
     comp = compare(solution, greedy[None])
-    assert {w: Fraction(v["regret"]) for w, v in by_python["worlds"].items()} == {
+    assert {w: Fraction(v["regret"] or v["regret_if_started_there"]) for w, v in by_python["worlds"].items()} == {
         w: r[0] for w, r in comp.regret.items()
     }
+    # always observed: no policy enters the unobserved world from the start, so it is named, not graded
+    assert by_python["worlds"]["unobserved"]["class"] == "unreachable"
+    assert by_python["worlds"]["unobserved"]["regret"] is None
 
 
 @pytest.mark.parametrize(
@@ -116,7 +119,8 @@ def test_optimal_tie_sets_by_label_have_zero_regret_and_full_agreement(tmp_path)
     ]
     result = tabturn.check(config, policy=_write(tmp_path / "p.csv", ["t", "x", "y", "observed", "action"], rows))
     assert result.regret == 0 and result.agreement == result.agreement_steps == result.agreement_path == 1
-    assert result.deviations == [] and {w["class"] for w in result.worlds.values()} == {"optimal"}
+    assert result.deviations == [] and result.worlds["observed"]["class"] == "optimal"
+    assert result.worlds["unobserved"] == {"regret": None, "class": "unreachable", "regret_if_started_there": 0}
     frame = result.to_frame()
     assert len(frame) == config.horizon * solution.mdp.n_states and frame["in_optimal_set"].all()
 
@@ -130,7 +134,9 @@ def test_one_deviation_costs_exactly_its_reported_gap():
     start = mdp.start[0][0]
     wrong = next(a for a in range(mdp.n_actions) if a not in solution.optimal_actions(start, 0))
     policy[0, start] = wrong
-    result = tabturn.check(solution, policy=policy)
+    with pytest.raises(InputError, match="layout"):  # (H, S) or (seeds, S): never guessed
+        tabturn.check(solution, policy=policy)
+    result = tabturn.check(solution, policy=policy, layout="H,S")
     assert result.deviations[0]["t"] == 0 and result.deviations[0]["policy_actions"] == [mdp.action_names[wrong]]
     assert result.regret == Fraction(result.deviations[0]["gap"]) > 0
     assert result.regret == path_value(mdp, policy, start, config.horizon, 1) - solution.value(start)
@@ -179,7 +185,9 @@ def test_python_api_refuses_both_or_neither_and_bad_tie_break():
     with pytest.raises(InputError, match="exactly one"):
         tabturn.check(config)
     with pytest.raises(InputError, match="tie_break"):
-        tabturn.check(config, q=np.zeros((128, 4)), tie_break="coin")
+        tabturn.check(config, q=np.zeros((128, 4)), objective="loss", tie_break="coin")
+    with pytest.raises(InputError, match="objective: required with q: reward"):  # no silent default
+        tabturn.check(config, q=np.zeros((128, 4)))
 
 
 def test_states_command_lists_the_order_arrays_follow(capsys):
@@ -246,36 +254,6 @@ def test_solve_json_step_and_states_options(capsys):
     assert json.loads(capsys.readouterr().out)["states"] == []
 
 
-@pytest.mark.parametrize("time_indexed", [False, True])
-def test_learn_save_q_round_trips_through_check(tmp_path, capsys, time_indexed):
-    # tabturn learn --save-q, then one seed's Q-table through tabturn check: the same exact regret per world
-    import json
-
-    saved = tmp_path / "q.npz"
-    argv = [
-        "learn",
-        "--config",
-        ALWAYS,
-        "--seeds",
-        "3",
-        "--episodes",
-        "60",
-        "--json",
-        "--quiet",
-        "--save-q",
-        str(saved),
-    ] + (["--time-indexed"] if time_indexed else [])
-    assert main(argv) == 0
-    per_seed = json.loads(capsys.readouterr().out)["per_seed"]
-    data = np.load(saved)
-    assert str(data["objective"]) == "minimise-loss" and list(data["seeds"]) == [0, 1, 2]
-    for b in range(3):
-        np.save(tmp_path / "one.npy", data["q"][b])
-        result = tabturn.check(ALWAYS, q=str(tmp_path / "one.npy"), objective="loss")
-        for world, rows in per_seed.items():  # unvisited worlds too: all-equal Q-values, first action in order
-            assert str(result.worlds[world]["regret"]) == rows[b]["regret"]
-
-
 def test_docs_json_names_every_top_level_key_of_every_json_output(tmp_path, capsys):
     import json
 
@@ -285,7 +263,7 @@ def test_docs_json_names_every_top_level_key_of_every_json_output(tmp_path, caps
     )
     commands = [
         ["solve", "--config", ALWAYS],
-        ["check", "--config", ALWAYS, "--q", q],
+        ["check", "--config", ALWAYS, "--q", q, "--objective", "reward"],
         ["learn", "--config", ALWAYS, "--seeds", "2", "--episodes", "5", "--quiet"],
         [
             "attribute",
