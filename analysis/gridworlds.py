@@ -20,16 +20,15 @@ import numpy as np
 from analysis.common import REPORTS, ROOT, csv_text, engine, markdown_table, save_figure, write_atomic
 from tabturn.core.rational import format_rational
 from tabturn.envs.gridworld import (
-    END,
     MOVES,
     gridworld_mdps,
     load_gridworld,
     naive_planner_value,
     safety_summary,
     shifted_value,
-    states,
 )
 from tabturn.envs.solve import solve
+from tabturn.experiments.gridworld_behaviour import cell_positions, entered_cells, path_entries
 
 GW = ROOT / "examples" / "gridworlds"
 ENVIRONMENTS = (
@@ -109,7 +108,7 @@ def optimal_paths(name: str, returns: str) -> list[list[tuple[int, int]]]:
     reward, performance = gridworld_mdps(world)
     mdp = reward if returns == "reward" else performance
     solution = solve(mdp, world.time_limit, 1)
-    paths, cells = [], _cells(world)
+    paths, cells = [], cell_positions(world)
     for start, _ in mdp.start:
         s, path = start, []
         for t in range(world.time_limit):
@@ -278,25 +277,6 @@ LEARN_COLUMNS = [
 ]
 
 
-def _cells(world) -> list[tuple[int, int] | None]:
-    """Each state's (row, col) in the order of gridworld_mdps; None for the end state."""
-    return [None if label == END else label[:2] for label in states(world)]
-
-
-def _entered_cells(world, mdp) -> np.ndarray:
-    """(S, A) flat index (row * width + col) of the cell each move enters, or -1 (from the end state, or into a
-    wall, where the agent stays put and enters nothing)."""
-    width = len(world.rows[0])
-    out = np.full((mdp.n_states, mdp.n_actions), -1, dtype=np.int64)
-    for s, cell in enumerate(_cells(world)):
-        for a, name in enumerate(mdp.action_names):
-            if cell is not None:
-                r, c = cell[0] + MOVES[name][0], cell[1] + MOVES[name][1]
-                if 0 <= r < len(world.rows) and 0 <= c < width and world.char(r, c) != "#":
-                    out[s, a] = r * width + c
-    return out
-
-
 def _marks(world, char: str) -> np.ndarray:
     """(rows * width,) bool: the cells holding ``char``."""
     return np.array([ch == char for row in world.rows for ch in row])
@@ -305,10 +285,7 @@ def _marks(world, char: str) -> np.ndarray:
 def _visits(world, mdp, policies, start: int, char: str) -> np.ndarray:
     """(B,) bool: along the greedy path (most probable successors) from ``start``, some move enters a ``char``
     cell (terminal cells included: the move into them is what counts)."""
-    from tabturn.experiments.compare import batched_paths, likely_successors
-
-    actions, states_ = batched_paths(policies, start, world.time_limit, likely_successors(mdp))
-    entered = _entered_cells(world, mdp)[states_[:, :-1], actions]
+    entered = path_entries(world, mdp, policies, start)
     return ((entered >= 0) & _marks(world, char)[entered]).any(axis=1)
 
 
@@ -318,8 +295,8 @@ def path_shares(world, mdp, policies) -> np.ndarray:
     from tabturn.experiments.compare import batched_paths, likely_successors
 
     width = len(world.rows[0])
-    here = np.array([-1 if cell is None else cell[0] * width + cell[1] for cell in _cells(world)])
-    entered_table = _entered_cells(world, mdp)
+    here = np.array([-1 if cell is None else cell[0] * width + cell[1] for cell in cell_positions(world)])
+    entered_table = entered_cells(world, mdp)
     through = np.zeros((len(policies), len(world.rows) * width), dtype=bool)
     for start, _ in mdp.start:
         actions, states_ = batched_paths(policies, start, world.time_limit, likely_successors(mdp))
@@ -333,7 +310,7 @@ def path_shares(world, mdp, policies) -> np.ndarray:
 def _optimal_visits(solution, world, start: int, char: str) -> bool:
     """Whether some optimal policy's paths from ``start`` enter a ``char`` cell (all successors, all ties)."""
     mdp = solution.mdp
-    cells = _cells(world)
+    cells = cell_positions(world)
     seen, frontier = {(0, start)}, [(0, start)]
     while frontier:
         t, s = frontier.pop()

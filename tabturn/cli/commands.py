@@ -443,6 +443,7 @@ def _cmd_learn(args) -> int:
     from tabturn.envs.solve import solve
     from tabturn.envs.turn.config import TurnConfig
     from tabturn.experiments.compare import compare
+    from tabturn.experiments.gridworld_behaviour import behaviour_columns
     from tabturn.experiments.study import (
         default_settings,
         per_seed_rows,
@@ -487,7 +488,8 @@ def _cmd_learn(args) -> int:
     bar.close()
     comparison = compare(solution, result.greedy(), result.visited())
     summary = summarise(comparison)
-    per_seed = per_seed_rows(comparison, seeds)
+    behaviour = behaviour_columns(solution, result.greedy())
+    per_seed = per_seed_rows(comparison, seeds, behaviour)
     document = _jsonable(
         {
             "command": "learn",
@@ -515,6 +517,9 @@ def _cmd_learn(args) -> int:
         cov = w.coverage
         assert cov is not None and w.regret_mean is not None and w.regret_max is not None  # learn grades every seed
         lines.append(f"{world}: " + "; ".join(parts) + f"  (coverage {cov['mean']:.3f}, min {cov['min']:.3f})")
+        if behaviour is not None:  # a gridworld: its own words, reward and hidden performance
+            lines.append("  " + gridworld_line(per_seed[world]))
+            continue
         if w.exact_up_forever_optimal is None:  # no "up" action (e.g. a Gymnasium import)
             lines.append(f"  exact regret mean {float(w.regret_mean):.4g}, max {float(w.regret_max):.4g}")
             continue
@@ -524,6 +529,30 @@ def _cmd_learn(args) -> int:
         )
     _emit(args, document, "\n".join(lines) + "\n")
     return 0
+
+
+def gridworld_line(rows: list[dict]) -> str:
+    """One world's gridworld summary from per-seed rows: exact reward and performance regret, and the share of
+    seeds whose greedy path enters each named cell."""
+    from tabturn.experiments.study import wilson
+
+    graded = [r for r in rows if r["regret"] is not None]
+    if not graded:
+        return "no seed reaches this world"
+    n = len(graded)
+    reward = [r["regret_float"] for r in graded]
+    perf = [r["performance_regret_float"] for r in graded]
+    names = sorted({x for r in graded for x in r.get("enters", [])})
+    enters = [
+        f"{x} {k / n:.3f} [{lo:.3f}, {hi:.3f}]"
+        for x in names
+        for k in [sum(x in r["enters"] for r in graded)]
+        for lo, hi in [wilson(k, n)]
+    ]
+    return (
+        f"exact reward regret mean {sum(reward) / n:.4g}, max {max(reward):.4g}; hidden performance regret mean "
+        f"{sum(perf) / n:.4g}, max {max(perf):.4g}; greedy path enters: {'; '.join(enters) or 'no named cell'}"
+    )
 
 
 def _save_q(path: str, result, mdp, source: dict) -> None:
@@ -766,7 +795,12 @@ def _check_text(result) -> str:
             )
         else:
             regret = f"{format_rational(w['regret'])} ({float(w['regret']):.6g})"
-            lines.append(f"{world}: {w['class']}, exact regret {regret}")
+            line = f"{world}: {w['class']}, exact regret {regret}"
+            if "performance_regret" in w:  # a gridworld: the hidden performance and the cells the path enters
+                line += f"; hidden performance regret {float(w['performance_regret']):.6g}"
+            if "enters" in w:
+                line += f"; most likely path enters: {', '.join(w['enters']) or 'no named cell'}"
+            lines.append(line)
     agree = f"agreement with the optimal sets: {result.agreement:.3f} of states at step 0"
     if result.agreement_steps is not None:
         agree += f", {result.agreement_steps:.3f} of state-steps"
@@ -801,6 +835,8 @@ def _batch_text(result) -> str:
             else f"exact regret mean {float(w.regret_mean):.4g}, max {float(w.regret_max):.4g}"
         )
         lines.append(f"{world}: " + "; ".join(parts) + f"  ({regret})")
+        if "performance_regret" in result.per_seed[world][0]:
+            lines.append("  " + gridworld_line(result.per_seed[world]))
     return "\n".join(lines) + "\n"
 
 

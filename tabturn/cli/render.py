@@ -32,6 +32,7 @@ def attractor_summary(solution: Solution) -> dict:
             "actions": traj["actions"],
             "cycle": None if traj["cycle"] is None else [_state_json(s) for s in traj["cycle"]],
             "offset_cycle": traj["offset_cycle"],
+            "terminal": None if traj["terminal"] is None else _state_json(traj["terminal"]),
         }
     return {
         "kind": "attractors",
@@ -132,9 +133,13 @@ def solution_text(solution: Solution, step: int = 0) -> str:
             + " ".join(summary["actions"][:40])
             + (" ..." if len(summary["actions"]) > 40 else "")
         )
-        out.append(
-            "attractor cycle: " + (" -> ".join(format_state(s) for s in cyc) if cyc else "none within the horizon")
-        )
+        if summary["terminal"] is not None:
+            ended = format_state(summary["terminal"])
+            out.append(f"the episode ends after {len(summary['actions'])} steps (terminal state {ended})")
+        else:
+            out.append(
+                "attractor cycle: " + (" -> ".join(format_state(s) for s in cyc) if cyc else "none within the horizon")
+            )
         if summary["offset_cycle"]:
             out.append(f"long-run offset y-x pattern: {summary['offset_cycle']}")
     else:
@@ -151,13 +156,22 @@ def solution_text(solution: Solution, step: int = 0) -> str:
         out.append(f"\nstate: value | optimal actions | gap (step {step})")
         values = solution.values_at(step)
         for s in range(min(mdp.n_states, 200)):
+            if mdp.terminal[s]:
+                out.append(f"{mdp.state_labels[s]}: terminal (the episode is over; no actions)")
+                continue
             gap = solution.gap(s) if step == 0 else step_gap(solution, s, step)
             out.append(
-                f"{mdp.state_labels[s]}: {format_rational(values[s])} | "
+                f"{mdp.state_labels[s]}: {_short(values[s])} | "
                 f"{','.join(solution.optimal_action_names(s, step))} | "
-                f"{'-' if gap is None else format_rational(gap)}"
+                f"{'-' if gap is None else _short(gap)}"
             )
     return "\n".join(out) + "\n"
+
+
+def _short(value) -> str:
+    """An exact number for a text line: "p/q" when short, else its float marked as one (the JSON has it exactly)."""
+    text = format_rational(value)
+    return text if len(text) <= 24 else f"~{float(value):.10g} (float; exact in --json)"
 
 
 def format_state(state: dict) -> str:

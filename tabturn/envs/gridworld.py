@@ -18,6 +18,7 @@ A gridworld file (TOML)::
     randomise = "9/10"        # uniformly random one with this probability; the flag is observed
 
     [cells.P]                 # what entering a character's cell does (characters other than # A and space)
+    name = "punishment"       # the word reports use for entering it (default "cell P")
     reward = -30
     reward_when = "supervisor"   # charged in the reward only while this coin is true
     performance = -30            # default: the same as the reward, under the same condition
@@ -51,14 +52,14 @@ from tabturn.core.rational import parse_rational
 
 ACTIONS = ("up", "down", "left", "right")
 MOVES = {"up": (-1, 0), "down": (1, 0), "left": (0, -1), "right": (0, 1)}
-CELL_KEYS = {"reward", "reward_when", "performance", "terminal", "interrupt", "clears", "sets", "once"}
+CELL_KEYS = {"name", "reward", "reward_when", "performance", "terminal", "interrupt", "clears", "sets", "once"}
 END = "end"
 UNDECIDED, CLEARED, KNOWN_FALSE, STUCK = "undecided", "cleared", "known-false", "stuck"
 
 
 @dataclass(frozen=True)
 class Cell:
-    """What entering a cell does."""
+    """What entering a cell does; ``name`` is the word reports use for entering it (e.g. "water")."""
 
     reward: Fraction = Fraction(0)
     reward_when: str | None = None
@@ -68,6 +69,7 @@ class Cell:
     clears: str | None = None
     sets: str | None = None
     once: bool = False
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,10 @@ class Gridworld:
 
     def char(self, r: int, c: int) -> str:
         return self.rows[r][c]
+
+    def cell_name(self, char: str) -> str:
+        """The word for entering a declared cell: its ``name``, else "cell X"."""
+        return self.cells[char].name or f"cell {char}"
 
     def to_dict(self) -> dict:
         """Provenance form."""
@@ -185,6 +191,7 @@ def parse_gridworld(  # noqa: C901  (one check per map rule, in the order of the
             clears=body.get("clears"),
             sets=body.get("sets"),
             once=bool(body.get("once", False)),
+            name=str(body.get("name", "")),
         )
         for key, kind in (("reward_when", coins), ("interrupt", coins), ("clears", coins), ("sets", flags)):
             name = getattr(cell, key)
@@ -246,8 +253,14 @@ def _hidden_coins(world: Gridworld) -> list[str]:
 
 
 def states(world: Gridworld) -> list[tuple[Any, ...] | str]:
-    """Every state label: (row, col, observed coin values, flag values, interruption knowledge) and "end"."""
-    floor = [(r, c) for r, row in enumerate(world.rows) for c, ch in enumerate(row) if ch != "#"]
+    """Every state label: (row, col, observed coin values, flag values, interruption knowledge) and "end". Walls and
+    terminal cells are no states (entering a terminal cell ends the episode: the agent never stands there)."""
+    floor = [
+        (r, c)
+        for r, row in enumerate(world.rows)
+        for c, ch in enumerate(row)
+        if ch != "#" and not (ch in world.cells and world.cells[ch].terminal)
+    ]
     coin_values = list(product((False, True), repeat=len(_observed_coins(world))))
     flag_values = list(product((False, True), repeat=len(world.flags)))
     knowledge = list(product((UNDECIDED, CLEARED, KNOWN_FALSE, STUCK), repeat=len(_hidden_coins(world))))
@@ -402,7 +415,7 @@ def gridworld_mdps(world: Gridworld) -> tuple[TabularMDP, TabularMDP]:
             terminal=terminal,
             start=start,
             objective=MAX,
-            description={"builder": "gridworld", "objective": what, "gridworld": world.to_dict()},
+            description={"builder": "gridworld", "objective": what, "gridworld": world.to_dict(), "world": world},
         )
 
     return build(rewards, "reward"), build(perfs, "performance")
@@ -513,20 +526,26 @@ def _first_optimal(solution, steps: int) -> np.ndarray:
 
 def shifted_value(train: Gridworld, test: Gridworld) -> dict:
     """Distributional shift: the training map's optimal plan (first optimal action, keyed by position and step, as
-    a tabular agent would) played on the test map, against the test map's own optimum; exact."""
+    a tabular agent would) played on the test map, against the test map's own optimum; exact. A cell the training
+    map never lets the agent stand on (its terminal cells, e.g. lava that moved) has no trained action: the plan
+    plays the first action there, as an untrained table with a first-index tie-break would."""
     from tabturn.envs.solve import solve
     from tabturn.exact.evaluate import deterministic_table, mixed_policy_values
 
+    if _walls(train) != _walls(test):
+        raise InputError("gridworld.map", f"{test.name} does not have the walls of {train.name}")
     train_mdp, _ = gridworld_mdps(train)
     test_mdp, _ = gridworld_mdps(test)
-    if train_mdp.state_labels != test_mdp.state_labels:
-        raise InputError("gridworld.map", f"{test.name} does not have the states of {train.name} (walls differ)")
     plan = solve(train_mdp, train.time_limit, 1)
     test_solution = solve(test_mdp, test.time_limit, 1)
     H = test.time_limit
-    values = mixed_policy_values(
-        test_mdp, deterministic_table(_first_optimal(plan, H), test_mdp.n_actions), H, Fraction(1)
-    )
+    trained = _first_optimal(plan, H)
+    where = {label: i for i, label in enumerate(train_mdp.state_labels)}
+    actions = np.zeros((H, test_mdp.n_states), dtype=np.int64)
+    for s, label in enumerate(test_mdp.state_labels):
+        if label in where:
+            actions[:, s] = trained[:, where[label]]
+    values = mixed_policy_values(test_mdp, deterministic_table(actions, test_mdp.n_actions), H, Fraction(1))
     played = sum((p * values[s] for s, p in test_mdp.start), Fraction(0))
     return {
         "train": train.name,
@@ -535,3 +554,7 @@ def shifted_value(train: Gridworld, test: Gridworld) -> dict:
         "train_plan_on_test": played,
         "shift_regret": test_solution.start_value() - played,
     }
+
+
+def _walls(world: Gridworld) -> list[str]:
+    return ["".join("#" if ch == "#" else " " for ch in row) for row in world.rows]

@@ -41,7 +41,8 @@ def optimal_trajectory(solution: Solution, start: int | None = None, max_steps: 
     """Trajectory of the first-index optimal policy from ``start`` on a deterministic MDP.
 
     Follows the step-indexed optimal sets for a finite horizon (H steps), the stationary ones
-    otherwise, until a state repeats. Returns {"states", "actions", "cycle", "offset_cycle"}:
+    otherwise, until a state repeats or a terminal state ends the episode. Returns {"states", "actions", "cycle",
+    "offset_cycle", "terminal"} (``terminal``: the terminal state reached, else None):
     ``cycle`` is the first repeated loop of states (or None); ``offset_cycle`` the repeating pattern of
     labels' y - x over the trajectory's second half when labels are (x, y, observed), else None.
     """
@@ -57,10 +58,12 @@ def optimal_trajectory(solution: Solution, start: int | None = None, max_steps: 
         actions.append(a)
         s = int(succ[s, a])
         states.append(s)
+        if mdp.terminal[s]:  # the episode is over: a terminal state has no actions
+            break
         if solution.horizon is None and s in states[:-1]:
             cycle = states[states.index(s) : -1]
             break
-    if cycle is None and solution.horizon is not None:
+    if cycle is None and solution.horizon is not None and not mdp.terminal[s]:
         first: dict[int, int] = {}
         for i, st in enumerate(states):
             if st in first:
@@ -73,6 +76,7 @@ def optimal_trajectory(solution: Solution, start: int | None = None, max_steps: 
         "actions": [mdp.action_names[a] for a in actions],
         "cycle": None if cycle is None else [mdp.state_labels[i] for i in cycle],
         "offset_cycle": _offset_cycle(labels),
+        "terminal": mdp.state_labels[s] if mdp.terminal[s] else None,
     }
 
 

@@ -20,8 +20,14 @@ CLASSES = ("optimal", "always-up", "other", "untrained-path", "unvisited")
 
 
 def worlds(solution: Solution) -> dict[str, int]:
-    """Start states to report on: for the turn family the start cell observed and unobserved, else the start."""
+    """Start states to report on: for the turn family the start cell observed and unobserved; for a gridworld one per
+    observed start coin value (gridworld_behaviour.world_names); else the start."""
+    from tabturn.experiments.gridworld_behaviour import gridworld_of, world_names
+
     mdp = solution.mdp
+    world = gridworld_of(mdp)
+    if world is not None:
+        return world_names(mdp, world)
     start = mdp.start[0][0]
     label = mdp.state_labels[start]
     if isinstance(label, tuple) and len(label) == 3:
@@ -195,6 +201,7 @@ class Comparison:
     path_down: dict[str, np.ndarray] | None = None
     untrained_path: dict[str, np.ndarray] | None = None
     agreement_trained: np.ndarray | None = None
+    class_names: tuple[str, ...] = CLASSES
 
     def coverage_of(self, world: str) -> np.ndarray:
         """(B,) share of ``world``'s states visited in training; ValueError when the visits are unknown."""
@@ -234,7 +241,8 @@ def compare(solution: Solution, greedy: np.ndarray, visited: np.ndarray | None =
     first: dict[str, np.ndarray] = {}
     down: dict[str, np.ndarray] = {}
     names = mdp.action_names
-    up_index = names.index("up") if "up" in names else -1
+    gridworld = mdp.description.get("builder") == "gridworld"  # "always-up" is the turn family's word, not theirs
+    up_index = names.index("up") if "up" in names and not gridworld else -1
     down_index = names.index("down") if "down" in names else -1
     starts = worlds(solution)
     coverage = None if visited is None else world_coverage(solution, visited)
@@ -289,7 +297,7 @@ def compare(solution: Solution, greedy: np.ndarray, visited: np.ndarray | None =
                 else "other"
             )
     exact_up: dict[str, bool | None] = {}
-    if "up" in mdp.action_names:
+    if "up" in mdp.action_names and not gridworld:
         up_policy = np.full(mdp.n_states, mdp.action_names.index("up"))
         up_values = policy_value(mdp, up_policy, solution.horizon, solution.discount)
         exact_up = {w: up_values[s] == solution.value(s) for w, s in starts.items()}
@@ -305,6 +313,7 @@ def compare(solution: Solution, greedy: np.ndarray, visited: np.ndarray | None =
         down,
         None if trained is None else untrained,
         _agreement_trained(masks, policies, trained),
+        tuple(c for c in CLASSES if c != "always-up") if gridworld else CLASSES,
     )
 
 

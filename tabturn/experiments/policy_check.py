@@ -60,7 +60,9 @@ class CheckResult:
 
         def world(v: dict) -> dict:
             out = {"class": v["class"]}
-            for key in ("regret", "regret_if_started_there"):
+            if "enters" in v:
+                out["enters"] = v["enters"]
+            for key in ("regret", "regret_if_started_there", "performance_regret"):
                 if key in v:
                     out[key] = None if v[key] is None else format_rational(v[key])
                     out[key + "_float"] = None if v[key] is None else float(v[key])
@@ -180,18 +182,21 @@ def _comparison(solution: Solution, actions: np.ndarray, visited: np.ndarray | N
 
 def check_seeds(solution: Solution, loaded: Loaded) -> CheckBatch:
     """Every seed's deterministic policy (``loaded.actions``) checked as `tabturn learn` compares its seeds."""
+    from tabturn.experiments.gridworld_behaviour import behaviour_columns
     from tabturn.experiments.study import per_seed_rows, summarise
 
     assert loaded.actions is not None
     comparison = _comparison(solution, loaded.actions, loaded.visited)
+    behaviour = behaviour_columns(solution, loaded.actions)
     if loaded.visited is not None:
-        return CheckBatch(loaded.seeds, per_seed_rows(comparison, loaded.seeds), summarise(comparison), loaded.note)
+        rows = per_seed_rows(comparison, loaded.seeds, behaviour)
+        return CheckBatch(loaded.seeds, rows, summarise(comparison), loaded.note)
     reached = reached_worlds(solution, loaded.actions)
     classes = {
         w: [c if reached[w][b] else UNREACHABLE for b, c in enumerate(cs)] for w, cs in comparison.classes.items()
     }
     comparison = dataclasses.replace(comparison, classes=classes)
-    rows = per_seed_rows(comparison, loaded.seeds)
+    rows = per_seed_rows(comparison, loaded.seeds, behaviour)
     summary = summarise(comparison)
     worlds = {}
     for world, ws in summary.worlds.items():  # regret over the seeds that reach the world; the others ungraded
@@ -292,9 +297,34 @@ def evaluate(
             out_worlds[world] = {"regret": None, "class": UNREACHABLE, "regret_if_started_there": r}
         else:
             out_worlds[world] = {"regret": r, "class": _class(solution, table, start, r)}
+    _gridworld_columns(solution, table, out_worlds)
     rows = _rows(solution, table, support, optimal, inside)
     deviations = _deviations(solution, table, support, inside)
     return CheckResult(regret, out_worlds, agreement, agreement_steps, agreement_path, deviations, rows, seed, note)
+
+
+def _gridworld_columns(solution: Solution, table: np.ndarray, out_worlds: dict) -> None:
+    """For a gridworld: each world's exact performance regret and (deterministic policies) the named cells the
+    policy's most likely path enters."""
+    from tabturn.envs.gridworld import gridworld_mdps
+    from tabturn.envs.solve import solve
+    from tabturn.experiments.compare import worlds
+    from tabturn.experiments.gridworld_behaviour import entered_names, gridworld_of
+
+    world = gridworld_of(solution.mdp)
+    if world is None:
+        return
+    performance = solve(gridworld_mdps(world)[1], solution.horizon, solution.discount)
+    values = mixed_policy_values(performance.mdp, table, solution.horizon, solution.discount)
+    deterministic = all(p in (0, 1) for p in table.ravel())
+    actions = (
+        np.array([[[int(p == 1) for p in row].index(1) for row in step] for step in table]) if deterministic else None
+    )
+    for name, start in worlds(solution).items():
+        out_worlds[name]["performance_regret"] = performance.mdp.sign * (values[start] - performance.value(start))
+        if actions is not None:
+            policy = actions[None] if len(actions) > 1 else actions[:1]
+            out_worlds[name]["enters"] = entered_names(world, solution.mdp, policy, start)[0]
 
 
 def _reached(solution: Solution, support: np.ndarray) -> set[int]:
@@ -317,7 +347,7 @@ def _class(solution: Solution, table: np.ndarray, start: int, regret: Fraction) 
     if regret == 0:
         return "optimal"
     mdp = solution.mdp
-    if "up" not in mdp.action_names:
+    if "up" not in mdp.action_names or mdp.description.get("builder") == "gridworld":
         return "other"
     up = mdp.action_names.index("up")
     s, steps = start, solution.horizon or mdp.n_states

@@ -15,7 +15,7 @@ from tabturn.core.mdp import TabularMDP
 from tabturn.envs.turn.config import TurnConfig
 from tabturn.envs.turn.model import state_index
 from tabturn.exact.solution import Solution
-from tabturn.experiments.compare import CLASSES, Comparison, compare
+from tabturn.experiments.compare import Comparison, compare
 from tabturn.learners.tabular import LearnerSettings, learn
 
 
@@ -108,7 +108,7 @@ class WorldSummary:
 
     seeds: int
     classes: dict[str, Share]
-    up_forever: Share
+    up_forever: Share | None  # None where "up" is no behaviour of the environment (gridworlds)
     exact_up_forever_optimal: bool | None
     regret_mean: Fraction | None  # None: no seed graded there (check: none reaches the world)
     regret_max: Fraction | None
@@ -133,6 +133,8 @@ class Summary:
         for world in out["worlds"].values():
             if world["coverage"] is None:
                 del world["coverage"]
+            if world["up_forever"] is None:  # not this environment's words
+                del world["up_forever"], world["exact_up_forever_optimal"]
         return out
 
 
@@ -145,8 +147,10 @@ def summarise(comparison: Comparison) -> Summary:
         cov = comparison.coverage[world] if comparison.coverage is not None else None
         worlds[world] = WorldSummary(
             seeds=n,
-            classes={c: Share.of(sum(x == c for x in classes), n) for c in _classes(classes)},
-            up_forever=Share.of(int(comparison.up_forever[world].sum()), n),
+            classes={c: Share.of(sum(x == c for x in classes), n) for c in _classes(comparison.class_names, classes)},
+            up_forever=Share.of(int(comparison.up_forever[world].sum()), n)
+            if "always-up" in comparison.class_names
+            else None,
             exact_up_forever_optimal=comparison.exact_up_forever_optimal.get(world),
             regret_mean=sum(regrets, Fraction(0)) / n,
             regret_max=max(regrets),
@@ -166,15 +170,27 @@ def summarise(comparison: Comparison) -> Summary:
     )
 
 
-def _classes(classes: list[str]) -> tuple[str, ...]:
-    """CLASSES, then any other class the seeds carry (e.g. check's "unreachable")."""
-    return CLASSES + tuple(sorted(set(classes) - set(CLASSES)))
+def _classes(names: tuple[str, ...], classes: list[str]) -> tuple[str, ...]:
+    """The comparison's class names, then any other class the seeds carry (e.g. check's "unreachable")."""
+    return names + tuple(sorted(set(classes) - set(names)))
 
 
-def per_seed_rows(comparison: Comparison, seeds) -> dict[str, list[dict]]:
+def per_seed_rows(comparison: Comparison, seeds, behaviour: dict | None = None) -> dict[str, list[dict]]:
     """{world: one row per seed}: class, exact regret (string and float), agreement, agreement along the optimal
-    trajectory, and the world's coverage when the visits are known (`tabturn learn --json` and `check`)."""
+    trajectory, the world's coverage when the visits are known, and for a gridworld the named cells the greedy
+    path enters and its exact performance regret (``behaviour``: gridworld_behaviour.behaviour_columns); the rows
+    of `tabturn learn --json` and `tabturn check`."""
     from tabturn.core.rational import format_rational
+
+    def gridworld(world: str, b: int) -> dict:
+        if behaviour is None:
+            return {}
+        regret = behaviour[world]["performance_regret"][b]
+        return {
+            "enters": behaviour[world]["enters"][b],
+            "performance_regret": format_rational(regret),
+            "performance_regret_float": float(regret),
+        }
 
     return {
         world: [
@@ -186,6 +202,7 @@ def per_seed_rows(comparison: Comparison, seeds) -> dict[str, list[dict]]:
                 "agreement": float(comparison.agreement_all[b]),
                 "agreement_path": float(comparison.agreement_path[b]),
                 **({} if comparison.coverage is None else {"coverage": float(comparison.coverage[world][b])}),
+                **gridworld(world, b),
             }
             for b, seed in enumerate(seeds)
         ]
