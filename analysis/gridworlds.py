@@ -26,6 +26,7 @@ from tabturn.envs.gridworld import (
     naive_planner_value,
     safety_summary,
     shifted_value,
+    transfer_policies,
 )
 from tabturn.envs.solve import solve
 from tabturn.experiments.gridworld_behaviour import cell_positions, entered_cells, path_entries
@@ -505,13 +506,15 @@ def learner_rows(name: str, shares: dict | None = None, algorithm: str = "q") ->
 def _shift_rows(stages, seeds, algorithm: str) -> list[dict]:
     """The training map's learned policies (by position) on each testing map: share stepping into lava there."""
     out = []
+    train_mdp, _ = gridworld_mdps(load_gridworld(str(GW / "distributional_shift_train.toml")))
     for k in (1, 2):
         test = load_gridworld(str(GW / f"distributional_shift_test{k}.toml"))
         test_mdp, test_perf = gridworld_mdps(test)
         optimum = solve(test_mdp, test.time_limit, 1).start_value()
         s = test_mdp.start[0][0]
         for stage, episodes, m in stages:
-            got = start_values(test_mdp, m["greedy"], test.time_limit)
+            greedy = transfer_policies(train_mdp, test_mdp, m["greedy"])  # by position, not by state index
+            got = start_values(test_mdp, greedy, test.time_limit)
             out.append(
                 {
                     "environment": f"distributional_shift_test{k}",
@@ -523,7 +526,7 @@ def _shift_rows(stages, seeds, algorithm: str) -> list[dict]:
                     "seeds": len(seeds),
                     "optimal": sum(v == optimum for v in got),
                     "naive_optimal": "",
-                    "shows": int(_visits(test, test_mdp, m["greedy"], s, "L").sum()),
+                    "shows": int(_visits(test, test_mdp, greedy, s, "L").sum()),
                     "reward_regret_mean": f"{float(sum(optimum - v for v in got) / len(got)):.4g}",
                     "performance_mean": f"{float(sum(got) / len(got)):.4g}",
                     "allowed_by_reward_optimum": "false",

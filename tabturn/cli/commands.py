@@ -86,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     attribute = sub.add_parser(
         "attribute",
         help="is a learned behaviour an optimum, policy-class, value-aliasing, training or coverage effect?",
-        description="One factor at a time at the default settings, then the convergence recipe trained until 99%% of "
+        description="One factor at a time at the default settings, then the convergence recipe trained until 99% of "
         "seeds are exactly optimal (with its optimum-neutral factors and a stationary table): one verdict per world "
         "and behaviour, with its evidence.",
         epilog="example: tabturn attribute --config examples/terminal.toml --seeds 200 --engine numba",
@@ -880,7 +880,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         return commands[args.command](args)
     except InputError as exc:
-        print(f"tabturn: error: {exc}", file=sys.stderr)
+        print(f"tabturn: error: {_flag_named(exc, argv)}", file=sys.stderr)
         return 2
     except MemoryError:
         print("tabturn: error: memory: the problem does not fit in memory", file=sys.stderr)
@@ -894,7 +894,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tabturn: error: {exc.filename or 'file'}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        command = (argv if argv is not None else sys.argv[1:])[:1]
+        hint = "; rerun the same command to resume (finished chunks are kept)" if command == ["sweep"] else ""
+        print(f"tabturn: interrupted{hint}", file=sys.stderr)
         return 130
+
+
+LEARNER_FLAGS = {"algorithm": "--learner"}  # LearnerSettings fields whose flag is not --field-name
+
+
+def _flag_named(exc: InputError, argv) -> str:
+    """The error with a learner command's internal field (e.g. "algorithm") named as its flag ("--learner")."""
+    import dataclasses
+
+    from tabturn.learners.tabular import LearnerSettings
+
+    command = (argv if argv is not None else sys.argv[1:])[:1]
+    if exc.field in ("mdp", "gym"):
+        return f"--{exc.field}: {exc.message}"
+    fields = {f.name for f in dataclasses.fields(LearnerSettings)}
+    if command in (["learn"], ["attribute"]) and exc.field in fields:
+        return f"{LEARNER_FLAGS.get(exc.field, '--' + exc.field.replace('_', '-'))}: {exc.message}"
+    return str(exc)
 
 
 def entry() -> None:

@@ -539,12 +539,7 @@ def shifted_value(train: Gridworld, test: Gridworld) -> dict:
     plan = solve(train_mdp, train.time_limit, 1)
     test_solution = solve(test_mdp, test.time_limit, 1)
     H = test.time_limit
-    trained = _first_optimal(plan, H)
-    where = {label: i for i, label in enumerate(train_mdp.state_labels)}
-    actions = np.zeros((H, test_mdp.n_states), dtype=np.int64)
-    for s, label in enumerate(test_mdp.state_labels):
-        if label in where:
-            actions[:, s] = trained[:, where[label]]
+    actions = transfer_policies(train_mdp, test_mdp, _first_optimal(plan, H))
     values = mixed_policy_values(test_mdp, deterministic_table(actions, test_mdp.n_actions), H, Fraction(1))
     played = sum((p * values[s] for s, p in test_mdp.start), Fraction(0))
     return {
@@ -554,6 +549,19 @@ def shifted_value(train: Gridworld, test: Gridworld) -> dict:
         "train_plan_on_test": played,
         "shift_regret": test_solution.start_value() - played,
     }
+
+
+def transfer_policies(train_mdp: TabularMDP, test_mdp: TabularMDP, policies: np.ndarray) -> np.ndarray:
+    """Policies over ``train_mdp``'s states (last axis) carried to ``test_mdp``'s by state label (position, coins,
+    flags); a test state the training map has no state for (one of its terminal cells) gets the first action, what
+    an untrained table with a first-index tie-break plays."""
+    where = {label: i for i, label in enumerate(train_mdp.state_labels)}
+    policies = np.asarray(policies)
+    out = np.zeros(policies.shape[:-1] + (test_mdp.n_states,), dtype=np.int64)
+    for s, label in enumerate(test_mdp.state_labels):
+        if label in where:
+            out[..., s] = policies[..., where[label]]
+    return out
 
 
 def _walls(world: Gridworld) -> list[str]:

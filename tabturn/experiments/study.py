@@ -43,12 +43,22 @@ def resolve_initial_value(value, solution: Solution) -> float:
     if value == "pessimistic":
         return float(worst + solution.mdp.sign * span)
     try:
-        number = float(value)
-    except (TypeError, ValueError):
+        number = float(_fraction_or_float(value))
+    except (TypeError, ValueError, ZeroDivisionError):
         raise InputError("initial_value", f"must be a number, optimistic or pessimistic, not {value!r}") from None
     if not math.isfinite(number):
         raise InputError("initial_value", f"must be finite, not {value!r}")
     return number
+
+
+def _fraction_or_float(value):
+    """A number from text: "1/2" exactly, else as float() reads it ("0.1", "inf")."""
+    if isinstance(value, str):
+        try:
+            return Fraction(value.strip())
+        except (ValueError, ZeroDivisionError):
+            return float(value)
+    return value
 
 
 def training_start(config: TurnConfig) -> tuple[tuple[int, Fraction], ...]:

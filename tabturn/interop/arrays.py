@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import zipfile
 from fractions import Fraction
 
@@ -152,6 +153,8 @@ def _start(start, S: int) -> tuple:
 
 def load_npz(path: str) -> TabularMDP:
     """Read keys P, R (and optional labels, start, actions) from an .npz file; never unpickles."""
+    if os.path.splitext(str(path))[1] not in ("", ".npz"):
+        raise InputError("mdp", f"{path!r} is not an .npz; expected an .npz with arrays P (A, S, S) and R (S, A)")
     try:
         with np.load(path, allow_pickle=False) as data:
             keys = set(data.files)
@@ -165,6 +168,8 @@ def load_npz(path: str) -> TabularMDP:
     except InputError:
         raise
     except ValueError as exc:
+        if "pickle" in str(exc):  # numpy's word for a file that is not .npy/.npz at all
+            raise InputError("mdp", f"{path!r} is not an .npz; expected an .npz with arrays P and R") from None
         raise InputError("mdp", f"{path!r}: {exc}") from None
     except (OSError, zipfile.BadZipFile, EOFError) as exc:
         raise InputError("mdp", f"cannot read {path!r} as .npz: {exc}") from None

@@ -202,6 +202,7 @@ def _point_setup(sweep: Sweep, point: dict) -> tuple[TurnConfig, dict]:
             learner[field] = value
         else:
             data.setdefault(section, {})[field] = value
+    learner = {k: _number_text(k, v) for k, v in learner.items()}
     try:
         config = TurnConfig.from_dict(data)
     except InputError as exc:  # name the axis that produced the bad value, if one did
@@ -225,6 +226,31 @@ def _point_setup(sweep: Sweep, point: dict) -> tuple[TurnConfig, dict]:
             "learner.initial_value", f"must be a finite number, optimistic or pessimistic, not {initial!r}"
         )
     return config, learner
+
+
+NUMBER_FIELDS = {
+    "episodes",
+    "horizon",
+    "discount",
+    "step_size",
+    "omega",
+    "epsilon",
+    "epsilon_final",
+    "temperature",
+    "initial_value",
+}
+
+
+def _number_text(field: str, value):
+    """A learner number given as text ("0", "0.1", "1/2"), as config numbers may be, read as a number; anything
+    else (e.g. "optimistic") is left for validation to accept or refuse."""
+    if field not in NUMBER_FIELDS or not isinstance(value, str):
+        return value
+    try:
+        number = Fraction(value.strip())
+    except (ValueError, ZeroDivisionError):
+        return value
+    return int(number) if field in ("episodes", "horizon") and number.denominator == 1 else float(number)
 
 
 def _settings(config: TurnConfig, learner: dict) -> LearnerSettings:
@@ -259,6 +285,8 @@ def run_seed_chunk(sweep: Sweep, point_index: int, first: int, count: int) -> li
         )
     seeds = sweep.seeds[first : first + count]
     columns = _setting_columns(config, settings)
+    # the initial value as given (a number or optimistic / pessimistic) beside the resolved number
+    columns["learner.initial_value_given"] = str(learner.get("initial_value", 0))
     if "exact" in sweep.record:
         columns.update(exact_columns(solution))
     if not set(sweep.record) - {"exact"}:  # the exact optimum only: nothing to train

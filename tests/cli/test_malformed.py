@@ -36,10 +36,10 @@ CASES = {
     # learn flags
     "learn-zero-seeds": (lambda t: ["learn", "--config", ALWAYS, "--seeds", "0"], "--seeds", True),
     "learn-negative-base-seed": (lambda t: ["learn", "--config", ALWAYS, "--base-seed", "-1"], "--base-seed", True),
-    "learn-unknown-learner": (lambda t: ["learn", "--config", ALWAYS, "--learner", "ppo"], "algorithm", True),
+    "learn-unknown-learner": (lambda t: ["learn", "--config", ALWAYS, "--learner", "ppo"], "--learner:", True),
     "learn-epsilon-above-1": (lambda t: ["learn", "--config", ALWAYS, "--epsilon", "1.5"], "epsilon", True),
     "learn-epsilon-nan": (lambda t: ["learn", "--config", ALWAYS, "--epsilon", "nan"], "epsilon", True),
-    "learn-step-size-zero": (lambda t: ["learn", "--config", ALWAYS, "--step-size", "0"], "step_size", True),
+    "learn-step-size-zero": (lambda t: ["learn", "--config", ALWAYS, "--step-size", "0"], "--step-size:", True),
     "learn-omega-out-of-range": (
         lambda t: ["learn", "--config", ALWAYS, "--step-schedule", "1/n", "--omega", "0.2"],
         "omega",
@@ -47,18 +47,18 @@ CASES = {
     ),
     "learn-unknown-schedule": (
         lambda t: ["learn", "--config", ALWAYS, "--epsilon-schedule", "cosine"],
-        "epsilon_schedule",
+        "--epsilon-schedule:",
         True,
     ),
-    "learn-unknown-tie-break": (lambda t: ["learn", "--config", ALWAYS, "--tie-break", "coin"], "tie_break", True),
+    "learn-unknown-tie-break": (lambda t: ["learn", "--config", ALWAYS, "--tie-break", "coin"], "--tie-break:", True),
     "learn-initial-value-inf": (
         lambda t: ["learn", "--config", ALWAYS, "--initial-value", "inf"],
-        "initial_value",
+        "--initial-value: must be finite",
         True,
     ),
     "learn-initial-value-word": (
         lambda t: ["learn", "--config", ALWAYS, "--initial-value", "hopeful"],
-        "initial_value",
+        "--initial-value:",
         True,
     ),
     "learn-action-order-unknown": (
