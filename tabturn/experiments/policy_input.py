@@ -372,7 +372,14 @@ def _action_range(actions: np.ndarray, A: int) -> None:
 
 def _probabilities(values, where: str) -> list[Fraction]:
     """Exact probabilities from numbers: each the nearest fraction with denominator <= 10^9; they must sum to 1."""
-    p = [Fraction(v).limit_denominator(10**9) if isinstance(v, float) else Fraction(v) for v in values]
+    try:
+        p = [Fraction(v).limit_denominator(10**9) if isinstance(v, float) else Fraction(v) for v in values]
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        raise InputError(
+            "policy",
+            f"probabilities of {where} must be numbers, not {list(values)!r} (a tuple such as "
+            "Stable-Baselines3's (action, state) needs tabturn.predict_policy)",
+        ) from None
     if any(v < 0 for v in p) or sum(p) != 1:
         raise InputError(
             "policy", f"probabilities of {where} sum to {float(sum(p))} or go negative; they must be >= 0 and sum to 1"

@@ -231,6 +231,7 @@ def test_policy_fn_on_the_command_line_and_its_errors(tmp_path, capsys):
         ([0.5, 0.25, 0.25, 0.25], "sum to"),
         (set(), "empty set"),
         (None, "the function returned None"),
+        ((1, None, 0, 0), "must be numbers"),
     ],
 )
 def test_a_callables_bad_answer_is_refused_naming_the_state(answer, message):
