@@ -171,7 +171,7 @@ class Comparison:
     """Per-seed comparison of greedy policies with the exact optimum.
 
     Attributes:
-      agreement_all: (B,) fraction of states where the greedy action is in the step-0 optimal set.
+      agreement_all: (B,) fraction of non-terminal states where the greedy action is in the step-0 optimal set.
       agreement_path: (B,) the same over the states (and steps) of the optimal trajectory from the start.
       regret: {world: [Fraction] * B} exact regret at the world's start state (>= 0, objective units).
       up_forever: {world: (B,) bool} whether the greedy path from the world's start goes up at every step,
@@ -302,7 +302,7 @@ def compare(solution: Solution, greedy: np.ndarray, visited: np.ndarray | None =
         up_values = policy_value(mdp, up_policy, solution.horizon, solution.discount)
         exact_up = {w: up_values[s] == solution.value(s) for w, s in starts.items()}
     return Comparison(
-        in_set.mean(axis=1),
+        in_set[:, ~mdp.terminal].mean(axis=1),  # over the states where the policy acts (as check's agreement)
         path_hits.mean(axis=1),
         regret,
         up_forever,

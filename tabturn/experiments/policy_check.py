@@ -245,6 +245,11 @@ def _solution(source, horizon, discount) -> Solution:
     if isinstance(source, Solution):
         return source
     if isinstance(source, (str, Path)):
+        from tabturn.envs.gridworld import gridworld_mdps, is_gridworld_file, load_gridworld
+
+        if is_gridworld_file(str(source)):  # a gridworld map: its visible-reward MDP over its time limit
+            world = load_gridworld(str(source))
+            return solve(gridworld_mdps(world)[0], world.time_limit, 1)
         source = TurnConfig.load(str(source))
     if isinstance(source, TurnConfig):
         return solve_config(source)

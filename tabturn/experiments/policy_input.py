@@ -344,6 +344,8 @@ def load_array(
         if seed is not None:
             if not 0 <= seed < arr.shape[0]:
                 raise InputError("seed", f"must lie in 0..{arr.shape[0] - 1} (the array's seeds axis), not {seed}")
+            if kind == "q":  # the tie seed the batch gives this row
+                q_options = {**q_options, "tie_seed": q_options.get("tie_seed", 0) + seed}
             return load_array(mdp, arr[seed], horizon, kind, ",".join(axes[1:]), **q_options)
         return Loaded(actions=_seed_actions(mdp, arr, axes, kind, **q_options), seeds=tuple(range(arr.shape[0])))
     if seed is not None:
@@ -407,30 +409,35 @@ def _seed_actions(mdp: TabularMDP, arr: np.ndarray, axes, kind: str, **q_options
 def greedy_actions(
     mdp: TabularMDP, q: np.ndarray, objective: str, tie_break: str = "first", action_order=None, tie_seed: int = 0
 ) -> np.ndarray:
-    """(..., S) deterministic greedy actions of a (..., S, A) float Q array: the one ``greedy_policy`` picks per
-    row, for tie-breaks "first" and "random" (draws in row order from ``tie_seed``)."""
+    """(B, T, S) deterministic greedy actions of a (B, T, S, A) float Q array: per seed b, the policy
+    ``greedy_policy`` picks for its (T, S, A) table with tie seed ``tie_seed + b`` (what ``seed=b`` checks alone),
+    for tie-breaks "first" and "random"."""
     if tie_break == "all":
         raise InputError("tie_break", "all gives tie sets; several seeds need first or random (or pick one seed)")
-    batch = q.reshape(-1, q.shape[-2], q.shape[-1])
-    out = np.stack(
+    return np.stack(
         [
-            _table_actions(greedy_policy(mdp, t[None], objective, tie_break, action_order, tie_seed + i))
-            for i, t in enumerate(batch)
+            _table_actions(greedy_policy(mdp, table, objective, tie_break, action_order, tie_seed + b))
+            for b, table in enumerate(q)
         ]
     )
-    return out.reshape(q.shape[:-1])
 
 
 def _table_actions(table: np.ndarray) -> np.ndarray:
-    """(S,) action of a one-step deterministic (1, S, A) Fraction table."""
-    return np.array([[int(np.flatnonzero([p == 1 for p in row])[0]) for row in step] for step in table])[0]
+    """(T, S) actions of a deterministic (T, S, A) Fraction table."""
+    return np.array([[int(np.flatnonzero([p == 1 for p in row])[0]) for row in step] for step in table])
 
 
 # ---------------------------------------------------------------- saved-q files
 
 
-def load_saved(mdp: TabularMDP, saved: SavedTables, seed: int | None, objective: str | None, **q_options) -> Loaded:
+def load_saved(
+    mdp: TabularMDP, saved: SavedTables, horizon: int | None, seed: int | None, objective: str | None, **q_options
+) -> Loaded:
     """A saved-q file's greedy policies (the learner's own tie-breaks) and visits: every seed, or ``seed``."""
+    if saved.kind == "step-indexed" and saved.horizon != horizon:
+        raise InputError(
+            "q", f"the file holds step-indexed tables for horizon {saved.horizon}; this problem's horizon is {horizon}"
+        )
     if objective is not None and objective != saved.objective:
         raise InputError(
             "objective", f"the file records {saved.objective!r} (its learner's Q-values); not {objective!r}"
@@ -503,8 +510,11 @@ def _takes_step(fn: Callable) -> bool:
         params = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):  # a builtin without a signature: one argument
         return False
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in params)
+    params = list(params)
+    required = [
+        p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+    ]  # an optional second parameter (e.g. predict(x, batch_size=None)) is not the step
+    return len(required) >= 2 or any(p.name == "t" for p in params)
 
 
 def _label_array(mdp: TabularMDP, states: list[int]) -> np.ndarray:
@@ -586,7 +596,7 @@ def load_policy(
         path = Path(source)
         if kind == "q" and is_saved_tables(path):
             objective = q_options.pop("objective", None)
-            return load_saved(mdp, load_tables(path, mdp), seed, objective, **q_options)
+            return load_saved(mdp, load_tables(path, mdp), horizon, seed, objective, **q_options)
         if path.suffix in (".npy", ".npz"):
             return load_array(mdp, _read_array(path, kind), horizon, kind, layout, seed, **_q_only(kind, q_options))
         rows = read_rows(path)

@@ -239,3 +239,49 @@ def test_a_callables_bad_answer_is_refused_naming_the_state(answer, message):
         tabturn.check(ALWAYS, policy=lambda label: answer)
     assert message in str(raised.value) and "state (" in str(raised.value)
     assert isinstance(tabturn.check(ALWAYS, policy=lambda label: "up"), CheckResult)
+
+
+# ---------------------------------------------------------------- found by an independent review
+
+
+def test_a_step_indexed_file_for_another_horizon_is_refused_in_one_line(tmp_path, capsys):
+    saved, _ = _learn(tmp_path, capsys, ALWAYS, 2, "--episodes", "5", "--time-indexed")
+    shorter = tmp_path / "always10.toml"
+    shorter.write_text((ROOT / "examples" / "always.toml").read_text().replace("horizon = 16", "horizon = 10"))
+    assert main(["check", "--config", str(shorter), "--q", str(saved)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "step-indexed tables for horizon 16" in err
+
+
+@pytest.mark.parametrize("layout", ["seeds,S,A", "seeds,H,S,A"])
+def test_one_seed_of_a_seeds_array_is_the_row_the_batch_checks_even_with_random_ties(layout):
+    solution = solve_config(TurnConfig.load(ALWAYS))
+    shape = (4, 128, 4) if layout == "seeds,S,A" else (4, 16, 128, 4)
+    q = np.zeros(shape)  # every action tied: the random tie-break decides everything
+    batch = tabturn.check(solution, q=q, objective="loss", tie_break="random", layout=layout)
+    for seed in range(4):
+        one = tabturn.check(solution, q=q, objective="loss", tie_break="random", layout=layout, seed=seed)
+        assert one.agreement == batch.per_seed["observed"][seed]["agreement"]
+        assert str(one.regret) == batch.per_seed["observed"][seed]["regret"]
+
+
+def test_gridworld_agreement_of_one_seed_equals_its_batch_row(tmp_path, capsys):
+    config = str(ROOT / "examples" / "gridworlds" / "whisky_gold.toml")
+    saved, rows = _learn(tmp_path, capsys, config, 3, "--episodes", "100")
+    for seed in range(3):
+        assert main(["check", "--config", config, "--q", str(saved), "--seed", str(seed), "--json"]) == 0
+        one = json.loads(capsys.readouterr().out)
+        assert one["agreement"] == rows["start"][seed]["agreement"]
+        by_python = tabturn.check(config, q=str(saved), seed=seed)  # the map path works in Python too
+        assert by_python.agreement == one["agreement"] and "enters" in by_python.worlds["start"]
+
+
+def test_an_optional_second_parameter_is_not_the_step():
+    calls = []
+
+    def predict(features, batch_size=None):  # a Keras/sklearn-style predict
+        calls.append(batch_size)
+        return np.zeros(len(features), dtype=int)
+
+    tabturn.check(ALWAYS, policy=predict, batch=True)
+    assert calls == [None]  # called once, stationary, batch_size untouched
