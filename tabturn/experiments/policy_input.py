@@ -507,10 +507,9 @@ def _answers(mdp: TabularMDP, fn: Callable, live: list[int], t: int, timed: bool
 
 def _takes_step(fn: Callable) -> bool:
     try:
-        params = inspect.signature(fn).parameters.values()
+        params = list(inspect.signature(fn).parameters.values())
     except (TypeError, ValueError):  # a builtin without a signature: one argument
         return False
-    params = list(params)
     required = [
         p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
     ]  # an optional second parameter (e.g. predict(x, batch_size=None)) is not the step
