@@ -429,11 +429,12 @@ def _action_order(text: str | None, actions: tuple[str, ...]) -> tuple[int, ...]
     return tuple(actions.index(n) for n in names)
 
 
-def _seeds(args) -> tuple[int, ...]:
-    from tabturn.core.validation import check_int, check_seeds
+def _seeds(args) -> range:
+    """Seeds 0..N-1 as a range (a huge N is refused by the memory check before any tuple is built)."""
+    from tabturn.core.validation import check_int
 
     check_int(args.base_seed, "--base-seed", 0)
-    return check_seeds(args.seeds, "--seeds")
+    return range(check_int(args.seeds, "--seeds", 1))
 
 
 def _cmd_learn(args) -> int:
@@ -912,7 +913,7 @@ def _flag_named(exc: InputError, argv) -> str:
     command = (argv if argv is not None else sys.argv[1:])[:1]
     if exc.field in ("mdp", "gym"):
         return f"--{exc.field}: {exc.message}"
-    fields = {f.name for f in dataclasses.fields(LearnerSettings)}
+    fields = {f.name for f in dataclasses.fields(LearnerSettings)} | {"seeds"}
     if command in (["learn"], ["attribute"]) and exc.field in fields:
         return f"{LEARNER_FLAGS.get(exc.field, '--' + exc.field.replace('_', '-'))}: {exc.message}"
     return str(exc)

@@ -48,6 +48,10 @@ def check_seeds(value: object, name: str = "seeds") -> tuple[int, ...]:
     """Learner seeds as a non-empty tuple of integers: a count n >= 1 gives 0..n-1, a sequence gives its own."""
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return tuple(range(check_int(value, name, 1)))
+    if isinstance(value, range) and value.step > 0:  # integers by construction: no per-seed check
+        if not value:
+            raise InputError(name, "must name at least one seed")
+        return tuple(value)
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise InputError(name, f"must be a count or a sequence of integers, not {value!r}")
     seeds = tuple(check_int(s, name) for s in value)
