@@ -75,18 +75,22 @@ def world_names(mdp: TabularMDP, world: Gridworld) -> dict[str, int]:
     return out
 
 
+def performance_solution(solution: Solution, world: Gridworld) -> Solution:
+    """The exact optimum of ``world``'s hidden performance, over ``solution``'s horizon and discount."""
+    from tabturn.envs.solve import solve
+
+    return solve(gridworld_mdps(world)[1], solution.horizon, solution.discount)
+
+
 def behaviour_columns(solution: Solution, policies: np.ndarray) -> dict[str, dict[str, list]] | None:
     """{world: {"enters": [[names]] * B, "performance_regret": [Fraction] * B}} for B deterministic policies
     ((B, S) or (B, H, S)) on a gridworld's reward MDP; None for any other MDP."""
-    from tabturn.envs.solve import solve
     from tabturn.experiments.compare import compare, worlds
 
     world = gridworld_of(solution.mdp)
     if world is None:
         return None
-    _, performance = gridworld_mdps(world)
-    perf_solution = solve(performance, solution.horizon, solution.discount)
-    regret = compare(perf_solution, policies).regret
+    regret = compare(performance_solution(solution, world), policies).regret
     return {
         name: {"enters": entered_names(world, solution.mdp, policies, start), "performance_regret": regret[name]}
         for name, start in worlds(solution).items()

@@ -17,7 +17,7 @@ from tabturn.core.errors import InputError
 from tabturn.core.mdp import TabularMDP
 from tabturn.exact.evaluate import mixed_policy_values
 from tabturn.exact.solution import Solution
-from tabturn.experiments.policy_input import OBJECTIVES, Loaded, is_turn, load_policy, state_table
+from tabturn.experiments.policy_input import OBJECTIVES, Loaded, is_turn, load_policy, state_table, table_actions
 from tabturn.learners.saved import is_saved_tables, label_json
 
 __all__ = ["CheckBatch", "CheckResult", "action_gap", "check", "evaluate", "state_table"]
@@ -311,20 +311,16 @@ def evaluate(
 def _gridworld_columns(solution: Solution, table: np.ndarray, out_worlds: dict) -> None:
     """For a gridworld: each world's exact performance regret and (deterministic policies) the named cells the
     policy's most likely path enters."""
-    from tabturn.envs.gridworld import gridworld_mdps
-    from tabturn.envs.solve import solve
     from tabturn.experiments.compare import worlds
-    from tabturn.experiments.gridworld_behaviour import entered_names, gridworld_of
+    from tabturn.experiments.gridworld_behaviour import entered_names, gridworld_of, performance_solution
 
     world = gridworld_of(solution.mdp)
     if world is None:
         return
-    performance = solve(gridworld_mdps(world)[1], solution.horizon, solution.discount)
+    performance = performance_solution(solution, world)
     values = mixed_policy_values(performance.mdp, table, solution.horizon, solution.discount)
     deterministic = all(p in (0, 1) for p in table.ravel())
-    actions = (
-        np.array([[[int(p == 1) for p in row].index(1) for row in step] for step in table]) if deterministic else None
-    )
+    actions = table_actions(table) if deterministic else None
     for name, start in worlds(solution).items():
         out_worlds[name]["performance_regret"] = performance.mdp.sign * (values[start] - performance.value(start))
         if actions is not None:

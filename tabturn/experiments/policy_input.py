@@ -416,13 +416,13 @@ def greedy_actions(
         raise InputError("tie_break", "all gives tie sets; several seeds need first or random (or pick one seed)")
     return np.stack(
         [
-            _table_actions(greedy_policy(mdp, table, objective, tie_break, action_order, tie_seed + b))
+            table_actions(greedy_policy(mdp, table, objective, tie_break, action_order, tie_seed + b))
             for b, table in enumerate(q)
         ]
     )
 
 
-def _table_actions(table: np.ndarray) -> np.ndarray:
+def table_actions(table: np.ndarray) -> np.ndarray:
     """(T, S) actions of a deterministic (T, S, A) Fraction table."""
     return np.array([[int(np.flatnonzero([p == 1 for p in row])[0]) for row in step] for step in table])
 

@@ -305,8 +305,8 @@ def learn(
 
 def _validate(mdp: TabularMDP, settings: LearnerSettings, seeds, engine: str, checkpoints) -> tuple[tuple, list]:
     """The seeds as a tuple of ints and the sorted checkpoints, or InputError naming what is wrong."""
-    count = len(seeds) if isinstance(seeds, range) else None  # a huge range is refused before it is built
-    seeds = check_seeds(seeds) if count is None else seeds
+    if not isinstance(seeds, range):  # a range is checked after the memory bound, so a huge one is never built
+        seeds = check_seeds(seeds)
     R = mdp.n_states * (settings.horizon if settings.time_indexed else 1)
     need = len(seeds) * R * mdp.n_actions * 8 * (3 if settings.algorithm == "double-q" else 2)
     if need > MAX_TABLE_BYTES:  # Q (twice for double Q) and visit counts, checked before anything is allocated
@@ -316,7 +316,7 @@ def _validate(mdp: TabularMDP, settings: LearnerSettings, seeds, engine: str, ch
             f"{need / 2**30:.1f} GiB; the limit is {MAX_TABLE_BYTES / 2**30:.0f} GiB (run them in "
             "batches, e.g. with a sweep)",
         )
-    seeds = check_seeds(seeds) if count is not None else seeds
+    seeds = check_seeds(seeds)
     check_choice(engine, "engine", ENGINES)
     if engine == "numba":
         from tabturn.learners import numba_kernel
