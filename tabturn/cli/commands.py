@@ -180,6 +180,23 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://host:8786 (extra distributed)")
     where.add_argument("--dask-local", type=int, metavar="N", help="start a local Dask cluster of N workers")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    search = sub.add_parser(
+        "search",
+        help="search settings for a seed-dependent behaviour (design file), resumable",
+        description="Screen every cell of a design file (independent random streams per cell), refine between "
+        "neighbours whose shares differ, confirm the seed-dependent cells with more seeds, and run a paired local "
+        "design around each region's representative. Writes search.csv (every cell), regions.csv (each local "
+        "cell against its representative: share, McNemar p, effect) and provenance.json. A rerun reads finished "
+        "cells from the cache.",
+        epilog="example: tabturn search examples/search/small.toml --out results/small --workers 2",
+    )
+    search.add_argument("file", help="design TOML (see tabturn/experiments/search.py)")
+    search.add_argument("--out", required=True, help="output directory: search.csv, regions.csv, provenance.json")
+    search.add_argument("--cache", help="cache directory of per-cell results (default: OUT/cache)")
+    where = search.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=1, help="local worker processes (default 1: this process)")
+    where.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://host:8786 (extra distributed)")
+    search.add_argument("--quiet", action="store_true", help="no progress bar")
     mesa = sub.add_parser(
         "mesa",
         help="learned loss model + exact planner (a tabular mesa-optimizer)",
@@ -392,6 +409,39 @@ def _cmd_sweep(args) -> int:
     print(
         f"{summary['cells']} cells ({summary['computed_cells']} computed now, {summary['seconds']:.1f} s, "
         f"{rate:.1f} cells/s); table: {args.out}/table.csv"
+    )
+    return 0
+
+
+def _cmd_search(args) -> int:
+    import os
+
+    from tabturn.core.progress import Progress
+    from tabturn.experiments.search import load_design, regions, search, write_results
+
+    if args.workers < 1:
+        raise InputError("--workers", f"must be at least 1, not {args.workers}")
+    design = load_design(args.file)
+    bars: dict[str, Progress] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage not in bars:
+            for bar in bars.values():
+                bar.close()
+            bars[stage] = Progress(total, f"search: {stage}", quiet=args.quiet)
+        bars[stage].update(done)
+
+    cache = args.cache or os.path.join(args.out, "cache")
+    result = search(design, cache, args.workers, args.scheduler, progress)
+    for bar in bars.values():
+        bar.close()
+    paths = write_results(design, result, args.out, {"design_file": args.file})
+    rows = [r for r in result["rows"] if not r["block"].startswith("local-")]
+    found = sum(r["seed_dependent"] == "true" for r in rows)
+    print(
+        f"{len(rows)} cells, {found} seed-dependent ({design.hunt!r} in {design.world!r}, "
+        f"{design.band[0]:g} < share < {design.band[1]:g}); {len(regions(design, rows))} regions; "
+        f"{len(result['regions'])} local-design cells; tables: {', '.join(str(p) for p in paths[:2])}"
     )
     return 0
 
@@ -865,7 +915,7 @@ def main(argv: list[str] | None = None) -> int:
             raise InputError(
                 "command",
                 "missing; allowed: solve, check, states, learn, attribute, symbolic, mesa, "
-                "export, sweep "
+                "export, sweep, search "
                 "(see tabturn --help)",
             )
         commands = {
@@ -878,6 +928,7 @@ def main(argv: list[str] | None = None) -> int:
             "symbolic": _cmd_symbolic,
             "export": _cmd_export,
             "sweep": _cmd_sweep,
+            "search": _cmd_search,
         }
         return commands[args.command](args)
     except InputError as exc:
@@ -896,7 +947,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         command = (argv if argv is not None else sys.argv[1:])[:1]
-        hint = "; rerun the same command to resume (finished chunks are kept)" if command == ["sweep"] else ""
+        hint = "; rerun the same command to resume (finished chunks are kept)" if command == ["sweep"] else (
+            "; rerun the same command to resume (finished cells are cached)" if command == ["search"] else ""
+        )
         print(f"tabturn: interrupted{hint}", file=sys.stderr)
         return 130
 
