@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from fractions import Fraction
 from pathlib import Path
 
 from analysis.common import REPORTS, read_csv, write_atomic
@@ -31,7 +30,8 @@ FILES = [
     ),
     ("convergence.png", "fraction of seeds exactly optimal vs training episodes, per example and learner"),
     ("phenomenon.md", "the seed's observation hunted down: where observed agents go up forever in some seeds, and why"),
-    ("phenomenon.csv", "every cell of that search: settings, seeds, always-up share with its interval, exact optimum"),
+    ("phenomenon.csv", "every cell of that search: settings, stage, stream, seeds, always-up share with its interval"),
+    ("phenomenon_regions.csv", "each region's local design: one change at a time around its representative, paired"),
     (
         "gridworlds.md",
         "the AI Safety Gridworlds exactly: reward vs hidden performance, safety gaps, whisky, shifted maps",
@@ -50,61 +50,149 @@ def _one(rows, **match):
     return hits[0] if hits else None
 
 
+def _screen(rows: list[dict]) -> list[dict]:
+    return [r for r in rows if not r["block"].startswith("local-")]
+
+
+def _region_effects(found: list[dict], region: str) -> dict[str, list[dict]]:
+    mine = [r for r in found if r["region"] == region and r["stage"] != "local"]
+    return {e: [r for r in mine if r["effect"] == e] for e in ("removes", "weakens", "strengthens", "none")}
+
+
+def _changes(rows: list[dict], limit: int | None = None) -> str:
+    shown = rows if limit is None else rows[:limit]
+    text = ", ".join(f"{r['change'].replace('learner.', '')} ({float(r['share']):.1%})" for r in shown)
+    return text + (f" and {len(rows) - limit} more" if limit is not None and len(rows) > limit else "")
+
+
+def corner_hits(rows: list[dict], b: str = "1") -> list[dict]:
+    """Seed-dependent cells of the corners block at weight b."""
+    return [r for r in _screen(rows) if r["block"] == "corners" and r["loss.b"] == b and r["seed_dependent"] == "true"]
+
+
+def _corner_text(rows: list[dict]) -> str:
+    hits = corner_hits(rows)
+    corner = [r for r in _screen(rows) if r["block"] == "corners" and r["loss.b"] == "1"]
+    if not hits:
+        return f"no seed-dependent cell among the {len(corner)} corner cells at a = b = 1"
+    inits = sorted({r["learner.initial_value"] for r in hits})
+    top = max(hits, key=lambda r: float(r["share"]))
+    return (
+        f"{len(hits)} of {len(corner)} corner cells at a = b = 1 are seed-dependent (horizons "
+        f"{', '.join(sorted({r['objective.horizon'] for r in hits}, key=int))}; initial values {', '.join(inits)}; "
+        f"up to {float(top['share']):.1%} at horizon {top['objective.horizon']}, {top['learner.episodes']} "
+        f"episodes, initial value {top['learner.initial_value']}), on trained paths (untrained-path at most "
+        f"{max(float(r['untrained_path']) for r in hits):.1%} in those cells)"
+    )
+
+
+def first_screen(
+    rows: list[dict],
+    found: list[dict],
+    variants: list[dict],
+    verdicts: list[dict],
+    learned: list[dict],
+    exact: list[dict],
+    symbolic: list[dict],
+) -> list[str]:
+    """The report's first screen (at most 6 lines after the title): the seed's two questions, answered."""
+    out = []
+    obs_opt = sum(r["exact_up_forever_observed"] == "true" for r in variants)
+    hits = [r for r in _screen(rows) if r["seed_dependent"] == "true"]
+    hit_opt = sum(r["exact_hunt_optimal"] == "true" for r in hits)
+    out.append(
+        f"- **Observed, going up forever is a training effect, never the objective's:** the exact optimum goes up "
+        f"forever while observed in {obs_opt} of {len(variants)} readings of the setup "
+        f"([variant_robustness.csv](variant_robustness.csv)); the search finds a seed-dependent share of "
+        f"always-up seeds in {len(hits)} of {len(_screen(rows))} cells, {hit_opt} of them where the optimum goes "
+        f"up forever ([phenomenon.md](phenomenon.md)); {_corner_text(rows)}."
+    )
+    if found:
+        region = found[0]["region"]
+        effects = _region_effects(found, region)
+        head = next(r for r in found if r["region"] == region)
+        rep = next((r for r in rows if r["cell"] == head["representative"]), {})
+        keys = ", ".join(f"{k} {rep.get(k, '')}" for k in ("block", "loss.b"))
+        out.append(
+            f"- **Where the seed-dependent habit comes from** (largest region: {keys}, {head['cells']} cells; "
+            f"representative {float(head['representative_share']):.1%} of 1000 seeds): removed by "
+            f"{_changes(effects['removes'], 4) or 'no single change'}; strengthened by "
+            f"{_changes(effects['strengthens'], 3) or 'no change'}; unmoved by "
+            f"{_changes(effects['none'], 3) or 'no change'} (paired McNemar, "
+            "[phenomenon_regions.csv](phenomenon_regions.csv))."
+        )
+    absent = next(
+        (
+            v
+            for v in verdicts
+            if v["example"] == "absent_supervisor" and v["world"] == "unobserved" and v["behaviour"] == "up-forever"
+        ),
+        None,
+    )
+    tod = next(
+        (r for r in learned if r["example"] == "train_observed_deploy_unobserved" and r["world"] == "unobserved"),
+        None,
+    )
+    if absent and tod:
+        tie = "tie-break picks" in absent["evidence"]
+        out.append(
+            "- **Unobserved, it depends on the world:** under an absent supervisor going up forever is exactly "
+            f"optimal (allowed_by_optimum {absent['allowed_by_optimum']}: only -b*y is charged), an optimum effect"
+            + (
+                f" though not the only optimum: converged agents show it by tie-break ({absent['converged']}"
+                f" with 'up' first), {absent['default']} at the default budget"
+                if tie
+                else f" ({absent['converged']} converged agents, {absent['default']} at the default budget)"
+            )
+            + " ([attribution_verdicts.csv](attribution_verdicts.csv)); trained only while observed, the "
+            f"unobserved world is never visited ({float(tod['unvisited']):.0%} `unvisited`, "
+            "[learned_agents.csv](learned_agents.csv)), so what an agent does there is its initial values and "
+            "tie-break."
+        )
+    down = sum(int(r["down_optimal_cells"]) for r in exact)
+    cells = sum(2 * int(r["cells"]) for r in exact)
+    dom = _one(symbolic, claim="dominance")
+    up_first = sum(r["actions"].split()[0] == "up" for r in exact)
+    if dom:
+        out.append(
+            f"- **Why up and not down:** 'down' is optimal in {down} of {cells} cells of the exact optima "
+            "([exact_optimum.csv](exact_optimum.csv)), because it costs exactly b*G_n more than 'right' in every "
+            f"regime ({dom['disagreements']} disagreements, [symbolic.csv](symbolic.csv)); where a learned agent "
+            f"acts by tie-break, 'up' is simply listed first ({up_first} of {len(exact)} example configs)."
+        )
+    return out
+
+
 def phenomenon_answers(rows: list[dict], found: list[dict]) -> list[str]:
-    """The first section: where agents trained while observed go up forever in a seed-dependent share of seeds."""
+    """The search's section: where agents trained while observed go always-up in a seed-dependent share."""
     if not rows:
         return []
-    seeds = sorted({r["seeds"] for r in rows})
-    hits = [r for r in rows if 0.01 < float(r["always_up_observed"]) < 0.99]
-    blocks = list(dict.fromkeys(r["block"] for r in rows))
+    main = _screen(rows)
+    hits = [r for r in main if r["seed_dependent"] == "true"]
+    blocks = list(dict.fromkeys(r["block"] for r in main))
     out = ["## The seed's observation: always up while observed, depending on the seed?", ""]
     out.append(
-        f"- The search ([phenomenon.md](phenomenon.md)) trained agents in the observed world in {len(rows)} "
-        f"cells of {', '.join(blocks)} settings, {'/'.join(seeds)} seeds each; in {len(hits)} cells the share "
-        "of seeds whose greedy policy goes up forever while observed lies strictly between 1% and 99% "
-        "([phenomenon.csv](phenomenon.csv))."
+        f"- The search ([phenomenon.md](phenomenon.md)) trained agents in the observed world in {len(main)} "
+        f"cells ({', '.join(blocks)}), each on its own random stream; {len(hits)} are seed-dependent (share "
+        "strictly between 1% and 99%), each over at least "
+        f"{min((int(r['seeds']) for r in hits), default=0)} seeds ([phenomenon.csv](phenomenon.csv))."
     )
-    allowed = sum(r["exact_always_up_optimal"] == "true" for r in rows)
-    hit_allowed = sum(r["exact_always_up_optimal"] == "true" for r in hits)
     out.append(
-        f"- Going up forever while observed is optimal in {allowed} of the {len(rows)} cells "
-        f"(column exact_always_up_optimal), {hit_allowed} of them seed-dependent: in the other "
-        f"{len(hits) - hit_allowed} seed-dependent cells, the agents that go up forever miss the exact optimum "
-        "(and the class always-up counts only such misses)."
+        f"- Going up forever while observed is optimal in {sum(r['exact_hunt_optimal'] == 'true' for r in main)} "
+        f"of the {len(main)} cells (column exact_hunt_optimal), "
+        f"{sum(r['exact_hunt_optimal'] == 'true' for r in hits)} of them seed-dependent."
     )
-    if not hits:
-        top = max(rows, key=lambda r: float(r["always_up_observed"]) if float(r["always_up_observed"]) < 0.99 else -1)
-        out.append(
-            f"- No seed-dependent cell was found; the largest share below 99% is "
-            f"{float(top['always_up_observed']):.1%} (block {top['block']}, cell {top['cell']})."
-        )
-        return out
+    out.append(f"- At the seed's own weights: {_corner_text(rows)} ([phenomenon.md](phenomenon.md)).")
     for region in dict.fromkeys(r["region"] for r in found):
-        mine = [r for r in found if r["region"] == region]
-        head = mine[0]
-        setting = ", ".join(
-            f"{k} {head[k]}" for k in ("algorithm", "table", "initial_value", "regime", "mesa_model") if head[k]
-        )
-        moves = "; ".join(f"{r['intervention']}: {float(r['intervention_share']):.1%}" for r in mine)
+        effects = _region_effects(found, region)
+        head = next(r for r in found if r["region"] == region)
+        rep = next((r for r in rows if r["cell"] == head["representative"]), {})
         out.append(
-            f"- Region {region} ({head['cells']} cells, block {head['block']}: {setting}; episodes "
-            f"{head['episodes']}): {float(head['share_min']):.1%} to {float(head['share_max']):.1%} of seeds go "
-            f"up forever while observed; in the cell nearest one half ({float(head['representative_share']):.1%})"
-            f", one change at a time gives {moves} ([phenomenon_regions.csv](phenomenon_regions.csv))."
-        )
-    from analysis.phenomenon import mechanism
-
-    out += mechanism(found)
-    learner_hits = [r for r in hits if r["block"] != "mesa"]
-    if learner_hits:
-        bs = sorted({r["b"] for r in learner_hits}, key=lambda b: float(Fraction(b)))
-        b_one = [r for r in rows if r["block"] != "mesa" and r["b"] == "1"]
-        out.append(
-            f"- Every seed-dependent learner cell has b (a = 1) in {{{', '.join(bs)}}}, a "
-            f"{' or '.join(sorted({r['table'] for r in learner_hits}))} table and initial value(s) "
-            f"{', '.join(sorted({r['initial_value'] for r in learner_hits}))}; of the {len(b_one)} learner "
-            f"cells with b = 1, {sum(1 for r in b_one if 0.01 < float(r['always_up_observed']) < 0.99)} are "
-            "seed-dependent."
+            f"- Region {region} (block {rep.get('block')}, b {rep.get('loss.b')}, {head['cells']} cells; "
+            f"representative {float(head['representative_share']):.1%}): removed by "
+            f"{_changes(effects['removes']) or 'none'}; weakened by {_changes(effects['weakens']) or 'none'}; "
+            f"strengthened by {_changes(effects['strengthens']) or 'none'}; no significant effect: "
+            f"{_changes(effects['none']) or 'none'} ([phenomenon_regions.csv](phenomenon_regions.csv))."
         )
     return out
 
@@ -267,7 +355,13 @@ def attribution_answers(verdicts: list[dict]) -> list[str]:
                     "; among converged agents it follows the tie-break: the objective allows it, the tie-break "
                     "picks it among optimal actions"
                 )
-            parts.append(f"`{v['behaviour']}` in the {v['world']} world is a **{v['cause']}** effect ({seen})")
+            if v["allowed_by_optimum"] == "true" and v["cause"] == "training":
+                parts.append(
+                    f"`{v['behaviour']}` in the {v['world']} world is allowed by the exact optimum (an optimum "
+                    f"effect); how many agents show it is set by **training** ({seen})"
+                )
+            else:
+                parts.append(f"`{v['behaviour']}` in the {v['world']} world is a **{v['cause']}** effect ({seen})")
         absent = [v["behaviour"] for v in mine if v["cause"] == "absent"]
         text = f"- {ex} (Q-learning, [attribution.md](attribution.md)): " + ("; ".join(parts) or "nothing to attribute")
         if absent:
@@ -306,8 +400,8 @@ def answers(
         out.append(
             f"- Unobserved with an absent supervisor, going up forever *is* optimal "
             f"(`exact_up_forever_optimal` = {absent[0]['exact_up_forever_optimal']} in "
-            "[learned_agents.csv](learned_agents.csv)): only -b*y is charged there, so this turn is a real "
-            "optimum effect of that objective."
+            "[learned_agents.csv](learned_agents.csv)): only -b*y is charged there, so this turn is an "
+            "optimum effect of that objective (which converged agents show it is their tie-break: below)."
         )
     tod = [r for r in learned if r["example"] == "train_observed_deploy_unobserved" and r["world"] == "unobserved"]
     for r in tod[:1]:
@@ -479,9 +573,19 @@ def main(out_dir: str | Path = REPORTS) -> None:
     mesa = read_csv(out / "mesa.csv")
     symbolic = read_csv(out / "symbolic.csv")
     switching = read_csv(out / "switching_thresholds.csv")
+    convergence = read_csv(out / "convergence_summary.csv")
+    phenomenon = read_csv(out / "phenomenon.csv") if (out / "phenomenon.csv").exists() else []
+    regions = read_csv(out / "phenomenon_regions.csv") if (out / "phenomenon_regions.csv").exists() else []
+    screen = first_screen(phenomenon, regions, variants, verdicts, learned, exact, symbolic)
     lines = (
-        [
-            "# tabturn reports",
+        ["# tabturn reports", ""]
+        + screen
+        + [
+            "",
+            "Every sentence above is computed from the table it links; the details, question by question, follow "
+            "the file index.",
+        ]
+        + [
             "",
             "Regenerated by `make report`; tables are byte-identical across runs, and figures differ at most in "
             "metadata. Run times live only in [provenance.json](provenance.json).",
@@ -492,9 +596,6 @@ def main(out_dir: str | Path = REPORTS) -> None:
         + [f"| [{f}]({f}) | {what} |" for f, what in FILES]
         + [""]
     )
-    convergence = read_csv(out / "convergence_summary.csv")
-    phenomenon = read_csv(out / "phenomenon.csv") if (out / "phenomenon.csv").exists() else []
-    regions = read_csv(out / "phenomenon_regions.csv") if (out / "phenomenon_regions.csv").exists() else []
     lines += phenomenon_answers(phenomenon, regions) + [""]
     lines += answers(exact, learned, verdicts, attribution, variants, mesa, symbolic, switching, convergence) + [""]
     if (out / "gridworlds.csv").exists():

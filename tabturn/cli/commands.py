@@ -947,8 +947,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         command = (argv if argv is not None else sys.argv[1:])[:1]
-        hint = "; rerun the same command to resume (finished chunks are kept)" if command == ["sweep"] else (
-            "; rerun the same command to resume (finished cells are cached)" if command == ["search"] else ""
+        hint = (
+            "; rerun the same command to resume (finished chunks are kept)"
+            if command == ["sweep"]
+            else ("; rerun the same command to resume (finished cells are cached)" if command == ["search"] else "")
         )
         print(f"tabturn: interrupted{hint}", file=sys.stderr)
         return 130

@@ -136,7 +136,9 @@ def parse_design(data: dict, root: Path = Path(".")) -> Design:
 
     unknown = set(data) - {"search", "learner", "blocks", "refine", "local", "regions"}
     if unknown:
-        raise InputError(sorted(unknown)[0], "unknown section; allowed: search, learner, blocks, refine, local, regions")
+        raise InputError(
+            sorted(unknown)[0], "unknown section; allowed: search, learner, blocks, refine, local, regions"
+        )
     head = _table(data.get("search", {}), "search")
     extra = set(head) - set(SEARCH_KEYS)
     if extra:
@@ -212,9 +214,7 @@ def _axes(body: dict, where: str) -> Iterable[tuple[str, list]]:
     for axis, values in body.items():
         section, dot, field = axis.partition(".")
         if not dot or section not in SECTIONS or not field:
-            raise InputError(
-                f"{where}.{axis}", f"an axis is 'section.field' with section one of {', '.join(SECTIONS)}"
-            )
+            raise InputError(f"{where}.{axis}", f"an axis is 'section.field' with section one of {', '.join(SECTIONS)}")
         if not isinstance(values, list) or not values:
             raise InputError(f"{where}.{axis}", "must be a non-empty list of values")
         yield axis, values
@@ -350,7 +350,9 @@ def problem(design: Design, cell: Cell) -> Problem:
             fields = value if isinstance(value, dict) else {field: value}  # a table sets linked fields together
             for key, item in fields.items():
                 if key not in data[section]:
-                    raise InputError(name, f"unknown field of [{section}]: {key!r}; allowed: {', '.join(data[section])}")
+                    raise InputError(
+                        name, f"unknown field of [{section}]: {key!r}; allowed: {', '.join(data[section])}"
+                    )
                 data[section][key] = item
     if data is None:
         mdp = _gridworld_mdp(base)
@@ -381,12 +383,12 @@ def problem(design: Design, cell: Cell) -> Problem:
             fields[name] = _number(fields[name], f"learner.{name}")
     if "epsilon_final" not in fields and "epsilon" in fields:
         fields["epsilon_final"] = fields["epsilon"]  # a constant schedule unless the design says otherwise
-    try:
-        settings = dataclasses.replace(defaults, **fields)
-    except TypeError as error:
-        raise InputError("learner", f"unknown learner field: {error}") from None
+    known = {f.name for f in dataclasses.fields(LearnerSettings)}
+    for name in fields:
+        if name not in known:
+            raise InputError(f"learner.{name}", f"unknown learner field; allowed: {', '.join(sorted(known))}")
+    settings = dataclasses.replace(defaults, **fields)
     return Problem(mdp, solution, settings, start, config, values)
-
 
 
 def _gridworld_mdp(world):
@@ -537,7 +539,9 @@ def run_cells(
     done = len(out)
     if progress:
         progress(done, len(cells))
-    for (cell, have), new in zip(todo, _execute(design, [(c, len(h["classes"]), seeds) for c, h in todo], workers, scheduler)):
+    for (cell, have), new in zip(
+        todo, _execute(design, [(c, len(h["classes"]), seeds) for c, h in todo], workers, scheduler)
+    ):
         outcome = {"classes": have["classes"] + new["classes"], "up": have["up"] + new["up"]}
         cache.write(design, cell, outcome)
         out[cell_key(cell)] = outcome
@@ -569,9 +573,9 @@ def _execute(design: Design, tasks: list[tuple[Cell, int, int]], workers: int, s
             yield _task(*job)
     else:
         with concurrent.futures.ProcessPoolExecutor(workers) as pool:
-            futures = [pool.submit(_task, *job) for job in jobs]
-            for future in futures:
-                yield future.result()
+            local = [pool.submit(_task, *job) for job in jobs]
+            for done in local:
+                yield done.result()
 
 
 # ---------------------------------------------------------------- statistics
@@ -623,7 +627,8 @@ def search(
 ) -> dict:
     """Screen, refine, confirm, then the local design around each region's representative.
 
-    Returns {"rows": one row per cell (every cell, hits or not), "regions": one row per region x local cell}.
+    Returns {"rows": one row per cell (every cell, hits or not), "regions": one row per region x local cell,
+    "cells": every cell as run, in row order}.
     """
     cache = Cache(cache_dir, design)
 
@@ -656,7 +661,7 @@ def search(
         region_rows += region_table(design, number, group, rep_row, local, outs, base)
         local_cells += [(c, outs[cell_key(c)]) for c in local]
     rows += [cell_row(design, c, o) for c, o in local_cells]
-    return {"rows": rows, "regions": region_rows}
+    return {"rows": rows, "regions": region_rows, "cells": cells + [c for c, _ in local_cells]}
 
 
 def _stage(progress: Callable[[str, int, int], None], stage: str) -> Callable[[int, int], None]:
@@ -755,13 +760,19 @@ def local_design(design: Design, rep: Cell, region: int) -> list[Cell]:
     add({}, "local")  # the representative itself, on its own stream, under the local block
     for axis, options in design.local:
         for v in options:
-            if axis in applies and _text(v) != _text(values.get(axis)):
+            if axis in applies and not _same(v, values.get(axis)):
                 add({axis: v}, f"local: {axis}")
     for a, b in design.pairs:
         for va, vb in itertools.product(dict(design.local)[a], dict(design.local)[b]):
-            if {a, b} <= applies and _text(va) != _text(values.get(a)) and _text(vb) != _text(values.get(b)):
+            if {a, b} <= applies and not _same(va, values.get(a)) and not _same(vb, values.get(b)):
                 add({a: va, b: vb}, f"local: {a} x {b}")
     return [c for c in cells if _valid(design, c)]
+
+
+def _same(a, b) -> bool:
+    """Whether two axis values are the same setting (numbers by value: 0 and 0.0 are one initial value)."""
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b))
+    return a == b if numbers else _text(a) == _text(b)
 
 
 def _valid(design: Design, cell: Cell) -> bool:
@@ -858,15 +869,17 @@ def csv_text(rows: list[dict], columns: list[str] | tuple[str, ...]) -> str:
 
 
 def write_results(design: Design, result: dict, out: str | os.PathLike, source: dict | None = None) -> list[Path]:
-    """DIR/search.csv (every cell), DIR/regions.csv (every local-design cell, paired) and DIR/provenance.json."""
+    """DIR/search.csv (every cell), DIR/regions.csv (every local-design cell, paired), DIR/cells.json (each
+    cell's settings, to rerun it) and DIR/provenance.json."""
     from tabturn.runs.files import dumps, provenance
 
     out = Path(out)
-    paths = [out / "search.csv", out / "regions.csv", out / "provenance.json"]
+    paths = [out / "search.csv", out / "regions.csv", out / "cells.json", out / "provenance.json"]
     write_atomic(paths[0], csv_text(result["rows"], row_columns(design)))
     write_atomic(paths[1], csv_text(result["regions"], REGION_COLUMNS))
+    write_atomic(paths[2], json.dumps(result["cells"], sort_keys=True, default=str, indent=0) + "\n")
     write_atomic(
-        paths[2],
+        paths[3],
         dumps(
             provenance(
                 command="search",

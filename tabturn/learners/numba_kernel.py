@@ -29,6 +29,12 @@ def available() -> bool:
     return numba is not None
 
 
+def set_threads(n: int) -> None:
+    """Use n threads for the compiled loops (results do not depend on it: seeds are independent)."""
+    if numba is not None:
+        numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
+
+
 if numba is not None:
     _jit = numba.njit(cache=True, fastmath=False, nogil=True, parallel=True)
     _inline = numba.njit(cache=True, fastmath=False, inline="always")

@@ -1,6 +1,7 @@
 """The phenomenon search: refinement logic, the always-up class, and cached cells reproduced exactly."""
 
 import importlib
+import json
 
 import numpy as np
 
@@ -12,25 +13,6 @@ from tests.helpers import ROOT
 
 def _ph():
     return importlib.import_module("analysis.phenomenon")
-
-
-def test_midpoints_are_geometric_for_counts_and_weights_and_none_between_neighbours():
-    ph = _ph()
-    assert ph.midpoint(10, 1000, "log-int") == 100 and ph.midpoint(10, 100, "log-int") == 32
-    assert ph.midpoint(1, 2, "log-int") is None and ph.midpoint(8, 9, "int") is None and ph.midpoint(8, 16, "int") == 12
-    assert ph.midpoint("1/4", "1", "log-rational") == "1/2" and ph.midpoint("1", "1", "log-rational") is None
-    assert ph.midpoint(0.05, 0.3, "linear") == 0.175
-
-
-def test_refine_adds_a_cell_only_where_neighbours_differ_along_one_numeric_axis():
-    ph = _ph()
-    cells = [{"block": "x", "learner.episodes": e, "learner.algorithm": a} for a in ("q", "sarsa") for e in (10, 1000)]
-    shares = {ph.cell_key(c): s for c, s in zip(cells, (0.0, 0.5, 0.2, 0.22))}
-    new = ph.refine(cells, shares)
-    assert new == [{"block": "x", "learner.episodes": 100, "learner.algorithm": "q"}]
-    shares[ph.cell_key(cells[3])] = 0.26  # now sarsa's pair differs by 0.06 >= 0.05 as well
-    assert len(ph.refine(cells, shares)) == 2
-    assert ph.refine(cells + new, {**shares, ph.cell_key(new[0]): 0.25}, step=1.0) == []  # nothing differs by 1
 
 
 def test_always_up_class_is_exclusive_and_the_flag_is_its_superset():
@@ -56,22 +38,48 @@ def test_always_up_class_is_exclusive_and_the_flag_is_its_superset():
     assert comp.classes["observed"][-1] == comp.classes["unobserved"][-1] == "unvisited"
 
 
-def test_cached_cells_reproduce_exactly():
-    ph = _ph()
+def _committed():
     common = importlib.import_module("analysis.common")
     rows = common.read_csv(ROOT / "reports" / "phenomenon.csv")
-    import json
+    regions = common.read_csv(ROOT / "reports" / "phenomenon_regions.csv")
+    cells = json.loads((ROOT / "reports" / "phenomenon_cells.json").read_text())
+    return rows, regions, cells
 
-    cells = {
-        ph.cell_key({k: v for k, v in c.items() if k != "_refined"}): c
-        for c in json.loads((ROOT / "reports" / "phenomenon_cells.json").read_text())
-    }
-    learners = [r for r in rows if r["block"] != "mesa"]
-    hits = sorted(learners, key=lambda r: abs(float(r["always_up_observed"]) - 0.5))
-    mesa = [r for r in rows if r["block"] == "mesa" and r["mesa_episodes"] == "5" and r["mesa_steps"] == "8"]
-    sample = [learners[0], learners[len(learners) // 2], hits[0]] + mesa[:1]
+
+def test_committed_cells_reproduce_exactly_from_their_settings_and_streams():
+    from tabturn.experiments import search
+
+    ph = _ph()
+    design = ph.design()
+    rows, _, cells = _committed()
+    by_key = {search.cell_key(c): c for c in cells}
+    screen = [r for r in rows if r["block"] not in ("mesa",) and not r["block"].startswith("local-")]
+    hits = sorted([r for r in screen if r["seed_dependent"] == "true"], key=lambda r: abs(float(r["share"]) - 0.5))
+    local = [r for r in rows if r["block"].startswith("local-") and r["learner.episodes"] in ("1", "3", "10")]
+    mesa = [r for r in rows if r["block"] == "mesa" and r["mesa.episodes"] == "5" and r["mesa.steps"] == "8"]
+    sample = [screen[0], screen[len(screen) // 2], hits[0], local[0]] + mesa[:1]
+    assert hits and local and mesa
     for row in sample:
-        cell = cells[row["cell"]]
-        again = ph.run_cell({k: v for k, v in cell.items() if k != "_refined"}, cache=None)
-        again["refined"] = str(cell.get("_refined", 0))
-        assert {k: str(v) for k, v in again.items()} == row
+        cell = by_key[row["cell"]]
+        outcome = search.run_seeds(design, cell, 0, int(row["seeds"]))
+        assert search.cell_row(design, cell, outcome) == row
+
+
+def test_committed_search_has_independent_streams_and_enough_seeds_where_it_matters():
+    rows, regions, cells = _committed()
+    ph = _ph()
+    design = ph.design()
+    screen = [r for r in rows if not r["block"].startswith("local-")]
+    assert len({r["stream_of"] for r in screen}) == len(screen)  # no two cells share a stream
+    assert all(r["stream_of"] == r["cell"] for r in screen)
+    reps = {r["cell"] for r in screen}
+    local = [r for r in rows if r["block"].startswith("local-")]
+    assert local and all(r["stream_of"] in reps for r in local)  # paired: the representative's stream
+    found = [r for r in screen if r["seed_dependent"] == "true"]
+    assert found and all(int(r["seeds"]) >= 1000 for r in found + local)
+    # a cell the screen could not call (some but not all seeds always-up) was confirmed with 1000 seeds
+    assert all(int(r["seeds"]) >= design.confirm_seeds for r in screen if 0 < int(r["hits"]) < int(r["seeds"]))
+    corners = [r for r in screen if r["block"] == "corners" and r["loss.b"] == "1"]
+    assert {int(r["objective.horizon"]) for r in corners} >= set(range(1, 9))
+    assert {int(r["learner.episodes"]) for r in corners} >= {1, 2, 3, 5, 10}
+    assert {r["region"] for r in regions} and all(int(r["cells"]) >= 1 for r in regions)
