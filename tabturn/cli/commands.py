@@ -314,7 +314,7 @@ def _load_problem(args, need_objective: bool = True):
     from tabturn.envs.turn.model import turn_mdp
     from tabturn.interop.arrays import load_npz
 
-    if args.config:
+    if args.config is not None:
         if getattr(args, "discount", None) is not None or getattr(args, "horizon", None) is not None:
             raise InputError(
                 "--discount", "--discount and --horizon go with --mdp or --gym; set them in the config file"
@@ -930,6 +930,8 @@ def main(argv: list[str] | None = None) -> int:
             "sweep": _cmd_sweep,
             "search": _cmd_search,
         }
+        _refuse_empty_paths(args)
+        _refuse_overwriting_inputs(args)
         return commands[args.command](args)
     except InputError as exc:
         print(f"tabturn: error: {_flag_named(exc, argv)}", file=sys.stderr)
@@ -954,6 +956,40 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"tabturn: interrupted{hint}", file=sys.stderr)
         return 130
+
+
+INPUT_FLAGS = ("config", "mdp", "policy", "q", "file")  # arguments that name files tabturn reads
+OUTPUT_FLAGS = ("out", "save_q", "drn", "prism", "npz", "cache")  # arguments that name files or directories it writes
+
+
+def _refuse_empty_paths(args) -> None:
+    """InputError for a file argument given as the empty string (e.g. ``--config ""``)."""
+    for flag in INPUT_FLAGS + OUTPUT_FLAGS:
+        if getattr(args, flag, None) == "":
+            raise InputError("--" + flag.replace("_", "-") if flag != "file" else "file", "is empty; give a path")
+
+
+def _refuse_overwriting_inputs(args) -> None:
+    """InputError when an output path is an input file, or a directory an input lives in is an output directory
+    (e.g. ``solve --config c.toml --out c.toml``): tabturn never replaces what it reads."""
+    import os
+
+    inputs = {}
+    for flag in INPUT_FLAGS:
+        value = getattr(args, flag, None)
+        if isinstance(value, str) and value and os.path.exists(value):
+            inputs[os.path.realpath(value)] = flag
+    for flag in OUTPUT_FLAGS:
+        value = getattr(args, flag, None)
+        if not isinstance(value, str) or not value:
+            continue
+        target = os.path.realpath(value)
+        if target in inputs:
+            name = "--" + flag.replace("_", "-")
+            source = inputs[target]
+            raise InputError(
+                name, f"{value!r} is the {source if source == 'file' else '--' + source} input; write elsewhere"
+            )
 
 
 LEARNER_FLAGS = {"algorithm": "--learner"}  # LearnerSettings fields whose flag is not --field-name

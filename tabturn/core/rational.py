@@ -31,11 +31,31 @@ def parse_rational(value: object, field: str) -> Fraction:
     if isinstance(value, str):
         text = value.strip()
         try:
-            result = Fraction(text)
+            result = rational_text(text, field)
+        except InputError:
+            raise
         except (ValueError, ZeroDivisionError):
             raise InputError(field, f'{value!r} is not a rational number; write e.g. "3", "-1/2" or "0.99"') from None
         return result
     raise InputError(field, f'must be a number or a rational string such as "1/2", not {type(value).__name__}')
+
+
+MAX_DIGITS = 1000  # digits of a rational's text, and the largest decimal exponent read exactly
+
+
+def rational_text(text: str, field: str) -> Fraction:
+    """Fraction(text), refusing (InputError) texts whose exact value would take more than MAX_DIGITS digits
+    (e.g. "1e999999999", which Fraction would expand into a billion-digit integer); ValueError if not a number."""
+    import re
+
+    exponent = re.search(r"[eE]\s*([+-]?\d+)\s*$", text)
+    digits = sum(ch.isdigit() for ch in text)
+    if digits > MAX_DIGITS or (exponent and abs(int(exponent.group(1)[:12])) > MAX_DIGITS):
+        raise InputError(
+            field,
+            f"{text[:40]!r}{'…' if len(text) > 40 else ''} needs more than {MAX_DIGITS} digits exactly; not supported",
+        )
+    return Fraction(text)
 
 
 def format_rational(value: Fraction | int) -> str:

@@ -141,6 +141,9 @@ def parse_gridworld(  # noqa: C901  (one check per map rule, in the order of the
     unknown = set(data) - {"gridworld", "coins", "flags", "cells"}
     if unknown:
         raise InputError(sorted(unknown)[0], "unknown section; allowed: gridworld, coins, flags, cells")
+    for section in ("gridworld", "coins", "flags", "cells"):
+        if not isinstance(data.get(section, {}), dict):
+            raise InputError(section, f"must be a table ([{section}] ...), not {type(data[section]).__name__}")
     head = {**data.get("gridworld", {}), **overrides}
     allowed = {"name", "map", "time_limit", "step_reward", "performance_only_if_false", "agent_model"}
     for key in head:
@@ -180,6 +183,12 @@ def parse_gridworld(  # noqa: C901  (one check per map rule, in the order of the
             raise InputError(f"cells.{char}", "must be one character other than '#', 'A' and space")
         if not isinstance(body, dict) or set(body) - CELL_KEYS:
             raise InputError(f"cells.{char}", f"allowed keys: {', '.join(sorted(CELL_KEYS))}")
+        for key in ("terminal", "once"):
+            if not isinstance(body.get(key, False), bool):
+                raise InputError(f"cells.{char}.{key}", f"must be true or false, not {body[key]!r}")
+        for key in ("reward_when", "interrupt", "clears", "sets", "name"):
+            if key in body and not isinstance(body[key], str):
+                raise InputError(f"cells.{char}.{key}", f"must be a name (a string), not {body[key]!r}")
         cell = Cell(
             reward=parse_rational(body.get("reward", 0), f"cells.{char}.reward"),
             reward_when=body.get("reward_when"),
@@ -199,6 +208,11 @@ def parse_gridworld(  # noqa: C901  (one check per map rule, in the order of the
                 raise InputError(
                     f"cells.{char}.{key}", f"{name!r} is not declared under [{'flags' if key == 'sets' else 'coins'}]"
                 )
+        if cell.interrupt is not None and coins[cell.interrupt][1]:
+            raise InputError(
+                f"cells.{char}.interrupt",
+                f"coin {cell.interrupt!r} is observed; an interrupt cell is driven by a hidden coin",
+            )
         if cell.reward_when is not None and not coins[cell.reward_when][1]:
             raise InputError(
                 f"cells.{char}.reward_when",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import inspect
 import math
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -17,6 +18,7 @@ import numpy as np
 
 from tabturn.core.errors import InputError
 from tabturn.core.mdp import TabularMDP
+from tabturn.core.rational import rational_text
 from tabturn.exact.evaluate import deterministic_table
 from tabturn.learners.saved import SavedTables, is_saved_tables, load_tables
 
@@ -82,11 +84,25 @@ def read_rows(path: str | Path) -> list[dict]:
             import pyarrow.parquet as pq
         except ImportError:
             raise InputError("policy", "reading Parquet needs pyarrow (extra 'parquet')") from None
-        return pq.read_table(path).to_pylist()
+        try:
+            return pq.read_table(path).to_pylist()
+        except Exception as exc:  # pyarrow's errors (ArrowInvalid, OSError...) have no common base but Exception
+            raise InputError("policy", f"{path.name} is not a readable Parquet file ({str(exc)[:120]})") from None
     if path.suffix not in (".csv", ""):  # no suffix (e.g. a pipe such as /dev/fd/63): read as CSV
         raise InputError("policy", f"must be .csv, .parquet, .npy or .npz, not {path.name}")
-    with open(path, newline="") as handle:
-        return list(csv.DictReader(handle))
+    if path.is_dir():
+        raise InputError("policy", f"{str(path)!r} is a directory, not a CSV file")
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except UnicodeDecodeError:
+        raise InputError("policy", f"{path.name} is not UTF-8 text (a CSV file was expected)") from None
+    except csv.Error as exc:
+        raise InputError("policy", f"{path.name} is not a readable CSV file ({exc})") from None
+    for i, row in enumerate(rows, start=2):
+        if None in row:  # csv.DictReader's key for fields beyond the header
+            raise InputError("policy", f"{path.name} line {i}: more fields than the header has columns")
+    return rows
 
 
 def _number(value, where: str, column: str) -> float:
@@ -102,7 +118,9 @@ def _number(value, where: str, column: str) -> float:
 def _probability(value, where: str, column: str) -> Fraction:
     text = str(value).strip()
     try:
-        p = Fraction(text)
+        p = rational_text(text, "policy")
+    except InputError:
+        raise InputError("policy", f"{where}: column {column}: {text[:40]!r} has too many digits") from None
     except (ValueError, ZeroDivisionError):
         raise InputError(
             "policy", f"{where}: column {column} must be a probability such as 0.25 or 1/3, not {value!r}"
@@ -337,6 +355,8 @@ def load_array(
     """An array in tabturn's state order (see ``parse_layout``): actions (integers, no A axis), probabilities or
     Q-values (an A axis). With a seeds axis, ``seed`` picks one row; otherwise every seed is read."""
     arr = np.asarray(array)
+    if arr.dtype.kind not in "iubf":
+        raise InputError(kind, f"array of {arr.dtype} values; integers (actions) or real numbers are needed")
     axes = array_layout(mdp, arr, kind, layout, horizon)
     if arr.dtype.kind not in "iub" and not np.all(np.isfinite(arr.astype(float))):
         raise InputError(kind, "array contains NaN or infinity")
@@ -621,12 +641,17 @@ def _read_array(path: Path, kind: str) -> np.ndarray:
         raise InputError(kind, f"file not found: {path}")
     try:
         loaded = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise InputError(kind, f"{path.name} is not a readable numpy file ({exc})") from None
-    if path.suffix == ".npz":
-        keys = list(loaded.keys())
-        key = kind if kind in keys else keys[0] if len(keys) == 1 else None
-        if key is None:
-            raise InputError(kind, f"{path.name} holds {keys}; name the array {kind!r}")
-        loaded = loaded[key]
+        if path.suffix == ".npz":
+            keys = list(loaded.keys())
+            key = kind if kind in keys else keys[0] if len(keys) == 1 else None
+            if key is None:
+                raise InputError(kind, f"{path.name} holds {keys}; name the array {kind!r}")
+            loaded = loaded[key]
+    except InputError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, SyntaxError) as exc:
+        raise InputError(kind, f"{path.name} is not a readable numpy file ({str(exc)[:120]})") from None
+    if not isinstance(loaded, np.ndarray) or loaded.dtype.kind not in "iubf":
+        what = getattr(loaded, "dtype", type(loaded).__name__)
+        raise InputError(kind, f"{path.name} holds {what} values; integers (actions) or real numbers are needed")
     return loaded

@@ -33,7 +33,8 @@ A design file (TOML)::
 
     [regions]
     keys = ["block", "learner.algorithm"]   # seed-dependent cells that agree on these form a region
-    max = 4
+    max = 4                                 # local designs for this many regions: those matching a prefer
+    prefer = [{ "learner.algorithm" = "q" }]   # filter first, then the largest region of each block, and so on
 
 Streams: every cell draws from its own stream, a base seed hashed from the design's ``base_seed`` and the cell's
 identity (``cell_stream``), so no two cells share random numbers. A local-design cell is the exception, on
@@ -95,6 +96,7 @@ class Design:
     pairs: tuple[tuple[str, str], ...] = ()
     region_keys: tuple[str, ...] = ("block",)
     max_regions: int = 4
+    prefer: tuple[tuple[tuple[str, str], ...], ...] = ()
 
     @property
     def axes(self) -> list[str]:
@@ -199,6 +201,9 @@ def parse_design(data: dict, root: Path = Path(".")) -> Design:
         pairs=tuple((str(a), str(b)) for a, b in pairs),
         region_keys=tuple(regions.get("keys", ["block"])),
         max_regions=check_int(regions.get("max", 4), "regions.max", 0),
+        prefer=tuple(
+            tuple((str(k), str(v)) for k, v in _table(p, "regions.prefer").items()) for p in regions.get("prefer", [])
+        ),
     )
     _check_cells(design)
     return design
@@ -398,8 +403,12 @@ def _gridworld_mdp(world):
 
 
 def _number(value, name: str) -> float:
+    from tabturn.core.rational import rational_text
+
     try:
-        return float(Fraction(str(value)))
+        return float(rational_text(str(value), name))
+    except InputError:
+        raise
     except (ValueError, ZeroDivisionError):
         raise InputError(name, f"must be a number, not {value!r}") from None
 
@@ -730,12 +739,21 @@ def _text(value) -> str:
 
 
 def regions(design: Design, rows: list[dict]) -> list[list[dict]]:
-    """Seed-dependent screen/refine cells grouped by the design's region keys, largest group first."""
-    found = [r for r in rows if r["seed_dependent"] == "true"]
+    """Seed-dependent screen cells grouped by the design's region keys, in the order local designs get them:
+    groups matching a ``prefer`` filter first, then the largest group of each block, the second largest of
+    each, and so on (so one block with many cells cannot take every local design)."""
+    found = [r for r in rows if r["seed_dependent"] == "true" and not r["block"].startswith("local-")]
     groups: dict[tuple, list[dict]] = {}
     for r in found:
         groups.setdefault(tuple(r.get(k, "") for k in design.region_keys), []).append(r)
-    return sorted(groups.values(), key=lambda g: (-len(g), g[0]["cell"]))
+    ordered = sorted(groups.values(), key=lambda g: (-len(g), g[0]["cell"]))
+    rank: dict[str, int] = {}
+    ranked = []
+    for g in ordered:
+        rank[g[0]["block"]] = rank.get(g[0]["block"], -1) + 1
+        preferred = any(all(g[0].get(k) == v for k, v in p) for p in design.prefer)
+        ranked.append((not preferred, 0 if preferred else rank[g[0]["block"]], -len(g), g[0]["cell"], g))
+    return [g for *_, g in sorted(ranked, key=lambda t: t[:4])]
 
 
 def representative(group: list[dict]) -> dict:

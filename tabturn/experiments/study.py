@@ -12,6 +12,7 @@ import numpy as np
 
 from tabturn.core.errors import InputError
 from tabturn.core.mdp import TabularMDP
+from tabturn.core.rational import rational_text
 from tabturn.envs.turn.config import TurnConfig
 from tabturn.envs.turn.model import state_index
 from tabturn.exact.solution import Solution
@@ -55,7 +56,9 @@ def _fraction_or_float(value):
     """A number from text: "1/2" exactly, else as float() reads it ("0.1", "inf")."""
     if isinstance(value, str):
         try:
-            return Fraction(value.strip())
+            return rational_text(value.strip(), "initial_value")
+        except InputError:
+            raise
         except (ValueError, ZeroDivisionError):
             return float(value)
     return value

@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from tabturn.core.errors import InputError
-from tabturn.core.rational import format_rational
+from tabturn.core.rational import format_rational, rational_text
 from tabturn.core.validation import check_choice, check_int, check_seeds
 from tabturn.envs.turn.config import TurnConfig
 from tabturn.learners.tabular import ENGINES, LearnerSettings
@@ -247,7 +247,7 @@ def _number_text(field: str, value):
     if field not in NUMBER_FIELDS or not isinstance(value, str):
         return value
     try:
-        number = Fraction(value.strip())
+        number = rational_text(value.strip(), field)
     except (ValueError, ZeroDivisionError):
         return value
     return int(number) if field in ("episodes", "horizon") and number.denominator == 1 else float(number)
@@ -372,7 +372,13 @@ def run_sweep(
     manifest = out / "sweep.json"
     fingerprint = sweep.fingerprint()
     if manifest.exists():
-        if json.loads(manifest.read_text()).get("fingerprint") != fingerprint:
+        try:
+            recorded = json.loads(manifest.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise InputError(
+                "--out", f"{str(manifest)!r} is corrupt (not a sweep manifest); use a new directory"
+            ) from None
+        if not isinstance(recorded, dict) or recorded.get("fingerprint") != fingerprint:
             raise InputError("--out", f"{str(out)!r} holds the results of a different sweep; use a new directory")
     else:
         write_atomic(manifest, dumps({"fingerprint": fingerprint, "sweep": dataclasses.asdict(sweep)}))

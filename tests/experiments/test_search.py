@@ -221,3 +221,39 @@ def test_every_axis_of_a_row_is_its_effective_value():
     # block b sets only the horizon: the others are the base's values, not blanks
     assert row["learner.episodes"] == "500" and row["learner.tie_break"] == "first" and row["objective.horizon"] == "2"
     assert list(itertools.islice(row, 5)) == list(S.ROW_HEAD)
+
+
+def test_a_dask_scheduler_gives_the_same_tables(tmp_path):
+    from tests.helpers import requires_extra
+
+    requires_extra("distributed")
+    from distributed import Client, LocalCluster
+
+    d = S.load_design(SMALL)
+    local = S.search(d, tmp_path / "local")
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        with Client(cluster):
+            remote = S.search(d, tmp_path / "dask", scheduler=cluster.scheduler_address)
+    assert remote["rows"] == local["rows"] and remote["regions"] == local["regions"]
+
+
+def test_a_gridworld_design_hunts_its_own_classes_and_worlds(tmp_path):
+    d = S.parse_design(
+        {
+            "search": {
+                "config": str(ROOT / "examples" / "gridworlds" / "absent_supervisor.toml"),
+                "hunt": "optimal",
+                "world": "supervisor=yes",
+                "screen_seeds": 20,
+                "confirm_seeds": 20,
+            },
+            "blocks": {"g": {"learner.episodes": [1, 300]}},
+        }
+    )
+    rows = S.search(d, None)["rows"]
+    assert [r["share"] for r in rows][0] == "0.0000"  # one episode never reaches the goal optimally
+    assert rows[1]["optimal"] == rows[1]["share"]  # hunting "optimal" counts the class optimal
+    with pytest.raises(S.InputError, match="gridworld design varies learner"):
+        S.parse_design(
+            {**{"search": d and {"config": d.config, "world": "supervisor=yes"}}, "blocks": {"g": {"loss.b": [1]}}}
+        )

@@ -1,0 +1,195 @@
+"""Hostile input, second round: each case is refused in one line naming the field (exit 2), in bounded time, with
+no traceback, no file written and no input overwritten."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tabturn.cli.commands import main
+from tests.helpers import ROOT
+
+ALWAYS = ROOT / "examples" / "always.toml"
+GRID = ROOT / "examples" / "gridworlds" / "absent_supervisor.toml"
+SAFE = ROOT / "examples" / "gridworlds" / "safe_interruptibility.toml"
+
+
+def _refused(argv: list[str], field: str, cwd: Path, seconds: float = 20.0) -> str:
+    before = sorted(p.name for p in cwd.iterdir())
+    err = io.StringIO()
+    started = time.perf_counter()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main(argv)
+    took = time.perf_counter() - started
+    line = err.getvalue()
+    assert code == 2, (argv, line)
+    assert len(line.strip().splitlines()) == 1 and "Traceback" not in line, line
+    assert field in line, (field, line)
+    assert len(line) <= 420, len(line)  # a huge offending value is cut
+    assert took < seconds, took
+    assert sorted(p.name for p in cwd.iterdir()) == before  # nothing written
+    return line
+
+
+def _config(tmp_path: Path, old: str, new: str, source: Path = ALWAYS, name: str = "c.toml") -> str:
+    text = source.read_text()
+    assert old in text
+    path = tmp_path / name
+    path.write_text(text.replace(old, new, 1))
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "old, new, field",
+    [
+        ("a = 1", 'a = "1e999999999"', "a:"),  # would build 10^999999999
+        ("a = 1", 'a = "1e5000"', "a:"),  # beyond Python's 4300-digit printing limit
+        ("a = 1", 'a = "1e-999999999"', "a:"),
+        ("b = 1", 'b = "' + "7" * 5000 + '"', "b:"),  # a 5000-digit value: the message is cut
+        ('discount = "1"', 'discount = "0.' + "9" * 2000 + '"', "discount"),
+    ],
+)
+def test_numbers_too_long_to_hold_exactly_are_refused_fast(tmp_path, monkeypatch, old, new, field):
+    monkeypatch.chdir(tmp_path)
+    config = _config(tmp_path, old, new)
+    _refused(["solve", "--config", config], field, tmp_path, seconds=5)
+
+
+@pytest.mark.parametrize(
+    "old, new, field",
+    [
+        ('reward_when = "supervisor"', 'reward_when = ["x"]', "cells.P.reward_when"),
+        ("terminal = true", 'terminal = "false"', "cells.G.terminal"),
+        ("terminal = true", "terminal = 2", "cells.G.terminal"),
+        ('name = "goal"', "name = 5", "cells.G.name"),
+        ("[cells.G]", "[cells.G]\nonce = 1", "cells.G.once"),
+    ],
+)
+def test_gridworld_fields_of_the_wrong_type_are_refused(tmp_path, monkeypatch, old, new, field):
+    monkeypatch.chdir(tmp_path)
+    _refused(["solve", "--config", _config(tmp_path, old, new, GRID)], field, tmp_path)
+
+
+def test_gridworld_sections_that_are_not_tables_are_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for section in ("coins", "flags", "cells"):
+        path = tmp_path / f"{section}.toml"
+        path.write_text(f'{section} = 5\n[gridworld]\nmap = ["###", "#A#", "###"]\n')
+        _refused(["solve", "--config", str(path)], section, tmp_path)
+        path.unlink()
+
+
+def test_an_interrupt_driven_by_an_observed_coin_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    text = SAFE.read_text()
+    assert "observed = false" in text
+    path = tmp_path / "s.toml"
+    path.write_text(text.replace("observed = false", "observed = true", 1))
+    _refused(["solve", "--config", str(path)], "interrupt", tmp_path)
+
+
+def _files(tmp_path: Path) -> dict[str, Path]:
+    d = tmp_path / "in"
+    d.mkdir()
+    files = {
+        "binary.csv": b"\xff\xfe\x00\x01state,action\n",
+        "long.csv": b"x,y,observed,action\n0,0,true," + b"u" * 200_000 + b"\n",
+        "extra.csv": b"x,y,observed,action\n0,0,true,up,5\n",
+        "garbage.parquet": b"PAR1garbagePAR1",
+        "garbage.npy": b"\x93NUMPYgarbage" * 10,
+        "garbage.npz": b"PK\x03\x04garbage",
+    }
+    for name, data in files.items():
+        (d / name).write_bytes(data)
+    np.save(d / "strings.npy", np.array(["a", "b"]))
+    np.save(d / "pickle.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    np.savez(d / "pickle.npz", q=np.array([{"a": 1}], dtype=object))
+    np.save(d / "complex.npy", np.zeros((128, 4), dtype=complex))
+    full = (d / "strings.npy").read_bytes()
+    (d / "truncated.npy").write_bytes(full[:60])
+    return {p.name: p for p in d.iterdir()}
+
+
+@pytest.mark.parametrize(
+    "flag, name",
+    [
+        ("--policy", "binary.csv"),
+        ("--policy", "long.csv"),
+        ("--policy", "extra.csv"),
+        ("--policy", "garbage.parquet"),
+        ("--policy", "garbage.npy"),
+        ("--policy", "strings.npy"),
+        ("--policy", "pickle.npy"),
+        ("--policy", "truncated.npy"),
+        ("--q", "garbage.npz"),
+        ("--q", "pickle.npz"),
+        ("--q", "complex.npy"),
+        ("--q", "strings.npy"),
+        ("--q", "truncated.npy"),
+    ],
+)
+def test_unreadable_policy_and_q_files_are_one_line(tmp_path, monkeypatch, flag, name):
+    if name.endswith(".parquet"):
+        pytest.importorskip("pyarrow")
+    files = _files(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    argv = ["check", "--config", str(ALWAYS), flag, str(files[name])]
+    if flag == "--q":
+        argv += ["--objective", "loss"]
+    _refused(argv, "policy" if flag == "--policy" else "q", tmp_path)
+
+
+@pytest.mark.parametrize(
+    "argv, field",
+    [
+        (["states", "--config", ""], "--config"),
+        (["solve", "--config", ""], "--config"),
+        (["check", "--config", str(ALWAYS), "--policy", ""], "--policy"),
+        (["learn", "--config", str(ALWAYS), "--out", ""], "--out"),
+    ],
+)
+def test_empty_paths_are_named(tmp_path, monkeypatch, argv, field):
+    monkeypatch.chdir(tmp_path)
+    _refused(argv, field, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "argv, field",
+    [
+        (["solve", "--config", "c.toml", "--json", "--out", "c.toml"], "--out"),
+        (["learn", "--config", "c.toml", "--seeds", "2", "--episodes", "2", "--save-q", "./c.toml"], "--save-q"),
+        (["export", "--config", "c.toml", "--drn", "c.toml"], "--drn"),
+        (["export", "--config", "c.toml", "--npz", "sub/../c.toml"], "--npz"),
+    ],
+)
+def test_outputs_never_overwrite_inputs(tmp_path, monkeypatch, argv, field):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "c.toml").write_text(ALWAYS.read_text())
+    _refused(argv, field, tmp_path)
+    assert (tmp_path / "c.toml").read_text() == ALWAYS.read_text()
+
+
+def test_a_policy_file_is_never_its_own_output(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    policy = tmp_path / "p.csv"
+    policy.write_text("x,y,observed,action\n0,0,true,up\n")
+    _refused(["check", "--config", str(ALWAYS), "--policy", "p.csv", "--out", str(policy)], "--out", tmp_path)
+    assert policy.read_text() == "x,y,observed,action\n0,0,true,up\n"
+
+
+def test_a_corrupt_sweep_manifest_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "sweep.json").write_text("{garbage")
+    sweep = str(ROOT / "examples" / "sweeps" / "epsilon_by_b.toml")
+    before = os.listdir(out)
+    _refused(["sweep", sweep, "--out", str(out), "--workers", "1"], "--out", tmp_path)
+    assert os.listdir(out) == before
