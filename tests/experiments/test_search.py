@@ -231,9 +231,9 @@ def test_a_dask_scheduler_gives_the_same_tables(tmp_path):
 
     d = S.load_design(SMALL)
     local = S.search(d, tmp_path / "local")
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
-        with Client(cluster):
-            remote = S.search(d, tmp_path / "dask", scheduler=cluster.scheduler_address)
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None)
+    with cluster, Client(cluster):
+        remote = S.search(d, tmp_path / "dask", scheduler=cluster.scheduler_address)
     assert remote["rows"] == local["rows"] and remote["regions"] == local["regions"]
 
 
