@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from tabturn.core.errors import InputError
-from tabturn.core.limits import INT64_SAFE
+from tabturn.core.limits import GRIDWORLD_STATE_BYTES, GRIDWORLD_STATE_WORK, INT64_SAFE, read_bounded, require
 from tabturn.core.mdp import MAX, TabularMDP, exact_csr
 from tabturn.core.rational import parse_rational
 
@@ -113,17 +113,15 @@ class Gridworld:
 def is_gridworld_file(path: str) -> bool:
     """True when the TOML file at ``path`` has a [gridworld] table."""
     try:
-        with open(path, "rb") as handle:
-            return "gridworld" in tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return "gridworld" in tomllib.loads(read_bounded(path, "config").decode("utf-8"))
+    except (OSError, InputError, tomllib.TOMLDecodeError, UnicodeDecodeError):
         return False
 
 
 def load_gridworld(path: str, **overrides) -> Gridworld:
     """Read and validate a gridworld file; errors name the file, and the row and column of map problems."""
     try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
+        data = tomllib.loads(read_bounded(path, "config").decode("utf-8"))
     except OSError as exc:
         raise InputError("config", f"cannot read {path!r}: {exc.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -241,6 +239,14 @@ def parse_gridworld(  # noqa: C901  (one check per map rule, in the order of the
     limit = head.get("time_limit", 100)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
         raise InputError("gridworld.time_limit", f"must be an integer in 1..10000, not {limit!r}")
+    free = sum(ch != "#" for row in rows for ch in row)
+    states = free * 2 ** (len(coins) + len(flags))  # at most: every free cell under every coin and flag value
+    require(
+        "gridworld.map",
+        f"a map of {free} free cells x {2 ** (len(coins) + len(flags))} coin/flag values",
+        states * GRIDWORLD_STATE_BYTES,
+        states * GRIDWORLD_STATE_WORK,
+    )
     return Gridworld(
         name=str(head.get("name", "gridworld")),
         rows=tuple(rows),

@@ -7,8 +7,7 @@ from fractions import Fraction
 import numpy as np
 
 from tabturn.core.bellman import ExactBackup, gaps_to_second, minimum_and_mask, reduce_fraction
-from tabturn.core.errors import InputError
-from tabturn.core.limits import MAX_TABLE_BYTES
+from tabturn.core.limits import require, solve_needs
 from tabturn.core.mdp import TabularMDP
 from tabturn.core.rational import RationalLike
 from tabturn.core.validation import check_discount, check_int
@@ -25,13 +24,8 @@ def backward_induction(mdp: TabularMDP, horizon: int, discount: RationalLike = 1
 
 def _backward_induction(mdp: TabularMDP, horizon: int, gamma: Fraction) -> Solution:
     """backward_induction on normalised inputs (exact evaluation calls it without re-checking)."""
-    need = horizon * mdp.n_states * np.dtype(mask_dtype(mdp.n_actions)).itemsize
-    if need > MAX_TABLE_BYTES:
-        raise InputError(
-            "horizon",
-            f"the action-set table would need about {need / 2**30:.1f} GiB (H x states x "
-            f"mask bytes); the limit is {MAX_TABLE_BYTES / 2**30:.0f} GiB",
-        )
+    nbytes, work = solve_needs(mdp.n_states, mdp.n_actions, horizon, np.dtype(mask_dtype(mdp.n_actions)).itemsize)
+    require("horizon", f"backward induction over {horizon} steps x {mdp.n_states} states", nbytes, work)
     backup = ExactBackup(mdp, gamma)
     masks = np.empty((horizon, mdp.n_states), dtype=mask_dtype(mdp.n_actions))
     N, den = backup.initial()

@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import lsqr
 
 from tabturn.core.errors import InputError
-from tabturn.core.limits import INT64_SAFE
+from tabturn.core.limits import INT64_SAFE, PYTHON_STEP, require
 from tabturn.core.mdp import TabularMDP
 from tabturn.core.rational import parse_rational
 from tabturn.core.validation import check_int
@@ -63,6 +63,13 @@ class MesaSettings:
         object.__setattr__(self, "prior", parse_rational(self.prior, "prior"))
         for name in ("episodes", "steps"):
             check_int(getattr(self, name), name, 1)
+        data = self.episodes * self.steps  # (state, loss) pairs of the training data, made one by one in Python
+        require(
+            "steps" if self.steps >= self.episodes else "episodes",
+            f"{self.episodes} x {self.steps} data steps",
+            64 * data,
+            PYTHON_STEP * data,
+        )
 
 
 def training_data(config: TurnConfig, mdp: TabularMDP, settings: MesaSettings) -> list[tuple[int, Fraction]]:

@@ -64,6 +64,7 @@ from pathlib import Path
 from typing import Any
 
 from tabturn.core.errors import InputError
+from tabturn.core.limits import read_bounded
 from tabturn.core.validation import check_choice, check_int
 from tabturn.runs.files import write_atomic
 
@@ -124,7 +125,7 @@ def load_design(path: str | os.PathLike) -> Design:
     """Read and check a design file; relative paths in it are relative to the file."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(read_bounded(path, "design").decode("utf-8"))
     except FileNotFoundError:
         raise InputError("design", f"no such file: {str(path)!r}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:

@@ -19,7 +19,7 @@ import numpy as np
 
 from tabturn.core import detmath
 from tabturn.core.errors import InputError
-from tabturn.core.limits import MAX_TABLE_BYTES
+from tabturn.core.limits import MAX_TABLE_BYTES, require
 from tabturn.core.mdp import TabularMDP
 from tabturn.core.validation import check_choice, check_int, check_seeds
 from tabturn.learners import counter_rng
@@ -270,6 +270,12 @@ def learn(
     keys = counter_rng.seed_keys(base_seed, seeds)
     columns = len(problem.cols)
     size = EPISODE_CHUNK if engine == "numpy" else max(EPISODE_CHUNK, HASH_BYTES // (8 * (H + 1) * columns))
+    if engine == "numpy":  # its uniforms for a chunk are materialised: (B, chunk, H + 1, columns) doubles
+        require(
+            "seeds",
+            f"the numpy engine's draws for {B} seeds x {H + 1} steps (use engine numba)",
+            8 * B * min(size, settings.episodes) * (H + 1) * columns,
+        )
     run_chunk = _numba_chunk if engine == "numba" else _numpy_chunk
     for first, count in _chunks(settings.episodes, checkpoints, size):
         # step sizes n^-omega from one CPU-independent table (shared by both engines), long enough for this chunk
@@ -316,6 +322,12 @@ def _validate(mdp: TabularMDP, settings: LearnerSettings, seeds, engine: str, ch
             f"{need / 2**30:.1f} GiB; the limit is {MAX_TABLE_BYTES / 2**30:.0f} GiB (run them in "
             "batches, e.g. with a sweep)",
         )
+    require(
+        "episodes",
+        f"{len(seeds)} seeds x {settings.episodes} episodes x {settings.horizon} steps",
+        0,
+        len(seeds) * settings.episodes * settings.horizon,
+    )
     seeds = check_seeds(seeds)
     check_choice(engine, "engine", ENGINES)
     if engine == "numba":

@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from tabturn.core.errors import InputError
+from tabturn.core.limits import read_bounded
 from tabturn.core.rational import format_rational, rational_text
 from tabturn.core.validation import check_choice, check_int, check_seeds
 from tabturn.envs.turn.config import TurnConfig
@@ -105,7 +106,7 @@ class Sweep:
 def load_sweep(path: str) -> Sweep:
     """Read and validate a sweep file (see the module docstring)."""
     try:
-        raw = Path(path).read_bytes()
+        raw = read_bounded(path, "sweep")
     except OSError as exc:
         raise InputError("sweep", f"cannot read {path!r}: {exc.strerror}") from None
     try:

@@ -33,7 +33,7 @@ from fractions import Fraction
 from typing import Any, NamedTuple
 
 from tabturn.core.errors import InputError
-from tabturn.core.limits import MAX_TABLE_BYTES  # noqa: F401  (re-exported: its old home)
+from tabturn.core.limits import MAX_TABLE_BYTES, read_bounded  # MAX_TABLE_BYTES re-exported: its old home
 from tabturn.core.rational import format_rational, parse_rational
 from tabturn.core.validation import check_choice, check_discount, check_horizon, check_int
 
@@ -211,8 +211,7 @@ class TurnConfig:
     def load(cls, path: str) -> TurnConfig:
         """Read a TOML config file."""
         try:
-            with open(path, "rb") as handle:
-                raw = handle.read()
+            raw = read_bounded(path, "config")
         except OSError as exc:
             raise InputError("config", f"cannot read {path!r}: {exc.strerror}") from None
         try:
