@@ -65,6 +65,45 @@ def _changes(rows: list[dict], limit: int | None = None) -> str:
     return text + (f" and {len(rows) - limit} more" if limit is not None and len(rows) > limit else "")
 
 
+NAMED = (
+    ("learner.tie_break = random", "a random tie-break"),
+    ("learner.action_order = up last", "'up' listed last"),
+    ("learner.initial_value = -1", "initial value -1"),
+    ("learner.initial_value = 1", "initial value 1"),
+    ("learner.initial_value = pessimistic", "pessimistic"),
+    ("learner.episodes = 1000", "1000 episodes"),
+    ("learner.algorithm = sarsa", "SARSA"),
+    ("learner.algorithm = double-q", "double Q"),
+)
+
+
+def _named(found: list[dict], region: str) -> str:
+    """The share after each of the NAMED changes tried in a region's local design."""
+    mine = {r["change"]: r for r in found if r["region"] == region}
+    return ", ".join(f"{label} {float(mine[c]['share']):.1%}" for c, label in NAMED if c in mine)
+
+
+def _common(found: list[dict], regions: list[str]) -> str:
+    """What every one of ``regions`` agrees on: the NAMED changes that remove it, and those within 5 points."""
+
+    def rows(change):
+        return [r for r in found if r["region"] in regions and r["change"] == change]
+
+    removes, still = [], []
+    for change, label in NAMED:
+        mine = rows(change)
+        if len(mine) != len(regions):
+            continue
+        if all(r["effect"] == "removes" for r in mine):
+            removes.append(label)
+        elif all(abs(float(r["share"]) - float(r["representative_share"])) < 0.05 for r in mine):
+            still.append(label)
+    return (
+        f"in each of these regions {', '.join(removes) or 'no single change'} each remove it, and "
+        f"{' and '.join(still) or 'no change'} move it by less than 5 points"
+    )
+
+
 def corner_hits(rows: list[dict], b: str = "1") -> list[dict]:
     """Seed-dependent cells of the corners block at weight b."""
     return [r for r in _screen(rows) if r["block"] == "corners" and r["loss.b"] == b and r["seed_dependent"] == "true"]
@@ -100,26 +139,32 @@ def first_screen(
     obs_opt = sum(r["exact_up_forever_observed"] == "true" for r in variants)
     hits = [r for r in _screen(rows) if r["seed_dependent"] == "true"]
     hit_opt = sum(r["exact_hunt_optimal"] == "true" for r in hits)
+    optimal_cells = sum(r["exact_hunt_optimal"] == "true" for r in _screen(rows))
     out.append(
-        f"- **Observed, going up forever is a training effect, never the objective's:** the exact optimum goes up "
-        f"forever while observed in {obs_opt} of {len(variants)} readings of the setup "
-        f"([variant_robustness.csv](variant_robustness.csv)); the search finds a seed-dependent share of "
-        f"always-up seeds in {len(hits)} of {len(_screen(rows))} cells, {hit_opt} of them where the optimum goes "
-        f"up forever ([phenomenon.md](phenomenon.md)); {_corner_text(rows)}."
+        f"- **Observed, the seed-dependent always-up habit is a training effect:** the exact optimum goes up forever "
+        f"while observed in {obs_opt} of {len(variants)} readings of the setup "
+        f"([variant_robustness.csv](variant_robustness.csv)) and in {optimal_cells} of the search's "
+        f"{len(_screen(rows))} cells (short horizons, large b), {hit_opt} of them seed-dependent; the "
+        f"{len(hits)} seed-dependent cells all miss the optimum ([phenomenon.md](phenomenon.md)); at the seed's "
+        f"own weights {_corner_text(rows)}."
     )
     if found:
-        region = found[0]["region"]
-        effects = _region_effects(found, region)
-        head = next(r for r in found if r["region"] == region)
-        rep = next((r for r in rows if r["cell"] == head["representative"]), {})
-        keys = ", ".join(f"{k} {rep.get(k, '')}" for k in ("block", "loss.b"))
+        parts, chosen = [], []
+        for region in dict.fromkeys(r["region"] for r in found):
+            head = next(r for r in found if r["region"] == region)
+            rep = next((r for r in rows if r["cell"] == head["representative"]), {})
+            if rep.get("block") == "mesa" or len(parts) == 2:
+                continue
+            named = _named(found, region)
+            chosen.append(region)
+            parts.append(
+                f"{rep.get('block')} block, b = {rep.get('loss.b')} ({head['cells']} cells; representative "
+                f"{float(head['representative_share']):.1%} of 1000 seeds at horizon {rep.get('objective.horizon')}"
+                f"): {named}"
+            )
         out.append(
-            f"- **Where the seed-dependent habit comes from** (largest region: {keys}, {head['cells']} cells; "
-            f"representative {float(head['representative_share']):.1%} of 1000 seeds): removed by "
-            f"{_changes(effects['removes'], 4) or 'no single change'}; strengthened by "
-            f"{_changes(effects['strengthens'], 3) or 'no change'}; unmoved by "
-            f"{_changes(effects['none'], 3) or 'no change'} (paired McNemar, "
-            "[phenomenon_regions.csv](phenomenon_regions.csv))."
+            f"- **Where it comes from:** {_common(found, chosen)} (one change at a time, paired McNemar, "
+            "[phenomenon_regions.csv](phenomenon_regions.csv)): " + "; ".join(parts) + "."
         )
     absent = next(
         (
@@ -139,8 +184,8 @@ def first_screen(
             "- **Unobserved, it depends on the world:** under an absent supervisor going up forever is exactly "
             f"optimal (allowed_by_optimum {absent['allowed_by_optimum']}: only -b*y is charged), an optimum effect"
             + (
-                f" though not the only optimum: converged agents show it by tie-break ({absent['converged']}"
-                f" with 'up' first), {absent['default']} at the default budget"
+                f" though not the only optimum: converged agents show it ({absent['converged']}) or not as their "
+                f"tie-break picks among optimal actions (evidence column), {absent['default']} at the default budget"
                 if tie
                 else f" ({absent['converged']} converged agents, {absent['default']} at the default budget)"
             )
