@@ -1,7 +1,7 @@
 """The seed's observation, searched: where does an agent trained while observed go up forever *in the observed
 world* in a seed-dependent share of seeds (strictly between 1% and 99%), and what moves that share?
 
-The search is the design file examples/search/phenomenon.toml, run by tabturn.experiments.search:
+The search is the design file examples/search/phenomenon.toml, run by tabturn.runs.search:
 
 - ``python -m analysis.phenomenon --search`` (slow, cached per cell under .cache/search/): writes
   reports/phenomenon.csv (every cell), phenomenon_regions.csv (each local-design cell against its region's
@@ -28,7 +28,7 @@ CACHE = ROOT / ".cache" / "search"
 
 def design():
     """The phenomenon design, on this machine's learner engine (engines give the same numbers)."""
-    from tabturn.experiments.search import load_design
+    from tabturn.runs.search import load_design
 
     return dataclasses.replace(load_design(DESIGN), engine=engine())
 
@@ -36,8 +36,8 @@ def design():
 def run_search(out_dir: Path = REPORTS) -> None:
     """The full search (cached): phenomenon.csv, phenomenon_regions.csv, phenomenon_cells.json, provenance."""
     from tabturn.core.progress import Progress
-    from tabturn.experiments.search import REGION_COLUMNS, row_columns, search
     from tabturn.runs.files import dumps, provenance
+    from tabturn.runs.search import REGION_COLUMNS, row_columns, search
 
     d = design()
     bars: dict[str, Progress] = {}
@@ -234,7 +234,7 @@ CORNER_COLUMNS = [
 def up_path_losses(cell: dict) -> list[str]:
     """The exact loss of each 'up' along the all-up path from the observed start over the cell's horizon."""
     from tabturn.core.rational import format_rational
-    from tabturn.experiments.search import problem
+    from tabturn.runs.search import problem
 
     p = problem(design(), cell)
     mdp, up = p.mdp, p.mdp.action_names.index("up")
@@ -255,7 +255,7 @@ def why_lines(rows: list[dict], found: list[dict]) -> list[str]:
         return []
     s = summaries[0]
     cells = json.loads((REPORTS / "phenomenon_cells.json").read_text())
-    from tabturn.experiments.search import cell_key
+    from tabturn.runs.search import cell_key
 
     cell = next(c for c in cells if cell_key(c) == s["rep"]["cell"])
     losses = up_path_losses(cell)

@@ -190,7 +190,7 @@ def _parser() -> argparse.ArgumentParser:
         "cells from the cache.",
         epilog="example: tabturn search examples/search/small.toml --out results/small --workers 2",
     )
-    search.add_argument("file", help="design TOML (see tabturn/experiments/search.py)")
+    search.add_argument("file", help="design TOML (see tabturn/runs/search.py)")
     search.add_argument("--out", required=True, help="output directory: search.csv, regions.csv, provenance.json")
     search.add_argument("--cache", help="cache directory of per-cell results (default: OUT/cache)")
     where = search.add_mutually_exclusive_group()
@@ -417,7 +417,7 @@ def _cmd_search(args) -> int:
     import os
 
     from tabturn.core.progress import Progress
-    from tabturn.experiments.search import load_design, regions, search, write_results
+    from tabturn.runs.search import load_design, regions, search, write_results
 
     if args.workers < 1:
         raise InputError("--workers", f"must be at least 1, not {args.workers}")

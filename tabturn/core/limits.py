@@ -22,6 +22,7 @@ checked by their headers (``numpy_file_bytes``) before any array is read.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from tabturn.core.errors import InputError
 
@@ -61,7 +62,7 @@ def solve_needs(states: int, actions: int, horizon: int, mask_bytes: int = 1) ->
     return horizon * states * mask_bytes + 8 * 8 * states * actions, horizon * (states * actions + LOOP_OVERHEAD)
 
 
-def read_bounded(path: str | os.PathLike, field: str, limit: int = MAX_FILE_BYTES) -> bytes:
+def read_bounded(path: str | os.PathLike[str], field: str, limit: int = MAX_FILE_BYTES) -> bytes:
     """The bytes of a file, refusing one larger than ``limit`` (read at most limit + 1 bytes: a device such as
     /dev/zero is refused, not read forever). OSError propagates for the caller's message."""
     with open(path, "rb") as handle:
@@ -71,14 +72,15 @@ def read_bounded(path: str | os.PathLike, field: str, limit: int = MAX_FILE_BYTE
     return data
 
 
-def numpy_file_bytes(path: str | os.PathLike) -> int:
+def numpy_file_bytes(path: str | os.PathLike[str]) -> int:
     """The bytes numpy would allocate to load an .npy, or every member of an .npz (uncompressed sizes from the
-    zip directory, array sizes from the .npy headers), without reading any array. ValueError if unreadable."""
+    zip directory, array sizes from the .npy headers), without reading any array; 0 for a file that is neither.
+    ValueError (or zipfile.BadZipFile) if a header is unreadable."""
     import zipfile
 
     import numpy as np
 
-    def header_bytes(handle) -> int:
+    def header_bytes(handle: Any) -> int:
         version = np.lib.format.read_magic(handle)
         reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
         shape, _, dtype = reader(handle, max_header_size=10_000)
@@ -88,7 +90,11 @@ def numpy_file_bytes(path: str | os.PathLike) -> int:
         return count * max(1, dtype.itemsize)
 
     path = os.fspath(path)
-    if path.endswith(".npz"):
+    with open(path, "rb") as handle:
+        magic = handle.read(6)
+    if magic[:2] != b"PK" and magic != b"\x93NUMPY":
+        return 0  # neither a zip nor an .npy: numpy's own reader says what it is not
+    if magic[:2] == b"PK":
         total = 0
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from tabturn.core.errors import InputError
+from tabturn.core.limits import numpy_file_bytes, require
 from tabturn.core.mdp import TabularMDP
 from tabturn.core.rational import rational_text
 from tabturn.exact.evaluate import deterministic_table
@@ -640,6 +641,7 @@ def _read_array(path: Path, kind: str) -> np.ndarray:
     if not path.exists():
         raise InputError(kind, f"file not found: {path}")
     try:
+        require(kind, f"loading {path.name}", numpy_file_bytes(path))  # from the headers, before any array is read
         loaded = np.load(path, allow_pickle=False)
         if path.suffix == ".npz":
             keys = list(loaded.keys())

@@ -10,7 +10,7 @@ from fractions import Fraction
 import numpy as np
 
 from tabturn.core.errors import InputError
-from tabturn.core.limits import INT64_SAFE
+from tabturn.core.limits import INT64_SAFE, numpy_file_bytes, require
 from tabturn.core.mdp import MAX, TabularMDP, exact_csr
 from tabturn.core.rational import small_fraction
 
@@ -156,6 +156,7 @@ def load_npz(path: str) -> TabularMDP:
     if os.path.splitext(str(path))[1] not in ("", ".npz"):
         raise InputError("mdp", f"{path!r} is not an .npz; expected an .npz with arrays P (A, S, S) and R (S, A)")
     try:
+        require("mdp", f"loading {os.path.basename(str(path))}", numpy_file_bytes(path))  # headers only
         with np.load(path, allow_pickle=False) as data:
             keys = set(data.files)
             missing = {"P", "R"} - keys

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from tabturn.core.errors import InputError
+from tabturn.core.limits import numpy_file_bytes, require
 from tabturn.core.mdp import TabularMDP
 
 FORMAT = "tabturn-saved-q/1"
@@ -105,6 +106,7 @@ def is_saved_tables(path: str | Path) -> bool:
 def load_tables(path: str | Path, mdp: TabularMDP | None = None) -> SavedTables:
     """Read a saved-q file; with ``mdp``, refuse one saved for different states or actions."""
     try:
+        require("q", f"loading {Path(path).name}", numpy_file_bytes(path))  # from the headers, before reading
         data = np.load(path, allow_pickle=False)
         fields = {k: data[k] for k in data.files}
     except (OSError, ValueError, zipfile.BadZipFile) as exc:

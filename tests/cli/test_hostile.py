@@ -193,3 +193,32 @@ def test_a_corrupt_sweep_manifest_is_one_line(tmp_path, monkeypatch):
     before = os.listdir(out)
     _refused(["sweep", sweep, "--out", str(out), "--workers", "1"], "--out", tmp_path)
     assert os.listdir(out) == before
+
+
+def test_a_numpy_header_that_claims_a_huge_array_is_refused_before_reading(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "in" / "huge.npy"
+    path.parent.mkdir()
+    with open(path, "wb") as handle:  # a 100-byte file whose header claims 40000 x 40000 x 8 doubles (100 GiB)
+        np.lib.format.write_array_header_1_0(
+            handle, {"descr": "<f8", "fortran_order": False, "shape": (40000, 40000, 8)}
+        )
+    line = _refused(["check", "--config", str(ALWAYS), "--q", str(path), "--objective", "loss"], "GiB", tmp_path)
+    assert "limit" in line
+
+
+def test_a_zip_bomb_npz_is_refused_by_its_uncompressed_size(tmp_path, monkeypatch):
+    import zipfile
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TABTURN_MEMORY_LIMIT_GIB", "0.001")  # 1 MiB, so a 10 MB member is a bomb here
+    path = tmp_path / "in" / "bomb.npz"
+    path.parent.mkdir()
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("q.npy", b"\0" * 10_000_000)
+    assert path.stat().st_size < 100_000
+    for argv in (
+        ["check", "--config", str(ALWAYS), "--q", str(path), "--objective", "loss"],
+        ["solve", "--mdp", str(path), "--horizon", "2"],
+    ):
+        _refused(argv, "GiB", tmp_path)

@@ -1,4 +1,4 @@
-"""tabturn.experiments.search: independent streams per cell, paired local designs, statistics, cache, CLI."""
+"""tabturn.runs.search: independent streams per cell, paired local designs, statistics, cache, CLI."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tabturn.experiments import search as S
+from tabturn.runs import search as S
 from tests.helpers import ROOT
 
 SMALL = ROOT / "examples" / "search" / "small.toml"
