@@ -431,11 +431,14 @@ def _cmd_search(args) -> int:
             bars[stage] = Progress(total, f"search: {stage}", quiet=args.quiet)
         bars[stage].update(done)
 
+    from tabturn.runs.files import DirectoryLock
+
     cache = args.cache or os.path.join(args.out, "cache")
-    result = search(design, cache, args.workers, args.scheduler, progress)
-    for bar in bars.values():
-        bar.close()
-    paths = write_results(design, result, args.out, {"design_file": args.file})
+    with DirectoryLock(args.out):
+        result = search(design, cache, args.workers, args.scheduler, progress)
+        for bar in bars.values():
+            bar.close()
+        paths = write_results(design, result, args.out, {"design_file": args.file})
     rows = [r for r in result["rows"] if not r["block"].startswith("local-")]
     found = sum(r["seed_dependent"] == "true" for r in rows)
     print(

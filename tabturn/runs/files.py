@@ -7,6 +7,7 @@ import os
 import platform
 import secrets
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -106,3 +107,48 @@ def _version(package: str) -> str | None:
 def dumps(obj) -> str:
     """Deterministic JSON text (sorted keys are not used: field order is part of the format)."""
     return json.dumps(obj, indent=2) + "\n"
+
+
+class DirectoryLock:
+    """An exclusive advisory lock (flock) on an output directory itself, so no lock file is written: a second run
+    on the same directory is refused in one line while the first holds it; the kernel drops the lock when its
+    process dies, so a killed run never leaves the directory locked."""
+
+    def __init__(self, directory: str | os.PathLike, flag: str = "--out"):
+        self.directory, self.flag = Path(directory), flag
+        self.handle: Any = None
+
+    def __enter__(self) -> DirectoryLock:
+        import fcntl
+
+        from tabturn.core.errors import InputError
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.handle = os.open(self.directory, os.O_RDONLY)  # held open while the run lasts
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self.handle)
+            self.handle = None
+            raise InputError(
+                self.flag, f"{str(self.directory)!r} is in use by another tabturn run; wait for it or use another"
+            ) from None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.handle is not None:
+            os.close(self.handle)
+            self.handle = None
+
+
+def die_with_parent() -> None:
+    """In a worker process: ask Linux to send SIGTERM when the parent dies (a SIGKILLed run leaves no orphans);
+    elsewhere a no-op."""
+    import contextlib
+    import ctypes
+    import signal
+    import sys
+
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG = 1

@@ -66,7 +66,7 @@ from typing import Any
 from tabturn.core.errors import InputError
 from tabturn.core.limits import read_bounded
 from tabturn.core.validation import check_choice, check_int
-from tabturn.runs.files import write_atomic
+from tabturn.runs.files import die_with_parent, write_atomic
 
 STREAMS = "cell-hashed-1"  # how a cell's base seed is derived; part of every cache key
 SEARCH_KEYS = ("config", "hunt", "world", "band", "screen_seeds", "confirm_seeds", "base_seed", "engine", "name")
@@ -582,7 +582,7 @@ def _execute(design: Design, tasks: list[tuple[Cell, int, int]], workers: int, s
         for job in jobs:
             yield _task(*job)
     else:
-        with concurrent.futures.ProcessPoolExecutor(workers) as pool:
+        with concurrent.futures.ProcessPoolExecutor(workers, initializer=die_with_parent) as pool:
             local = [pool.submit(_task, *job) for job in jobs]
             for done in local:
                 yield done.result()

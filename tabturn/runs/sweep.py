@@ -59,7 +59,7 @@ from tabturn.core.rational import format_rational, rational_text
 from tabturn.core.validation import check_choice, check_int, check_seeds
 from tabturn.envs.turn.config import TurnConfig
 from tabturn.learners.tabular import ENGINES, LearnerSettings
-from tabturn.runs.files import dumps, provenance, write_atomic
+from tabturn.runs.files import DirectoryLock, die_with_parent, dumps, provenance, write_atomic
 
 CONFIG_SECTIONS = ("grid", "loss", "objective", "supervision")
 RECORDS = ("class", "regret", "up_forever", "agreement")  # the default: learner measures
@@ -370,6 +370,27 @@ def run_sweep(
     Returns {"cells", "computed_cells", "seconds", "rows"} (rows in cell order, as written to the table).
     """
     out = Path(out)
+    for point in sweep.points:  # every point's settings, before anything is written
+        config, learner = _point_setup(sweep, point)
+        order = _settings(config, learner).action_order
+        if order is not None and sorted(order) != list(range(len(config.actions))):
+            raise InputError(
+                "learner.action_order", f"must be a permutation of 0..{len(config.actions) - 1}, not {list(order)}"
+            )
+    created = not out.exists()
+    try:
+        with DirectoryLock(out):
+            return _run_locked(sweep, out, executor, workers, scheduler, progress, source)
+    except BaseException:
+        if created and not any((out / "chunks").glob("*.json")):  # nothing computed: leave nothing behind
+            import shutil
+
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def _run_locked(sweep: Sweep, out: Path, executor, workers, scheduler, progress, source) -> dict:
+    """run_sweep's body, under the directory lock."""
     manifest = out / "sweep.json"
     fingerprint = sweep.fingerprint()
     if manifest.exists():
@@ -431,7 +452,7 @@ def _execute(sweep: Sweep, todo: list, executor: str, workers: int | None, sched
             return
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent) as pool:
             futures = {pool.submit(run_seed_chunk, sweep, *chunk): chunk for chunk in todo}
             for future in as_completed(futures):
                 yield futures[future], future.result()

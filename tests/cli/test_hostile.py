@@ -222,3 +222,70 @@ def test_a_zip_bomb_npz_is_refused_by_its_uncompressed_size(tmp_path, monkeypatc
         ["solve", "--mdp", str(path), "--horizon", "2"],
     ):
         _refused(argv, "GiB", tmp_path)
+
+
+SWEEP = ROOT / "examples" / "sweeps" / "epsilon_by_b.toml"
+
+
+def test_a_second_run_on_a_locked_output_directory_is_refused(tmp_path, monkeypatch):
+    from tabturn.runs.files import DirectoryLock
+
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    with DirectoryLock(out):  # another run holds the directory
+        before = sorted(os.listdir(out))
+        _refused(["sweep", str(SWEEP), "--out", str(out), "--workers", "1"], "in use", tmp_path)
+        _refused(["search", str(ROOT / "examples" / "search" / "small.toml"), "--out", str(out)], "in use", tmp_path)
+        assert sorted(os.listdir(out)) == before
+
+
+def test_a_sweep_that_fails_validation_leaves_no_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    sweep = tmp_path / "s.toml"
+    sweep.write_text(
+        "[sweep]\nseeds = 2\n[grid]\nx = [0, 2]\ny = [0, 2]\n[objective]\nhorizon = 3\n"
+        "[learner]\nepisodes = 5\naction_order = [0, 0, 1, 2]\n"
+    )
+    line = _refused(["sweep", str(sweep), "--out", str(tmp_path / "out")], "action_order", tmp_path)
+    assert "permutation" in line and not (tmp_path / "out").exists()
+
+
+def test_sweep_workers_die_with_a_killed_parent(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    sweep = tmp_path / "slow.toml"
+    sweep.write_text(
+        '[sweep]\nseeds = 400\nchunk = 20\nengine = "numpy"\n[grid]\nx = [0, 7]\ny = [0, 7]\n[objective]\n'
+        "horizon = 16\n[learner]\nepisodes = 3000\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-m", "tabturn", "sweep", str(sweep), "--out", str(tmp_path / "out"), "--workers", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    children: list[int] = []
+    deadline = time.time() + 60
+    while time.time() < deadline and len(children) < 2:
+        time.sleep(0.2)
+        path = Path(f"/proc/{parent.pid}/task/{parent.pid}/children")
+        if not path.exists():
+            pytest.skip("no /proc children list on this system")
+        children = [int(c) for c in path.read_text().split()]
+    assert len(children) >= 2, "the sweep did not start its workers"
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.time() + 20
+    alive = children
+    while time.time() < deadline and alive:
+        time.sleep(0.2)
+        alive = [c for c in alive if Path(f"/proc/{c}").exists() and "Z" not in _state(c)]
+    assert not alive, f"workers {alive} outlived their parent"
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except (OSError, IndexError):
+        return "Z"
