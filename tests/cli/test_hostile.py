@@ -289,3 +289,82 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
     except (OSError, IndexError):
         return "Z"
+
+
+def test_resource_estimates_refuse_before_allocating(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    small = _config(tmp_path, "horizon = 16", "horizon = 1000000000", name="long.toml")
+    huge_grid = _config(tmp_path, "x = [0, 7]\ny = [0, 7]", "x = [0, 299]\ny = [0, 299]", name="g.toml")
+    sweep = tmp_path / "s.toml"
+    sweep.write_text("[sweep]\nseeds = 1000000000000\n[objective]\nhorizon = 3\n[learner]\nepisodes = 5\n")
+    for argv, field in (
+        (["solve", "--config", small], "horizon"),  # 10^9 steps: the work estimate, not a hang
+        (["learn", "--config", str(ALWAYS), "--seeds", "1000000000000"], "--seeds"),
+        (["sweep", str(sweep), "--out", str(tmp_path / "o")], "sweep.seeds"),
+        (["mesa", "--config", str(ALWAYS), "--steps", "1000000000"], "steps"),
+        (["export", "--config", huge_grid, "--npz", str(tmp_path / "x.npz")], "--npz"),
+    ):
+        line = _refused(argv, field, tmp_path, seconds=10)
+        assert "limit" in line, line
+
+
+def test_a_huge_gridworld_map_is_refused_by_its_estimate(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rows = ["#" * 3000] + ["#" + " " * 2998 + "#"] * 2998 + ["#" * 3000]
+    rows[1] = "#A" + " " * 2997 + "#"
+    path = tmp_path / "big.toml"
+    path.write_text('[gridworld]\nname = "big"\nmap = [' + ", ".join(f'"{r}"' for r in rows) + "]\n")
+    _refused(["solve", "--config", str(path)], "gridworld.map", tmp_path, seconds=20)
+
+
+@pytest.mark.parametrize(
+    "argv, field",
+    [
+        (
+            [
+                "check",
+                "--config",
+                str(ALWAYS),
+                "--q",
+                "q.npy",
+                "--objective",
+                "loss",
+                "--tie-break",
+                "random",
+                "--tie-seed",
+                "-1",
+            ],
+            "--tie-seed",
+        ),
+        (["check", "--config", str(ALWAYS), "--q", "q.npy", "--objective", "loss", "--seed", "-1"], "--seed"),
+        (["mesa", "--config", str(ALWAYS), "--seed", "-1"], "--seed"),
+        (["solve", "--config", str(ALWAYS), "--objective", "performance"], "--objective"),
+        (
+            ["learn", "--config", str(ALWAYS), "--seeds", "2", "--episodes", "2", "--save-q", "q2.npz", "--out", "sub"],
+            "--out",
+        ),
+    ],
+)
+def test_bad_flags_are_refused_before_anything_is_written(tmp_path, monkeypatch, argv, field):
+    monkeypatch.chdir(tmp_path)
+    np.save(tmp_path / "q.npy", np.zeros((128, 4)))
+    (tmp_path / "sub").mkdir()
+    _refused(argv, field, tmp_path)
+
+
+def test_a_multi_file_export_writes_all_or_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    terminal = _config(tmp_path, 'timing = "per-step"', 'timing = "terminal"', name="t.toml")
+    _refused(["export", "--config", terminal, "--drn", "t.drn", "--npz", "t.npz"], "--npz", tmp_path)
+
+
+def test_mdp_files_with_byte_labels_load_and_huge_rewards_are_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    P = np.zeros((1, 2, 2))
+    P[0, :, 0] = 1
+    np.savez(tmp_path / "bytes.npz", P=P, R=np.zeros((2, 1)), labels=np.array([b"a", b"b"]))
+    np.savez(tmp_path / "huge.npz", P=P, R=np.full((2, 1), 1e308))
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        assert main(["solve", "--mdp", str(tmp_path / "bytes.npz"), "--horizon", "2", "--json"]) == 0
+    assert '"a"' in out.getvalue()
+    _refused(["solve", "--mdp", str(tmp_path / "huge.npz"), "--horizon", "2"], "R:", tmp_path)
