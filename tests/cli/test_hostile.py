@@ -368,3 +368,100 @@ def test_mdp_files_with_byte_labels_load_and_huge_rewards_are_refused(tmp_path, 
         assert main(["solve", "--mdp", str(tmp_path / "bytes.npz"), "--horizon", "2", "--json"]) == 0
     assert '"a"' in out.getvalue()
     _refused(["solve", "--mdp", str(tmp_path / "huge.npz"), "--horizon", "2"], "R:", tmp_path)
+
+
+# A battery over every field of the example configs: values of the wrong kind for that field (a table, a nested
+# list, a boolean, a number too long to hold exactly, an empty string, a negative number), each refused in one
+# line that names the field. The fields come from the example files, so a new field is covered when it appears.
+WRONG = {"table": {"k": 1}, "nested": [[1]], "bool": True, "huge": "1e999999", "empty": "", "negative": -3}
+
+
+def _toml(value) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
+
+
+def _dump(data: dict, nested: tuple[str, ...] = ()) -> str:
+    lines = []
+    for section, body in data.items():
+        tables = body.items() if section in nested else [(None, body)]
+        for name, table in tables:
+            lines.append(f"[{section}]" if name is None else f"[{section}.{name}]")
+            lines += [f"{k} = {_toml(v)}" for k, v in table.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _wrong_for(example) -> list[str]:
+    """The WRONG kinds that are wrong for a field whose example value is ``example``."""
+    if isinstance(example, bool):
+        return [k for k in WRONG if k != "bool"]
+    if isinstance(example, str) and not any(ch.isdigit() for ch in example):
+        return ["table", "nested", "bool", "negative"]  # any string is a name here
+    if isinstance(example, (int, float)) or (isinstance(example, str) and example[:1].isdigit()):
+        return [k for k in WRONG if k != "negative"] if example != 0 and not isinstance(example, str) else list(WRONG)
+    return list(WRONG)
+
+
+def _turn_cases():
+    import tomllib
+
+    data = tomllib.loads(ALWAYS.read_text())
+    return [(s, f, kind) for s, body in data.items() for f in body for kind in WRONG]
+
+
+def _gridworld_cases():
+    import tomllib
+
+    data = tomllib.loads(GRID.read_text())
+    paths = [("gridworld", k) for k in data["gridworld"]]
+    paths += [("coins", c, k) for c in data["coins"] for k in data["coins"][c]]
+    paths += [("cells", c, k) for c in data["cells"] for k in data["cells"][c]]
+    cases = []
+    for path in paths:
+        value = data
+        for key in path:
+            value = value[key]
+        if path[-1] in ("reward", "performance", "step_reward"):  # any rational is a reward, negative too
+            kinds = ["table", "nested", "bool", "huge", "empty"]
+        else:
+            kinds = _wrong_for(value)
+        cases += [(path, kind) for kind in kinds]
+    return cases
+
+
+@pytest.mark.parametrize("section, field, kind", _turn_cases())
+def test_every_turn_config_field_refuses_values_of_the_wrong_kind(tmp_path, monkeypatch, section, field, kind):
+    import json
+    import tomllib
+
+    monkeypatch.chdir(tmp_path)
+    data = json.loads(json.dumps(tomllib.loads(ALWAYS.read_text())))
+    data[section][field] = WRONG[kind]
+    path = tmp_path / "c.toml"
+    path.write_text(_dump(data))
+    _refused(["solve", "--config", str(path)], field, tmp_path, seconds=10)
+
+
+@pytest.mark.parametrize("path, kind", _gridworld_cases())
+def test_every_gridworld_field_refuses_values_of_the_wrong_kind(tmp_path, monkeypatch, path, kind):
+    import json
+    import tomllib
+
+    monkeypatch.chdir(tmp_path)
+    data = json.loads(json.dumps(tomllib.loads(GRID.read_text())))
+    table = data
+    for key in path[:-1]:
+        table = table[key]
+    table[path[-1]] = WRONG[kind]
+    config = tmp_path / "g.toml"
+    config.write_text(_dump(data, nested=("coins", "cells", "flags")))
+    _refused(["solve", "--config", str(config)], path[-1], tmp_path, seconds=10)
