@@ -465,3 +465,133 @@ def test_every_gridworld_field_refuses_values_of_the_wrong_kind(tmp_path, monkey
     config = tmp_path / "g.toml"
     config.write_text(_dump(data, nested=("coins", "cells", "flags")))
     _refused(["solve", "--config", str(config)], path[-1], tmp_path, seconds=10)
+
+
+# Hypothesis fuzzing of the loaders the first round did not cover: nothing but InputError may come out of them.
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from tabturn.core.errors import InputError  # noqa: E402
+
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True),
+    st.text(max_size=12),
+    st.lists(st.integers(-3, 9), max_size=4),
+    st.lists(st.text(max_size=6), max_size=4),
+)
+_cells = st.dictionaries(
+    st.sampled_from(
+        ["name", "reward", "reward_when", "performance", "terminal", "interrupt", "clears", "sets", "once"]
+    ),
+    _scalars,
+    max_size=4,
+)
+_gridworld = st.fixed_dictionaries(
+    {
+        "gridworld": st.fixed_dictionaries(
+            {
+                "map": st.one_of(
+                    st.just(["#####", "#A G#", "#####"]), st.lists(st.text("#AG P", max_size=6), max_size=4)
+                )
+            },
+            optional={"time_limit": _scalars, "step_reward": _scalars, "name": _scalars, "agent_model": _scalars},
+        )
+    },
+    optional={
+        "cells": st.dictionaries(st.sampled_from(["G", "P", "#", "ab"]), st.one_of(_cells, _scalars), max_size=2),
+        "coins": st.dictionaries(
+            st.sampled_from(["c", "d"]),
+            st.one_of(
+                st.dictionaries(st.sampled_from(["probability", "observed", "x"]), _scalars, max_size=2), _scalars
+            ),
+            max_size=2,
+        ),
+        "flags": st.dictionaries(
+            st.sampled_from(["f"]),
+            st.one_of(st.dictionaries(st.sampled_from(["randomise"]), _scalars, max_size=1), _scalars),
+            max_size=1,
+        ),
+    },
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_gridworld)
+def test_gridworld_parser_raises_only_input_error(data):
+    from tabturn.envs.gridworld import gridworld_mdps, parse_gridworld
+
+    with contextlib.suppress(InputError):
+        gridworld_mdps(parse_gridworld(data))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=400))
+def test_policy_files_of_arbitrary_bytes_raise_only_input_error(tmp_path_factory, data):
+    from tabturn.envs.turn.config import TurnConfig
+    from tabturn.envs.turn.model import turn_mdp
+    from tabturn.experiments.policy_input import load_policy
+
+    mdp = turn_mdp(TurnConfig.load(str(ALWAYS)))
+    folder = tmp_path_factory.mktemp("fuzz")
+    for suffix in (".csv", ".npy", ".npz", ".parquet"):
+        path = folder / f"p{suffix}"
+        path.write_bytes(data)
+        for kind in ("policy", "q"):
+            with contextlib.suppress(InputError):
+                load_policy(mdp, path, 16, kind, objective="loss")
+
+
+_axes = st.dictionaries(
+    st.sampled_from(["loss.b", "learner.episodes", "learner.epsilon", "objective.horizon", "x.y", "b", "learner.zz"]),
+    st.one_of(st.lists(_scalars, max_size=3), _scalars),
+    max_size=2,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "sweep": st.dictionaries(
+                st.sampled_from(["seeds", "chunk", "engine", "record", "base_seed", "zz"]), _scalars, max_size=3
+            ),
+            "learner": st.dictionaries(
+                st.sampled_from(["episodes", "epsilon", "algorithm", "zz"]), _scalars, max_size=2
+            ),
+            "axes": _axes,
+        },
+    )
+)
+def test_sweep_parser_raises_only_input_error(data):
+    from tabturn.runs.sweep import parse_sweep
+
+    with contextlib.suppress(InputError):
+        parse_sweep(data)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.fixed_dictionaries(
+        {
+            "search": st.fixed_dictionaries(
+                {"config": st.just(str(ALWAYS))},
+                optional={k: _scalars for k in ("hunt", "world", "band", "screen_seeds", "confirm_seeds", "base_seed")},
+            )
+        },
+        optional={
+            "blocks": st.dictionaries(st.sampled_from(["a", "b"]), st.one_of(_axes, _scalars), max_size=2),
+            "local": st.one_of(_axes, _scalars),
+            "refine": st.dictionaries(st.sampled_from(["rounds", "step", "axes"]), _scalars, max_size=2),
+            "regions": st.dictionaries(st.sampled_from(["keys", "max", "prefer"]), _scalars, max_size=2),
+        },
+    )
+)
+def test_search_design_parser_raises_only_input_error(data):
+    from tabturn.runs.search import parse_design
+
+    with contextlib.suppress(InputError):
+        parse_design(data)
