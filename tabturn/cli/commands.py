@@ -222,7 +222,12 @@ def _source_args(parser: argparse.ArgumentParser, npz: bool = True) -> None:
     source.add_argument("--config", help="turn-family TOML config")
     if npz:
         source.add_argument("--mdp", help=".npz with P (A,S,S), R (S,A) or (A,S,S) rewards, optional labels, start")
-    source.add_argument("--gym", help="a tabular Gymnasium env id such as FrozenLake-v1 (extra 'gym')")
+    source.add_argument(
+        "--gym",
+        help="a tabular Gymnasium env id such as FrozenLake-v1 (extra 'gym'); an id 'module:Env' imports module "
+        "(Gymnasium's convention: it runs that module's code, found on sys.path, which under python -m includes the "
+        "current directory)",
+    )
 
 
 def _float_arg(name: str):
@@ -329,8 +334,12 @@ def _load_problem(args, need_objective: bool = True):
             reward, performance = gridworld_mdps(world)
             mdp = performance if which == "performance" else reward
             return mdp, world.time_limit, Fraction(1), {"gridworld": world.to_dict(), "returns": which}
+        if getattr(args, "returns", None) is not None:
+            raise InputError("--objective", "applies to gridworld configs only (a turn config has one objective)")
         config = TurnConfig.load(args.config)
         return turn_mdp(config), config.horizon, config.discount, {"config": config.to_dict()}
+    if getattr(args, "returns", None) is not None:
+        raise InputError("--objective", "applies to gridworld configs only")
     horizon = gamma = None
     if need_objective:  # check the flags before loading anything
         horizon = _horizon(args.horizon)
@@ -372,10 +381,10 @@ def _cmd_export(args) -> int:
         "prism": lambda: to_prism(mdp, comment),
         "npz": lambda: to_npz_bytes(mdp),
     }
-    for kind, path in targets.items():
-        if path:
-            write_atomic(path, writers[kind]())
-            print(f"wrote {path}")
+    contents = {kind: writers[kind]() for kind, path in targets.items() if path}  # every one, before any is written
+    for kind, data in contents.items():
+        write_atomic(targets[kind], data)
+        print(f"wrote {targets[kind]}")
     return 0
 
 
@@ -765,6 +774,7 @@ def _cmd_check(args) -> int:
         raise InputError("--objective", "--objective, --tie-break, --tie-seed and --action-order go with --q")
     if args.batch and args.policy_fn is None:
         raise InputError("--batch", "goes with --policy-fn")
+
     if args.q is not None and args.objective is None and not is_saved_tables(args.q):
         raise InputError(
             "--objective", "is required with --q: reward (Q-values to maximise, greedy = max) or loss (greedy = min)"
@@ -934,7 +944,9 @@ def main(argv: list[str] | None = None) -> int:
             "search": _cmd_search,
         }
         _refuse_empty_paths(args)
+        _refuse_negative_seeds(args)
         _refuse_overwriting_inputs(args)
+        _refuse_directory_outputs(args)
         return commands[args.command](args)
     except InputError as exc:
         print(f"tabturn: error: {_flag_named(exc, argv)}", file=sys.stderr)
@@ -965,11 +977,31 @@ INPUT_FLAGS = ("config", "mdp", "policy", "q", "file")  # arguments that name fi
 OUTPUT_FLAGS = ("out", "save_q", "drn", "prism", "npz", "cache")  # arguments that name files or directories it writes
 
 
+def _refuse_negative_seeds(args) -> None:
+    """InputError for a negative --seed or --tie-seed (seeds are non-negative integers everywhere)."""
+    for flag in ("seed", "tie_seed", "base_seed"):
+        value = getattr(args, flag, None)
+        if isinstance(value, int) and value < 0:
+            raise InputError("--" + flag.replace("_", "-"), f"must be a non-negative integer, not {value}")
+
+
 def _refuse_empty_paths(args) -> None:
     """InputError for a file argument given as the empty string (e.g. ``--config ""``)."""
     for flag in INPUT_FLAGS + OUTPUT_FLAGS:
         if getattr(args, flag, None) == "":
             raise InputError("--" + flag.replace("_", "-") if flag != "file" else "file", "is empty; give a path")
+
+
+def _refuse_directory_outputs(args) -> None:
+    """InputError when a file output (every output but sweep's and search's directories) is a directory."""
+    import os
+
+    for flag in OUTPUT_FLAGS:
+        value = getattr(args, flag, None)
+        if args.command in ("sweep", "search") and flag in ("out", "cache"):
+            continue
+        if isinstance(value, str) and os.path.isdir(value):
+            raise InputError("--" + flag.replace("_", "-"), f"{value!r} is a directory; give a file path")
 
 
 def _refuse_overwriting_inputs(args) -> None:

@@ -147,6 +147,8 @@ def parse_gridworld(  # noqa: C901  (one check per map rule, in the order of the
     for key in head:
         if key not in allowed:
             raise InputError(f"gridworld.{key}", f"unknown key; allowed: {', '.join(sorted(allowed))}")
+    if not isinstance(head.get("name", ""), str):
+        raise InputError("gridworld.name", f"must be a string, not {head['name']!r}")
     rows = head.get("map")
     if not isinstance(rows, list) or not rows or not all(isinstance(r, str) for r in rows):
         raise InputError("gridworld.map", "must be a non-empty list of strings (rows, row 0 at the top)")

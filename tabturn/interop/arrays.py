@@ -17,6 +17,9 @@ from tabturn.core.rational import small_fraction
 ROW_TOLERANCE = 1e-9
 
 
+MAX_MAGNITUDE = 1e15  # rewards (and anything else) beyond this are refused: exact sums of them stay representable
+
+
 def _finite_array(value, name: str, ndim: tuple[int, ...]) -> np.ndarray:
     try:
         arr = np.asarray(value)
@@ -31,6 +34,8 @@ def _finite_array(value, name: str, ndim: tuple[int, ...]) -> np.ndarray:
     arr = arr.astype(np.float64)
     if not np.all(np.isfinite(arr)):
         raise InputError(name, "contains NaN or infinity")
+    if arr.size and float(np.abs(arr).max()) > MAX_MAGNITUDE:
+        raise InputError(name, f"has a value of magnitude {float(np.abs(arr).max()):.3g}; at most {MAX_MAGNITUDE:g}")
     return arr
 
 
@@ -127,6 +132,8 @@ def _labels(labels, S: int) -> tuple:
     if labels is None:
         return tuple(range(S))
     labels = np.asarray(labels)
+    if labels.dtype.kind == "S":  # byte strings (e.g. written by another tool): read as UTF-8 text
+        labels = np.array([b.decode("utf-8", "replace") for b in labels.tolist()])
     if labels.shape != (S,) or labels.dtype == object:
         raise InputError("labels", f"must be a 1-D array of {S} strings or numbers")
     out = tuple(labels.tolist())

@@ -16,6 +16,8 @@ import re
 
 import numpy as np
 
+from tabturn.core.limits import require
+
 from tabturn.core.mdp import MIN, TabularMDP
 from tabturn.core.rational import format_rational
 
@@ -93,6 +95,7 @@ def to_npz_bytes(mdp: TabularMDP) -> bytes:
             "terminal); export DRN or PRISM instead",
         )
     S, A = mdp.n_states, mdp.n_actions
+    require("--npz", f"dense P of {A} x {S} x {S}", 2 * 8 * A * S * S + 8 * S * A)
     P = np.stack([m.toarray().astype(np.float64) / mdp.prob_denominator for m in mdp.transition_numerators])
     sign = -1 if mdp.objective == MIN else 1
     R = sign * np.asarray(mdp.cost_numerators, dtype=np.float64) / mdp.cost_denominator

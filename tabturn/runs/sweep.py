@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from tabturn.core.errors import InputError
-from tabturn.core.limits import read_bounded
+from tabturn.core.limits import read_bounded, require
 from tabturn.core.rational import format_rational, rational_text
 from tabturn.core.validation import check_choice, check_int, check_seeds
 from tabturn.envs.turn.config import TurnConfig
@@ -169,7 +169,12 @@ def parse_sweep(data: dict, root: Path = Path(".")) -> Sweep:
     return sweep
 
 
+SWEEP_ROW_BYTES = 8_000  # a row of the assembled table in memory (measured: 10^6 cells took 7.2 GB)
+
+
 def _seeds(value: object) -> tuple[int, ...]:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:  # a count: checked before it is built
+        require("sweep.seeds", f"a table of {value} seeds", value * SWEEP_ROW_BYTES)
     seeds = check_seeds(value, "sweep.seeds")
     if len(set(seeds)) != len(seeds):  # rows are keyed by seed
         raise InputError("sweep.seeds", "must be a count or a non-empty list of distinct seeds")
@@ -370,6 +375,7 @@ def run_sweep(
     Returns {"cells", "computed_cells", "seconds", "rows"} (rows in cell order, as written to the table).
     """
     out = Path(out)
+    require("sweep.seeds", f"a table of {sweep.n_cells} cells", sweep.n_cells * SWEEP_ROW_BYTES)
     for point in sweep.points:  # every point's settings, before anything is written
         config, learner = _point_setup(sweep, point)
         order = _settings(config, learner).action_order
