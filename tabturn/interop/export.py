@@ -17,7 +17,6 @@ import re
 import numpy as np
 
 from tabturn.core.limits import require
-
 from tabturn.core.mdp import MIN, TabularMDP
 from tabturn.core.rational import format_rational
 
