@@ -152,3 +152,13 @@ def die_with_parent() -> None:
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG = 1
+
+
+def connect(client_class: Any, scheduler: str | None) -> Any:
+    """A Dask client of ``scheduler``; an unreachable or malformed address is one InputError naming --scheduler."""
+    from tabturn.core.errors import InputError
+
+    try:
+        return client_class(scheduler, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise InputError("--scheduler", f"cannot connect to {scheduler!r}: {str(exc).splitlines()[0][:160]}") from None

@@ -66,7 +66,7 @@ from typing import Any
 from tabturn.core.errors import InputError
 from tabturn.core.limits import read_bounded
 from tabturn.core.validation import check_choice, check_int
-from tabturn.runs.files import die_with_parent, write_atomic
+from tabturn.runs.files import connect, die_with_parent, write_atomic
 
 STREAMS = "cell-hashed-1"  # how a cell's base seed is derived; part of every cache key
 SEARCH_KEYS = ("config", "hunt", "world", "band", "screen_seeds", "confirm_seeds", "base_seed", "engine", "name")
@@ -571,7 +571,7 @@ def _execute(design: Design, tasks: list[tuple[Cell, int, int]], workers: int, s
             raise InputError(
                 "--scheduler", "needs dask.distributed: pip install -e '.[distributed]' in a tabturn checkout"
             ) from None
-        client = Client(scheduler)
+        client = connect(Client, scheduler)
         try:
             futures = [client.submit(_task, *job, pure=False) for job in jobs]
             for future in futures:

@@ -59,7 +59,7 @@ from tabturn.core.rational import format_rational, rational_text
 from tabturn.core.validation import check_choice, check_int, check_seeds
 from tabturn.envs.turn.config import TurnConfig
 from tabturn.learners.tabular import ENGINES, LearnerSettings
-from tabturn.runs.files import DirectoryLock, die_with_parent, dumps, provenance, write_atomic
+from tabturn.runs.files import DirectoryLock, connect, die_with_parent, dumps, provenance, write_atomic
 
 CONFIG_SECTIONS = ("grid", "loss", "objective", "supervision")
 RECORDS = ("class", "regret", "up_forever", "agreement")  # the default: learner measures
@@ -477,7 +477,7 @@ def _execute(sweep: Sweep, todo: list, executor: str, workers: int | None, sched
         cluster = LocalCluster(n_workers=workers or 1, threads_per_worker=1, processes=False, dashboard_address=None)
         client = Client(cluster)
     else:
-        cluster, client = None, Client(scheduler)
+        cluster, client = None, connect(Client, scheduler)
     try:
         submitted = [client.submit(run_seed_chunk, sweep, *chunk, pure=False) for chunk in todo]
         index = {f.key: chunk for f, chunk in zip(submitted, todo)}

@@ -595,3 +595,18 @@ def test_search_design_parser_raises_only_input_error(data):
 
     with contextlib.suppress(InputError):
         parse_design(data)
+
+
+def test_an_unreachable_scheduler_is_named_and_leaves_no_directory(tmp_path, monkeypatch):
+    from tests.helpers import requires_extra
+
+    requires_extra("distributed")
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    line = _refused(
+        ["sweep", str(SWEEP), "--out", str(out), "--scheduler", "tcp://127.0.0.1:9"],
+        "--scheduler",
+        tmp_path,
+        seconds=40,
+    )
+    assert "cannot connect" in line and not out.exists()
