@@ -412,6 +412,7 @@ def _cmd_sweep(args) -> int:
         args.scheduler,
         progress=lambda done, _: bar.update(done),
         source={"sweep_file": args.file},
+        return_rows=False,
     )
     bar.close()
     rate = summary["computed_cells"] / summary["seconds"] if summary["seconds"] > 0 else float("nan")

@@ -162,3 +162,33 @@ def connect(client_class: Any, scheduler: str | None) -> Any:
         return client_class(scheduler, timeout="10s")
     except (OSError, TimeoutError, ValueError) as exc:
         raise InputError("--scheduler", f"cannot connect to {scheduler!r}: {str(exc).splitlines()[0][:160]}") from None
+
+
+class atomic_file:  # noqa: N801 - used like open()
+    """``with atomic_file(path) as handle``: a text file written under a temporary name and renamed over ``path``
+    only when the block finishes (fsynced); an exception or a kill leaves ``path`` untouched."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.tmp = self.path.parent / f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+
+    def __enter__(self) -> Any:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.handle = open(self.tmp, "w", newline="", encoding="utf-8")  # noqa: SIM115 - closed in __exit__
+        return self.handle
+
+    def __exit__(self, kind, *rest) -> None:
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+        if kind is None:
+            os.chmod(self.tmp, 0o666 & ~_umask())
+            os.replace(self.tmp, self.path)
+        else:
+            self.tmp.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -59,7 +59,7 @@ from tabturn.core.rational import format_rational, rational_text
 from tabturn.core.validation import check_choice, check_int, check_seeds
 from tabturn.envs.turn.config import TurnConfig
 from tabturn.learners.tabular import ENGINES, LearnerSettings
-from tabturn.runs.files import DirectoryLock, connect, die_with_parent, dumps, provenance, write_atomic
+from tabturn.runs.files import DirectoryLock, atomic_file, connect, die_with_parent, dumps, provenance, write_atomic
 
 CONFIG_SECTIONS = ("grid", "loss", "objective", "supervision")
 RECORDS = ("class", "regret", "up_forever", "agreement")  # the default: learner measures
@@ -367,15 +367,20 @@ def run_sweep(
     scheduler: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     source: dict | None = None,
+    return_rows: bool = True,
 ) -> dict:
     """Run every unfinished chunk, then write DIR/table.csv (and table.parquet with pyarrow) and provenance.json.
+
+    The tables are assembled streaming, one chunk file in memory at a time; ``return_rows=False`` (the CLI) keeps
+    it that way, else the result's "rows" holds every row (and the up-front memory estimate counts them).
 
     ``executor``: "local" (processes; ``workers`` defaults to all cores, 1 runs in this process),
     "dask" (``scheduler`` address) or "dask-local" (a local cluster of ``workers`` processes).
     Returns {"cells", "computed_cells", "seconds", "rows"} (rows in cell order, as written to the table).
     """
     out = Path(out)
-    require("sweep.seeds", f"a table of {sweep.n_cells} cells", sweep.n_cells * SWEEP_ROW_BYTES)
+    if return_rows:
+        require("sweep.seeds", f"a table of {sweep.n_cells} cells in memory", sweep.n_cells * SWEEP_ROW_BYTES)
     for point in sweep.points:  # every point's settings, before anything is written
         config, learner = _point_setup(sweep, point)
         order = _settings(config, learner).action_order
@@ -386,7 +391,7 @@ def run_sweep(
     created = not out.exists()
     try:
         with DirectoryLock(out):
-            return _run_locked(sweep, out, executor, workers, scheduler, progress, source)
+            return _run_locked(sweep, out, executor, workers, scheduler, progress, source, return_rows)
     except BaseException:
         if created and not any((out / "chunks").glob("*.json")):  # nothing computed: leave nothing behind
             import shutil
@@ -395,7 +400,7 @@ def run_sweep(
         raise
 
 
-def _run_locked(sweep: Sweep, out: Path, executor, workers, scheduler, progress, source) -> dict:
+def _run_locked(sweep: Sweep, out: Path, executor, workers, scheduler, progress, source, return_rows) -> dict:
     """run_sweep's body, under the directory lock."""
     manifest = out / "sweep.json"
     fingerprint = sweep.fingerprint()
@@ -424,9 +429,9 @@ def _run_locked(sweep: Sweep, out: Path, executor, workers, scheduler, progress,
         if progress:
             progress(done_cells, sweep.n_cells)
     seconds = time.perf_counter() - started
-    rows = [row for c in chunks for row in json.loads(chunk_path(out, c).read_text())]
-    write_atomic(out / "table.csv", table_csv(rows))
-    _maybe_parquet(out / "table.parquet", rows)
+    paths = [chunk_path(out, c) for c in chunks]
+    write_tables(paths, out / "table.csv", out / "table.parquet")  # streamed: one chunk in memory at a time
+    rows = [row for p in paths for row in json.loads(p.read_text())] if return_rows else None
     write_atomic(
         out / "provenance.json",
         dumps(
@@ -570,6 +575,90 @@ def _convert(value, kind: str):
         except (ValueError, ZeroDivisionError):
             return float(text)
     return value
+
+
+def _chunk_kind(values: list) -> str | None:
+    """_kind of one chunk's values, or None when none is present (no evidence either way)."""
+    present = [v for v in values if v is not None and not (isinstance(v, str) and v.lower() in ("none", ""))]
+    return _kind(present) if present else None
+
+
+def _merge_kinds(kinds: set) -> str:
+    """The _kind of all values from the kinds of their parts (the same answer as _kind over the union)."""
+    kinds = kinds - {None}
+    if not kinds or "text" in kinds or ("bool" in kinds and kinds != {"bool"}):
+        return "text"
+    if kinds in ({"bool"}, {"int"}):
+        return kinds.pop()
+    return "rational" if "rational" in kinds else "float"
+
+
+def write_tables(paths: list[Path], csv_path: Path, parquet_path: Path | None = None) -> None:
+    """table.csv (and table.parquet with pyarrow) from chunk files, typed as typed_rows types them, holding one
+    chunk in memory at a time: a first pass finds the columns and their kinds, a second writes the rows."""
+    columns: dict[str, set] = {}
+    for path in paths:
+        expanded = [_expand(row) for row in json.loads(path.read_text())]
+        for c in dict.fromkeys(k for row in expanded for k in row):
+            columns.setdefault(c, set()).add(_chunk_kind([row.get(c) for row in expanded]))
+    kinds = {c: _merge_kinds(k) for c, k in columns.items()}
+    for c in kinds:
+        if c.startswith(EXACT_MEASURES) and kinds[c] in ("int", "float"):
+            kinds[c] = "rational"
+    names = [n for c in kinds for n in ([c, f"{c}_exact"] if kinds[c] == "rational" else [c])]
+    parquet = _parquet_writer(parquet_path, names, kinds) if parquet_path is not None else None
+    with atomic_file(csv_path) as handle:
+        writer = csv.DictWriter(handle, fieldnames=names, lineterminator="\n")
+        writer.writeheader()
+        for path in paths:
+            typed = []
+            for row in (_expand(r) for r in json.loads(path.read_text())):
+                out = {}
+                for c, kind in kinds.items():
+                    value = _convert(row.get(c), kind)
+                    out[c] = str(value) if kind == "text" and value is not None else value  # one type per column
+                    if kind == "rational":
+                        out[f"{c}_exact"] = None if row.get(c) is None else str(row.get(c))
+                typed.append(out)
+            writer.writerows(typed)
+            if parquet is not None:
+                parquet.write(typed)
+    if parquet is not None:
+        parquet.close()
+
+
+class _ParquetStream:
+    """Row groups appended to a temporary file, renamed into place on close."""
+
+    def __init__(self, path: Path, names: list[str], kinds: dict[str, str]):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        types = {"int": pa.int64(), "float": pa.float64(), "rational": pa.float64(), "bool": pa.bool_()}
+        fields = []
+        for c, kind in kinds.items():
+            fields.append(pa.field(c, types.get(kind, pa.string())))
+            if kind == "rational":
+                fields.append(pa.field(f"{c}_exact", pa.string()))
+        self.pa, self.schema, self.names, self.path = pa, pa.schema(fields), names, path
+        self.tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.writer = pq.ParquetWriter(str(self.tmp), self.schema)
+
+    def write(self, rows: list[dict]) -> None:
+        self.writer.write_table(self.pa.Table.from_pylist(rows, schema=self.schema))
+
+    def close(self) -> None:
+        self.writer.close()
+        os.replace(self.tmp, self.path)
+
+
+def _parquet_writer(path: Path, names: list[str], kinds: dict[str, str]):
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return None
+    return _ParquetStream(path, names, kinds)
 
 
 def table_csv(rows: list[dict]) -> str:

@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tabturn.cli.commands import main
 from tabturn.core.errors import InputError
@@ -206,3 +208,41 @@ def test_an_exact_only_sweep_trains_nothing_and_tabulates_the_optimum(tmp_path):
         cfg = TurnConfig(x_bounds=(0, 3), y_bounds=(0, 3), actions=("up", "down", "left", "right"), horizon=6, b=b)
         exact = row.get("exact_start_value_exact") or row["exact_start_value"]  # an all-integer column has no _exact
         assert Fraction(exact) == solve_config(cfg).start_value()
+
+
+_cell_values = st.one_of(
+    st.none(),
+    st.integers(-50, 50).map(str),
+    st.integers(-50, 50),
+    st.sampled_from(["1/2", "-3/4", "0.25", "true", "false", "inf", "x", "", "a=1 b=2", "0 7", "none"]),
+    st.floats(-10, 10, allow_nan=False),
+    st.booleans(),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.dictionaries(st.sampled_from(["a", "b", "regret_x", "c"]), _cell_values, max_size=4), max_size=4),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_streamed_tables_equal_the_in_memory_tables(tmp_path_factory, chunks):
+    from tabturn.runs.sweep import _maybe_parquet, table_csv, write_tables
+
+    folder = tmp_path_factory.mktemp("stream")
+    paths = []
+    for i, rows in enumerate(chunks):
+        paths.append(folder / f"c{i}.json")
+        paths[-1].write_text(json.dumps(rows))
+    everything = [row for rows in chunks for row in rows]
+    write_tables(paths, folder / "table.csv", folder / "table.parquet")
+    assert (folder / "table.csv").read_text() == table_csv(everything)
+    pq = pytest.importorskip("pyarrow.parquet")
+    try:
+        _maybe_parquet(folder / "memory.parquet", everything)
+    except Exception:  # noqa: BLE001 - the in-memory writer cannot mix types in a text column; the stream can
+        return
+    streamed, memory = pq.read_table(folder / "table.parquet"), pq.read_table(folder / "memory.parquet")
+    assert streamed.to_pylist() == memory.to_pylist()
