@@ -174,7 +174,7 @@ SWEEP_ROW_BYTES = 8_000  # a row of the assembled table in memory (measured: 10^
 
 def _seeds(value: object) -> tuple[int, ...]:
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:  # a count: checked before it is built
-        require("sweep.seeds", f"a table of {value} seeds", value * SWEEP_ROW_BYTES)
+        require("sweep.seeds", f"a list of {value} seeds", value * 64)  # the seeds tuple itself
     seeds = check_seeds(value, "sweep.seeds")
     if len(set(seeds)) != len(seeds):  # rows are keyed by seed
         raise InputError("sweep.seeds", "must be a count or a non-empty list of distinct seeds")
