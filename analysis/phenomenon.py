@@ -139,9 +139,13 @@ def held_fixed(varied: list[str], rep: dict) -> list[str]:
     config = TurnConfig.load(d.config).to_dict()
     fields = {f"{s}.{k}": v for s, body in config.items() for k, v in body.items()}
     fields.update({f"learner.{k}": v for k, v in d.learner})
-    if rep.get("mesa.model"):
-        fields = {k: v for k, v in fields.items() if not k.startswith("learner.")}
-    return [f"{k} = {_text(v)}" for k, v in fields.items() if k not in varied and k not in rep or False]
+    fields.update({a: rep[a] for a in d.axes if rep.get(a, "") != ""})  # the region's own value of every axis
+    mesa = bool(rep.get("mesa.model"))
+    return [
+        f"{k} = {_text(v)}"
+        for k, v in fields.items()
+        if k not in varied and not (mesa and k.startswith("learner.")) and not (not mesa and k.startswith("mesa."))
+    ]
 
 
 def _text(value) -> str:
@@ -163,11 +167,7 @@ def region_lines(s: dict) -> list[str]:
     keys = ", ".join(f"{k} {v}" for k, v in s["keys"].items())
     setting = ", ".join(f"{a} = {rep[a]}" for a in design().axes if rep.get(a, "") != "")
     effects = {e: [r for r in s["moves"] if r["effect"] == e] for e in ("removes", "weakens", "strengthens")}
-    fixed = [
-        f
-        for f in held_fixed(s["varied"], rep)
-        if f.split(" = ")[0] not in s["varied"] and f.split(" = ")[0] not in design().axes
-    ]
+    fixed = held_fixed(s["varied"], rep)
     return [
         f"### Region {s['region']}: {keys}",
         "",
