@@ -191,7 +191,9 @@ def _parser() -> argparse.ArgumentParser:
         epilog="example: tabturn search examples/search/small.toml --out results/small --workers 2",
     )
     search.add_argument("file", help="design TOML (see tabturn/runs/search.py)")
-    search.add_argument("--out", required=True, help="output directory: search.csv, regions.csv, provenance.json")
+    search.add_argument(
+        "--out", required=True, help="output directory: search.csv, regions.csv, cells.json, provenance.json"
+    )
     search.add_argument("--cache", help="cache directory of per-cell results (default: OUT/cache)")
     where = search.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, default=1, help="local worker processes (default 1: this process)")

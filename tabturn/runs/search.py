@@ -29,6 +29,7 @@ A design file (TOML)::
 
     [local]                        # the local design around each region's representative cell: every value of
     "learner.tie_break" = ["first", "random"]   # every factor one at a time, and the listed pairs jointly
+    "learner.initial_value" = [0, -1, "pessimistic"]
     pairs = [["learner.initial_value", "learner.tie_break"]]
 
     [regions]
