@@ -257,3 +257,17 @@ def test_a_gridworld_design_hunts_its_own_classes_and_worlds(tmp_path):
         S.parse_design(
             {**{"search": d and {"config": d.config, "world": "supervisor=yes"}}, "blocks": {"g": {"loss.b": [1]}}}
         )
+
+
+def test_the_module_docstrings_example_design_parses(tmp_path):
+    block = S.__doc__.split("::", 1)[1].split("\n\nStreams:")[0]
+    text = "\n".join(line[4:] for line in block.splitlines())
+    text = text.replace('"../always.toml"', repr(str(ROOT / "examples" / "always.toml")))
+    path = tmp_path / "example.toml"
+    path.write_text(text)
+    d = S.load_design(path)
+    assert (
+        d.hunt == "always-up"
+        and dict(d.blocks)["setup"]
+        and d.pairs == (("learner.initial_value", "learner.tie_break"),)
+    )
