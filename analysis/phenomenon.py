@@ -13,6 +13,7 @@ The search is the design file examples/search/phenomenon.toml, run by tabturn.ru
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import sys
@@ -26,8 +27,10 @@ DESIGN = ROOT / "examples" / "search" / "phenomenon.toml"
 CACHE = ROOT / ".cache" / "search"
 
 
+@functools.cache
 def design():
-    """The phenomenon design, on this machine's learner engine (engines give the same numbers)."""
+    """The phenomenon design, on this machine's learner engine (engines give the same numbers); read once (loading
+    checks a cell of every block, which solves their MDPs)."""
     from tabturn.runs.search import load_design
 
     return dataclasses.replace(load_design(DESIGN), engine=engine())

@@ -67,6 +67,7 @@ from typing import Any
 from tabturn.core.errors import InputError
 from tabturn.core.limits import read_bounded
 from tabturn.core.validation import check_choice, check_int
+from tabturn.experiments.study import wilson
 from tabturn.runs.files import connect, die_with_parent, write_atomic
 
 STREAMS = "cell-hashed-1"  # how a cell's base seed is derived; part of every cache key
@@ -590,12 +591,6 @@ def _execute(design: Design, tasks: list[tuple[Cell, int, int]], workers: int, s
 
 
 # ---------------------------------------------------------------- statistics
-
-
-def wilson(k: int, n: int) -> tuple[float, float]:
-    from tabturn.experiments.study import wilson as interval
-
-    return interval(k, n)
 
 
 def mcnemar(base: list[int], other: list[int]) -> float:

@@ -472,16 +472,9 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from tabturn.core.errors import InputError  # noqa: E402
+from tests.cli.test_malformed import scalars  # noqa: E402
 
-_scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(-(10**6), 10**6),
-    st.floats(allow_nan=True),
-    st.text(max_size=12),
-    st.lists(st.integers(-3, 9), max_size=4),
-    st.lists(st.text(max_size=6), max_size=4),
-)
+_scalars = st.one_of(scalars, st.lists(st.text(max_size=6), max_size=4))  # test_malformed's, and name lists
 _cells = st.dictionaries(
     st.sampled_from(
         ["name", "reward", "reward_when", "performance", "terminal", "interrupt", "clears", "sets", "once"]
