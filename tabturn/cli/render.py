@@ -15,7 +15,24 @@ MAX_MAP_COLUMNS = 40
 def _state_json(label) -> dict:
     if isinstance(label, tuple) and len(label) == 3:
         return {"x": label[0], "y": label[1], "observed": bool(label[2])}
+    if isinstance(label, tuple) and len(label) == 4:  # supervised-until: the clock of the observed steps
+        return {"x": label[0], "y": label[1], "observed": bool(label[2]), "clock": label[3]}
     return {"index": label}
+
+
+def turn_step(summary: dict, y_high: int) -> int | None:
+    """The step from which the trajectory goes up at every step until it reaches the top row ``y_high`` (the
+    start of its final run of ups), or None when it does not end that way (or is already at the top)."""
+    states, actions = summary["states"], summary["actions"]
+    turn = None
+    for t, action in enumerate(actions):
+        if states[t]["y"] >= y_high:
+            break
+        if action != "up":
+            turn = None
+        elif turn is None:
+            turn = t
+    return turn
 
 
 def _num(value: Fraction | None) -> str | None:
@@ -98,7 +115,13 @@ def policy_map(solution: Solution, observed: bool, step: int = 0) -> str:
     """ASCII map of the optimal action sets at ``step`` for one flag of a turn-family solution (y up)."""
     mdp = solution.mdp
     labels = mdp.state_labels
-    cells = {(x, y): s for s, (x, y, o) in enumerate(labels) if o == observed}
+    cells = {
+        (label[0], label[1]): s
+        for s, label in enumerate(labels)
+        if label[2] == observed and (len(label) == 3 or not observed or label[3] == step)
+    }
+    if not cells:
+        return f"(no observed states at step {step}: supervision has ended)"
     xs = sorted({x for x, _ in cells})
     ys = sorted({y for _, y in cells}, reverse=True)
     if len(xs) > MAX_MAP_COLUMNS:
@@ -142,6 +165,14 @@ def solution_text(solution: Solution, step: int = 0) -> str:
             )
         if summary["offset_cycle"]:
             out.append(f"long-run offset y-x pattern: {summary['offset_cycle']}")
+        config = mdp.description.get("config", {})
+        if mdp.description.get("builder") == "turn" and config.get("supervision", {}).get("switch_step"):
+            k, turn = config["supervision"]["switch_step"], turn_step(summary, config["grid"]["y"][1])
+            when = "never" if turn is None else ("at" if turn == k else ("before" if turn < k else "after"))
+            out.append(
+                f"supervision ends at step {k}; the optimal trajectory turns (goes up every step to the top row) "
+                + ("never" if turn is None else f"from step {turn} ({when} the switch step)")
+            )
     else:
         for comp in summary["components"]:
             out.append("attracting set: {" + ", ".join(format_state(s) for s in comp) + "}")
@@ -175,7 +206,8 @@ def _short(value) -> str:
 
 
 def format_state(state: dict) -> str:
-    """Short text of a JSON state: "(x,y,obs)" / "(x,y,unobs)" or the index."""
+    """Short text of a JSON state: "(x,y,obs)" / "(x,y,unobs)" ("(x,y,obs@t)" with a clock) or the index."""
     if "x" in state:
-        return f"({state['x']},{state['y']},{'obs' if state['observed'] else 'unobs'})"
+        clock = f"@{state['clock']}" if state.get("clock") is not None and state["observed"] else ""
+        return f"({state['x']},{state['y']},{'obs' if state['observed'] else 'unobs'}{clock})"
     return str(state["index"])

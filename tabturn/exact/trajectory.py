@@ -44,7 +44,7 @@ def optimal_trajectory(solution: Solution, start: int | None = None, max_steps: 
     otherwise, until a state repeats or a terminal state ends the episode. Returns {"states", "actions", "cycle",
     "offset_cycle", "terminal"} (``terminal``: the terminal state reached, else None):
     ``cycle`` is the first repeated loop of states (or None); ``offset_cycle`` the repeating pattern of
-    labels' y - x over the trajectory's second half when labels are (x, y, observed), else None.
+    labels' y - x over the trajectory's second half when labels are (x, y, observed[, clock]), else None.
     """
     mdp = solution.mdp
     if not mdp.is_deterministic():
@@ -81,9 +81,9 @@ def optimal_trajectory(solution: Solution, start: int | None = None, max_steps: 
 
 
 def _offset_cycle(labels: list[Any]) -> list[int] | None:
-    if not labels or not (isinstance(labels[0], tuple) and len(labels[0]) == 3):
+    if not labels or not (isinstance(labels[0], tuple) and len(labels[0]) in (3, 4)):
         return None
-    offsets = [y - x for x, y, _ in labels]
+    offsets = [y - x for x, y, *_ in labels]
     tail = offsets[len(offsets) // 2 :]
     for period in range(1, len(tail) // 2 + 1):
         if all(tail[i] == tail[i - period] for i in range(period, len(tail))):

@@ -238,10 +238,19 @@ STORM_CONFIGS = [
         horizon=4, regime="train-observed-deploy-unobserved", x_bounds=(-3, 3), y_bounds=(-2, 4), start=(0, 0, True)
     ),
     TERMINAL_CFG,
+    TurnConfig(horizon=6, regime="supervised-until", switch_steps=((3, 1),), b=3, x_bounds=(0, 4), y_bounds=(0, 4)),
+    TurnConfig(
+        horizon=6,
+        regime="supervised-until",
+        switch_steps=((2, "1/3"), (4, "2/3")),
+        b=2,
+        x_bounds=(0, 3),
+        y_bounds=(0, 5),
+    ),
 ]
 
 
-@pytest.mark.parametrize("config", STORM_CONFIGS, ids=lambda c: f"{c.regime}-{c.timing}")
+@pytest.mark.parametrize("config", STORM_CONFIGS, ids=lambda c: f"{c.regime}-{c.timing}-{len(c.switch_steps)}")
 def test_storm_exact_optimum_equals_tabturn_on_turn_configs(config, tmp_path):
     mdp = turn_mdp(config)
     ours = backward_induction(mdp, config.horizon, 1).values.to_fractions()

@@ -20,8 +20,16 @@ TOML layout (every key optional; defaults as in TurnConfig)::
 
     [supervision]
     regime = "always"               # always | absent-supervisor | train-observed-deploy-unobserved | switching
+                                    # | supervised-until
     p = "0"                         # switching: P(observed -> unobserved) per step
     q = "0"                         # switching: P(unobserved -> observed) per step
+    switch_step = 5                 # supervised-until: steps 0..k-1 are observed, steps k.. unobserved
+    switch_steps = { 5 = "1/2", 8 = "1/2" }   # or: a known distribution of k (instead of switch_step)
+
+Under supervised-until the flag of the state at step t says whether step t is supervised (t < k): the loss of a
+step taken while observed carries the alignment term, and the flag turns unobserved at step k for the rest of the
+episode. The state also holds the step while observed (the clock that decides when the flag turns), so its
+states are (x, y, observed, clock); see tabturn.envs.turn.model.
 """
 
 from __future__ import annotations
@@ -57,7 +65,7 @@ MOVES = {
 ACTION_SHIFTS = {name: (move.dy, move.dx) for name, move in MOVES.items()}  # (row, column) shifts of grid arrays
 DISTANCES = ("vertical", "perpendicular")
 TIMINGS = ("per-step", "terminal")
-REGIMES = ("always", "absent-supervisor", "train-observed-deploy-unobserved", "switching")
+REGIMES = ("always", "absent-supervisor", "train-observed-deploy-unobserved", "switching", "supervised-until")
 MAX_STATES = 1 << 24
 
 
@@ -76,6 +84,8 @@ class TurnConfig:
       discount: gamma in [0, 1]; must be < 1 when horizon is None and 1 with terminal timing.
       regime: supervision regime, one of REGIMES.
       p, q: switching probabilities P(observed -> unobserved) and P(unobserved -> observed).
+      switch_steps: supervised-until: ((k, probability), ...) of the step k at which supervision ends (steps
+        0..k-1 observed), increasing k, probabilities summing to 1; one pair (k, 1) for a known step.
     """
 
     x_bounds: tuple[int, int] = (0, 7)
@@ -91,6 +101,7 @@ class TurnConfig:
     regime: str = "always"
     p: Fraction = Fraction(0)
     q: Fraction = Fraction(0)
+    switch_steps: tuple[tuple[int, Fraction], ...] = ()
 
     def __post_init__(self) -> None:
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731  (frozen dataclass normalisation)
@@ -104,8 +115,13 @@ class TurnConfig:
             set_(name, (low, high))
         nx = self.x_bounds[1] - self.x_bounds[0] + 1
         ny = self.y_bounds[1] - self.y_bounds[0] + 1
-        if 2 * nx * ny > MAX_STATES:
-            raise InputError("grid", f"{2 * nx * ny} states (2 x {nx} x {ny}) exceed the limit of {MAX_STATES}")
+        check_choice(self.regime, "regime", REGIMES)
+        set_("switch_steps", _switch_steps(self.switch_steps, self.regime))
+        phases = self.phases
+        if phases * nx * ny > MAX_STATES:
+            raise InputError(
+                "grid", f"{phases * nx * ny} states ({phases} x {nx} x {ny}) exceed the limit of {MAX_STATES}"
+            )
         start = self.start
         if not isinstance(start, (tuple, list)) or len(start) != 3:
             raise InputError("start", f"must be (x, y, observed), not {start!r}")
@@ -132,7 +148,6 @@ class TurnConfig:
             set_(name, value)
         check_choice(self.distance, "distance", DISTANCES)
         check_choice(self.timing, "timing", TIMINGS)
-        check_choice(self.regime, "regime", REGIMES)
         set_("horizon", check_horizon(self.horizon))
         gamma = check_discount(self.discount, infinite=self.horizon is None)
         if self.horizon is None and self.timing == "terminal":
@@ -147,8 +162,17 @@ class TurnConfig:
             set_(name, value)
         if self.regime != "switching" and (self.p or self.q):
             raise InputError("p", f"p and q apply only to regime 'switching', not {self.regime!r}")
-        if self.horizon is not None and self.horizon * 2 * nx * ny > MAX_TABLE_BYTES:
-            need = self.horizon * 2 * nx * ny
+        if self.regime == "supervised-until":
+            if self.horizon is None:
+                raise InputError("horizon", "regime supervised-until needs a finite horizon")
+            if not self.start[2]:
+                raise InputError("start.observed", "must be true under supervised-until (supervision ends at step k)")
+            if self.switch_steps[-1][0] > self.horizon:
+                raise InputError(
+                    "switch_step", f"must be <= the horizon {self.horizon}, not {self.switch_steps[-1][0]}"
+                )
+        if self.horizon is not None and self.horizon * phases * nx * ny > MAX_TABLE_BYTES:
+            need = self.horizon * phases * nx * ny
             raise InputError(
                 "horizon",
                 f"the action-set table would need about {need / 2**30:.1f} GiB "
@@ -159,6 +183,17 @@ class TurnConfig:
     def shape(self) -> tuple[int, int, int]:
         """(flags, ny, nx): flag index 0 = unobserved, 1 = observed."""
         return (2, self.y_bounds[1] - self.y_bounds[0] + 1, self.x_bounds[1] - self.x_bounds[0] + 1)
+
+    @property
+    def phases(self) -> int:
+        """Layers of (ny, nx) cells in the state space: the two flags, or under supervised-until the unobserved
+        layer and one observed layer per step before the last switch step (the clock)."""
+        return 1 + self.switch_steps[-1][0] if self.regime == "supervised-until" else 2
+
+    @property
+    def switch_step(self) -> int | None:
+        """The step k at which supervision ends when it is known (supervised-until with one k), else None."""
+        return self.switch_steps[0][0] if len(self.switch_steps) == 1 else None
 
     def replace(self, **changes: Any) -> TurnConfig:
         """Return a copy with ``changes`` applied (validated again)."""
@@ -190,7 +225,8 @@ class TurnConfig:
                 "horizon": "none" if self.horizon is None else self.horizon,
                 "discount": format_rational(self.discount),
             },
-            "supervision": {"regime": self.regime, "p": format_rational(self.p), "q": format_rational(self.q)},
+            "supervision": {"regime": self.regime, "p": format_rational(self.p), "q": format_rational(self.q)}
+            | _switch_dict(self.switch_steps),
         }
 
     @classmethod
@@ -228,8 +264,51 @@ _SECTIONS = {
     "grid": {"x": "x_bounds", "y": "y_bounds", "start": "start", "actions": "actions"},
     "loss": {"a": "a", "b": "b", "distance": "distance", "timing": "timing"},
     "objective": {"horizon": "horizon", "discount": "discount"},
-    "supervision": {"regime": "regime", "p": "p", "q": "q"},
+    "supervision": {
+        "regime": "regime",
+        "p": "p",
+        "q": "q",
+        "switch_step": "switch_step",
+        "switch_steps": "switch_steps",
+    },
 }
+
+
+def _switch_steps(value: Any, regime: str) -> tuple[tuple[int, Fraction], ...]:
+    """The supervised-until switch distribution as sorted (k, probability) pairs (empty for other regimes)."""
+    if regime != "supervised-until":
+        if value:
+            raise InputError("switch_step", f"applies only to regime 'supervised-until', not {regime!r}")
+        return ()
+    if isinstance(value, (dict, tuple, list)) and not value or value is None:
+        raise InputError("switch_step", "regime supervised-until needs switch_step = k (or switch_steps = {k = p})")
+    pairs = value.items() if isinstance(value, dict) else value
+    out: dict[int, Fraction] = {}
+    for pair in pairs:
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise InputError("switch_steps", f"must map steps to probabilities, not {value!r}")
+        k, prob = pair
+        if isinstance(k, str) and k.strip().isdigit():
+            k = int(k)
+        k = check_int(k, "switch_steps", 1)
+        prob = parse_rational(prob, f"switch_steps.{k}")
+        if not 0 < prob <= 1:
+            raise InputError(f"switch_steps.{k}", f"must be a probability in (0, 1], not {format_rational(prob)}")
+        if k in out:
+            raise InputError("switch_steps", f"names step {k} twice")
+        out[k] = prob
+    if sum(out.values()) != 1:
+        raise InputError("switch_steps", f"probabilities must sum to 1, not {format_rational(sum(out.values()))}")
+    return tuple(sorted(out.items()))
+
+
+def _switch_dict(steps: tuple[tuple[int, Fraction], ...]) -> dict[str, Any]:
+    """The TOML keys of a switch distribution: switch_step = k for a known step, else switch_steps."""
+    if not steps:
+        return {}
+    if len(steps) == 1:
+        return {"switch_step": steps[0][0]}
+    return {"switch_steps": {str(k): format_rational(p) for k, p in steps}}
 
 
 def toml_key(field: str) -> str:
@@ -271,4 +350,10 @@ def _flatten(data: dict[str, Any]) -> dict[str, Any]:
         kwargs["start"] = (start.get("x", 0), start.get("y", 0), start.get("observed", True))
     if kwargs.get("horizon") == "none":
         kwargs["horizon"] = None
+    if "switch_step" in kwargs:
+        if "switch_steps" in kwargs:
+            raise InputError("supervision.switch_steps", "give switch_step or switch_steps, not both")
+        kwargs["switch_steps"] = ((kwargs.pop("switch_step"), 1),)
+    elif "switch_steps" in kwargs and not isinstance(kwargs["switch_steps"], dict):
+        raise InputError("supervision.switch_steps", "must be a table {k = probability}")
     return kwargs

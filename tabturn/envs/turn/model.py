@@ -1,4 +1,13 @@
-"""The treacherous-turn family as a TabularMDP (state = (x, y, observed))."""
+"""The treacherous-turn family as a TabularMDP (state = (x, y, observed); under supervised-until
+(x, y, observed, clock)).
+
+Under supervised-until the flag turns at a step k, which the state must remember: observed states carry the step
+t (< K, the largest switch step) and there is one observed layer of cells per step; unobserved states form one
+layer (labelled with clock K: once unobserved, the step no longer changes the dynamics). From the observed layer
+of step t the flag stays observed with probability P(k > t + 1) / P(k > t). A step taken from an observed state
+charges the alignment term (the supervisor watches the step it sees the agent take); with one known k, steps
+0..k-1 are charged and the agent at step k sees the flag unobserved.
+"""
 
 from __future__ import annotations
 
@@ -45,14 +54,25 @@ def alignment_charge(config: TurnConfig, from_flag: int) -> Fraction:
     )
 
 
-def state_index(config: TurnConfig, x: int, y: int, observed: bool) -> int:
-    """Index of (x, y, observed) in the MDP built by turn_mdp."""
+def state_index(config: TurnConfig, x: int, y: int, observed: bool, clock: int = 0) -> int:
+    """Index of (x, y, observed) in the MDP built by turn_mdp (under supervised-until: of (x, y, observed,
+    clock), the clock counting the steps taken while observed)."""
     _, ny, nx = config.shape
-    return ((int(observed) * ny) + (y - config.y_bounds[0])) * nx + (x - config.x_bounds[0])
+    layer = int(observed) * (1 + clock if config.regime == "supervised-until" else 1)
+    return ((layer * ny) + (y - config.y_bounds[0])) * nx + (x - config.x_bounds[0])
+
+
+def stay_observed(config: TurnConfig) -> list[Fraction]:
+    """Under supervised-until, P(the flag is still observed at step t + 1 | observed at step t) for t < K."""
+    K = config.switch_steps[-1][0]
+    survival = [sum((p for k, p in config.switch_steps if k > t), Fraction(0)) for t in range(K + 1)]
+    return [survival[t + 1] / survival[t] for t in range(K)]
 
 
 def turn_mdp(config: TurnConfig) -> TabularMDP:
     """Build the TabularMDP of ``config`` (objective: minimise loss)."""
+    if config.regime == "supervised-until":
+        return _supervised_until_mdp(config)
     nf, ny, nx = config.shape
     f, yy, xx = np.indices(config.shape)
     ys, xs = yy + config.y_bounds[0], xx + config.x_bounds[0]
@@ -115,5 +135,73 @@ def turn_mdp(config: TurnConfig) -> TabularMDP:
         start=start,
         objective=MIN,
         grid=grid,
+        description={"builder": "turn", "config": config.to_dict()},
+    )
+
+
+def _supervised_until_mdp(config: TurnConfig) -> TabularMDP:
+    """The supervised-until member: layer 0 unobserved, layer 1 + t observed at step t (see module doc)."""
+    _, ny, nx = config.shape
+    K = config.switch_steps[-1][0]
+    n_layers = K + 1
+    stay = stay_observed(config)
+    D = math.lcm(*(p.denominator for p in stay))
+    coef = alignment_coefficient(config)
+    L = math.lcm(config.b.denominator, coef.denominator)
+    (x_lo, x_hi), (y_lo, y_hi) = config.x_bounds, config.y_bounds
+    max_offset = max(abs(y_hi - x_lo), abs(y_lo - x_hi))
+    bound = abs(coef * L) * max_offset**2 + abs(config.b * L) * max(abs(y_lo), abs(y_hi))
+    dtype = np.int64 if bound < INT64_SAFE else object
+    yy, xx = np.indices((ny, nx))
+    ys = np.array([[y] * nx for y in range(y_lo, y_hi + 1)], dtype=dtype)
+    offsets = np.array([[y - x for x in range(x_lo, x_hi + 1)] for y in range(y_lo, y_hi + 1)], dtype=dtype)
+    watched = np.asarray(int(coef * L) * offsets**2 - int(config.b * L) * ys, dtype=dtype)  # arrival, observed step
+    unwatched = np.asarray(-int(config.b * L) * ys, dtype=dtype)
+    labels = tuple(
+        (x, y, layer > 0, layer - 1 if layer else K)
+        for layer in range(n_layers)
+        for y in range(y_lo, y_hi + 1)
+        for x in range(x_lo, x_hi + 1)
+    )
+    n = n_layers * ny * nx
+    cell = (yy * nx + xx).ravel()
+    mats, costs = [], []
+    for name in config.actions:
+        dy, dx = ACTION_SHIFTS[name]
+        y2, x2 = np.clip(yy + dy, 0, ny - 1), np.clip(xx + dx, 0, nx - 1)
+        to_cell = (y2 * nx + x2).ravel()
+        rows, cols, nums = [np.arange(ny * nx)], [to_cell], [np.full(ny * nx, D, dtype=np.int64)]  # unobserved stays
+        cost_layers = [unwatched[y2, x2].ravel()]
+        for t in range(K):
+            here = (1 + t) * ny * nx + cell
+            keep = int(stay[t] * D)
+            if keep:
+                rows.append(here)
+                cols.append((2 + t) * ny * nx + to_cell)
+                nums.append(np.full(ny * nx, keep, dtype=np.int64))
+            if keep != D:
+                rows.append(here)
+                cols.append(to_cell)
+                nums.append(np.full(ny * nx, D - keep, dtype=np.int64))
+            cost_layers.append(watched[y2, x2].ravel())
+        mats.append(exact_csr(np.concatenate(rows), np.concatenate(cols), np.concatenate(nums), n))
+        costs.append(np.concatenate(cost_layers))
+    cost = np.stack(costs, axis=1)
+    final = np.zeros(n, dtype=object)
+    if config.timing == "terminal":
+        final = np.array([int(turn_loss(config, x, y, obs) * L) for x, y, obs, _ in labels], dtype=object)
+        cost = np.zeros_like(cost)
+    start = ((state_index(config, *config.start), Fraction(1)),)
+    return TabularMDP(
+        state_labels=labels,
+        action_names=tuple(config.actions),
+        transition_numerators=tuple(mats),
+        prob_denominator=D,
+        cost_numerators=np.asarray(cost, dtype=dtype),
+        final_numerators=np.asarray(final, dtype=dtype),
+        cost_denominator=L,
+        terminal=np.zeros(n, dtype=bool),
+        start=start,
+        objective=MIN,
         description={"builder": "turn", "config": config.to_dict()},
     )
