@@ -2,7 +2,7 @@
 
 import itertools
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache
 
 import pytest
 from hypothesis import given, settings
@@ -40,7 +40,7 @@ def _closed_loop_optimum(cfg):
         alive = sum(p for k, p in dist.items() if k > t)
         return sum(p for k, p in dist.items() if k > t + 1) / alive
 
-    @lru_cache(maxsize=None)
+    @cache
     def value(t, x, y, watched):
         if t == cfg.horizon:
             return Fraction(0)
