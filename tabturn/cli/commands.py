@@ -83,6 +83,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="one Q-table per step, Q[t, s, a] (finite horizons; the form a finite-horizon optimum takes)",
     )
+    learn.add_argument(
+        "--flag-blind",
+        action="store_true",
+        help="turn family: the table is indexed by position (x, y) only, not by the observed flag; the exact best "
+        "flag-blind policy of the table's class is reported beside the flag-aware optimum",
+    )
     attribute = sub.add_parser(
         "attribute",
         help="is a learned behaviour an optimum, policy-class, value-aliasing, training or coverage effect?",
@@ -546,9 +552,14 @@ def _cmd_learn(args) -> int:
         omega=args.omega,
         tie_break=args.tie_break,
         time_indexed=args.time_indexed,
+        observe_flag=not args.flag_blind,
         initial_value=resolve_initial_value(args.initial_value, solution),
         action_order=_action_order(args.action_order, mdp.action_names),
     )
+    if args.flag_blind:
+        from tabturn.envs.turn.model import observation_index
+
+        observation_index(mdp, observe_flag=False)  # refuses a non-turn MDP before training
     bar = Progress(settings.episodes, f"training {len(seeds)} seeds", quiet=args.quiet)
     result = learn(mdp, settings, seeds, base_seed=args.base_seed, start=start, progress=bar.update, engine=args.engine)
     bar.close()
@@ -593,8 +604,30 @@ def _cmd_learn(args) -> int:
             f"  exact optimum goes up forever: {str(w.exact_up_forever_optimal).lower()}; "
             f"exact regret mean {float(w.regret_mean):.4g}, max {float(w.regret_max):.4g}"
         )
+        if args.flag_blind:
+            lines.append("  " + _flag_blind_line(solution, comparison, world, settings))
     _emit(args, document, "\n".join(lines) + "\n")
     return 0
+
+
+def _flag_blind_line(solution, comparison, world: str, settings) -> str:
+    """The exact best flag-blind policy of the learner's table class from ``world``'s start, and how many seeds
+    reach it."""
+    from tabturn.core.rational import format_rational
+    from tabturn.experiments.compare import worlds
+    from tabturn.experiments.policy_class import observation_class_optimum
+
+    best = observation_class_optimum(solution, worlds(solution)[world], False, settings.time_indexed)
+    table = "step-indexed" if settings.time_indexed else "stationary"
+    if best.status == "undecided":
+        return f"best {table} flag-blind policy: undecided ({best.reason})"
+    assert best.regret is not None and best.value is not None
+    reached = sum(r == best.regret for r in comparison.regret[world])
+    n = len(comparison.regret[world])
+    return (
+        f"best {table} flag-blind policy: exact value {format_rational(best.value)} (flag-aware optimum "
+        f"{format_rational(best.optimum)}, gap {format_rational(best.regret)}); seeds reaching it: {reached}/{n}"
+    )
 
 
 def gridworld_line(rows: list[dict]) -> str:

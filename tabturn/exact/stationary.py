@@ -9,6 +9,11 @@ V*_0(start) — the optimal action sets — which decides whether an exactly opt
 none does, a branch-and-bound finds the best stationary value. Every number is an integer or a Fraction, and a
 policy found is re-evaluated by exact path evaluation before it is returned.
 
+With an ``observation`` map (states that look alike to the agent, e.g. a flag-blind one) the class is the
+stationary policies over observations: the search assigns an action per observation and must reuse it in every
+state that shows it; the bound stays valid, so the answer is exact in the same way. Such classes can also miss
+the optimum of an infinite horizon, so they are searched there only with a finite horizon.
+
 Infinite discounted horizons always have a stationary deterministic optimum. Stochastic finite horizons are
 decided only when one action is optimal at every step of every state (then that policy is optimal, checked by
 exact evaluation); otherwise the answer is "undecided".
@@ -67,10 +72,19 @@ class StationaryOptimum:
         return cls("undecided", start, optimum, None, None, None, nodes=nodes, reason=reason)
 
 
-def stationary_optimum(solution: Solution, start: int, max_nodes: int = MAX_NODES) -> StationaryOptimum:
-    """Decide exactly whether some stationary deterministic policy is optimal from ``start`` (see module doc)."""
+def stationary_optimum(
+    solution: Solution, start: int, max_nodes: int = MAX_NODES, observation: np.ndarray | None = None
+) -> StationaryOptimum:
+    """Decide exactly whether some stationary deterministic policy (over ``observation`` classes of states, when
+    given: one action per class) is optimal from ``start`` (see module doc)."""
     mdp = solution.mdp
     optimum = solution.value(start)
+    if observation is not None and solution.horizon is None:
+        return StationaryOptimum.undecided(start, optimum, "observation classes are searched for finite horizons only")
+    if observation is not None and not mdp.is_deterministic():
+        return StationaryOptimum.undecided(
+            start, optimum, "stochastic dynamics with observation classes: no exact method applies"
+        )
     if solution.horizon is None:
         policy = np.array([solution.optimal_actions(s)[0] for s in range(mdp.n_states)])
         return StationaryOptimum(
@@ -91,7 +105,7 @@ def stationary_optimum(solution: Solution, start: int, max_nodes: int = MAX_NODE
             f"the stationary-policy search holds horizon x states values; {H} x {S} = {H * S} exceeds "
             f"{MAX_STEP_STATES}",
         )
-    search = _Search(mdp, H, solution.discount, start)
+    search = _Search(mdp, H, solution.discount, start, observation)
     found = search.run(bound_limit=search.v_start, strict=False, max_nodes=max_nodes)
     if found is None and search.exhausted:
         nodes_first = search.nodes
@@ -101,8 +115,11 @@ def stationary_optimum(solution: Solution, start: int, max_nodes: int = MAX_NODE
         return StationaryOptimum.undecided(start, optimum, f"the search stopped at {max_nodes} nodes", search.nodes)
     value_units, assign = found
     policy = np.zeros(S, dtype=np.int64)
-    for s, a in assign.items():
-        policy[s] = a
+    classes = np.arange(S) if observation is None else np.asarray(observation)
+    for s in range(S):
+        policy[s] = assign.get(int(classes[s]), 0)
+    if observation is not None:
+        assign = _on_path(mdp, policy, start)
     value = path_value(mdp, policy, start, H, solution.discount)
     if mdp.sign * value != Fraction(value_units) / mdp.cost_denominator:  # the search's arithmetic, re-checked
         raise AssertionError("stationary search value disagrees with exact path evaluation")
@@ -139,8 +156,9 @@ def stationary_optimum(solution: Solution, start: int, max_nodes: int = MAX_NODE
 class _Search:
     """Depth-first search over rho-shaped paths in cost units (sign x numerators; exact integers/Fractions)."""
 
-    def __init__(self, mdp: TabularMDP, horizon: int, gamma: Fraction, start: int) -> None:
+    def __init__(self, mdp: TabularMDP, horizon: int, gamma: Fraction, start: int, observation=None) -> None:
         self.H, self.start = horizon, start
+        self.key = list(range(mdp.n_states)) if observation is None else [int(o) for o in observation]
         sign = mdp.sign
         self.cost = [[sign * int(c) for c in row] for row in np.asarray(mdp.cost_numerators).tolist()]
         self.terminal = mdp.terminal.tolist()
@@ -172,7 +190,7 @@ class _Search:
         self.nodes, self.exhausted = 0, False
         best: list[Any] = [None, None]
         assign: dict[int, int] = {}
-        H, succ, cost, values, w = self.H, self.succ_list, self.cost, self.values, self.weights
+        H, succ, cost, values, w, key = self.H, self.succ_list, self.cost, self.values, self.weights, self.key
 
         def limit() -> Any:
             return bound_limit if bound_limit is not None else best[0]
@@ -186,8 +204,8 @@ class _Search:
                 if best[0] is None or total < best[0]:
                     best[0], best[1] = total, dict(assign)
                 return
-            if s in assign:
-                options, fresh = [assign[s]], False
+            if key[s] in assign:
+                options, fresh = [assign[key[s]]], False
             else:
                 options = sorted(range(self.A), key=lambda a: cost[s][a] + self.gamma * values[t + 1][succ[s][a]])
                 fresh = True
@@ -200,7 +218,7 @@ class _Search:
             frame = stack[-1]
             t, s, prefix, options, i, fresh = frame
             if fresh:
-                assign.pop(s, None)  # the option tried last is undone
+                assign.pop(key[s], None)  # the option tried last is undone
             if i == len(options):
                 stack.pop()
                 continue
@@ -216,7 +234,7 @@ class _Search:
             if self.nodes > max_nodes:
                 return None
             if fresh:
-                assign[s] = a
+                assign[key[s]] = a
             push(t + 1, succ[s][a], prefix + w[t] * cost[s][a])
         self.exhausted = True
         return None if best[0] is None else (best[0], best[1])
@@ -267,4 +285,44 @@ def _stochastic(solution: Solution, start: int, optimum: Fraction) -> Stationary
         regret,
         _on_path(mdp, policy, start),
         reason="one action is optimal at every step of every state; exact evaluation gives regret 0",
+    )
+
+
+def step_observation_optimum(solution: Solution, start: int, observation: np.ndarray) -> StationaryOptimum:
+    """Whether a step-indexed policy over ``observation`` classes (one action per (step, class)) is optimal from
+    ``start``: on deterministic dynamics always (each step of a path visits one state, so the optimal path's
+    actions fit one table row per step), checked by exact evaluation of that policy; else undecided."""
+    mdp = solution.mdp
+    optimum = solution.value(start)
+    if solution.horizon is None or not mdp.is_deterministic():
+        return StationaryOptimum.undecided(
+            start, optimum, "step-indexed observation policies are decided on deterministic finite horizons only"
+        )
+    from tabturn.exact.evaluate import step_policy_value
+
+    H, succ, obs = solution.horizon, mdp.successors(), np.asarray(observation)
+    table = np.zeros((H, int(obs.max()) + 1), dtype=np.int64)
+    s, path = start, []
+    for t in range(H):
+        if mdp.terminal[s]:
+            break
+        a = solution.optimal_actions(s, t)[0]
+        table[t, obs[s]] = a
+        path.append(a)
+        s = int(succ[s, a])
+    value = step_policy_value(mdp, table[:, obs], solution.discount)[start]
+    regret = mdp.sign * (value - optimum)
+    if regret != 0:  # cannot happen: the policy follows an optimal path
+        raise AssertionError("a step-indexed observation policy along an optimal path has nonzero exact regret")
+    return StationaryOptimum(
+        "exists",
+        start,
+        optimum,
+        value,
+        regret,
+        None,
+        tuple(path),
+        reason="deterministic dynamics: the optimal path's actions fit one row per step; exact evaluation gives "
+        "regret 0",
+        action_names=tuple(mdp.action_names[a] for a in path),
     )

@@ -33,7 +33,7 @@ def worlds(solution: Solution) -> dict[str, int]:
     if isinstance(label, tuple) and len(label) == 3:
         x, y, _ = label
         return {"observed": mdp.index_of((x, y, True)), "unobserved": mdp.index_of((x, y, False))}
-    return {"start": start}
+    return {"start": start}  # also supervised-until: one world, watched until the switch step
 
 
 def world_states(solution: Solution, world: str) -> np.ndarray:

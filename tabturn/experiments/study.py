@@ -269,8 +269,12 @@ def recipe_settings(
 
 
 def trained_world(config: TurnConfig, mdp: TabularMDP) -> str:
-    """The world training starts in: "observed" or "unobserved"."""
-    return "observed" if mdp.state_labels[training_start(config)[0][0]][2] else "unobserved"
+    """The world training starts in: "observed" or "unobserved" ("start" under supervised-until, whose one world
+    is watched until the switch step)."""
+    label = mdp.state_labels[training_start(config)[0][0]]
+    if len(label) == 4:
+        return "start"
+    return "observed" if label[2] else "unobserved"
 
 
 def converge(

@@ -179,6 +179,7 @@ if numba is not None:
         final,
         start_states,
         start_cum,
+        obs,
         algorithm,
         tie,
         softmax,
@@ -209,8 +210,9 @@ if numba is not None:
             for e in range(count):
                 eps = eps_arr[e]
                 s = _start(key, hashes, e, c_next, start_states, start_cum)
+                o = obs[s]
                 for i in range(A):
-                    row[i] = qb[s, i] if algorithm != 3 else qb[s, i] + q2b[s, i]
+                    row[i] = qb[o, i] if algorithm != 3 else qb[o, i] + q2b[o, i]
                 a = _behaviour(
                     row, key, hashes, e, 0, eps, tie, softmax, temperature, scratch, c_explore, c_action, c_tie
                 )
@@ -221,8 +223,8 @@ if numba is not None:
                     last = t == H - 1 and trunc_terminal
                     done = terminal[s_next] or last
                     end = final[s_next] if last else 0.0  # the end-of-horizon (terminal-timing) loss
-                    ri = s + t * stride  # table row of (step t, state s); stride 0 for a stationary table
-                    rn = s_next + min(t + 1, H - 1) * stride
+                    ri = obs[s] + t * stride  # table row of (step t, state s); stride 0 for a stationary table
+                    rn = obs[s_next] + min(t + 1, H - 1) * stride
                     for i in range(A):
                         row[i] = qb[rn, i]
                     if algorithm != 3:
@@ -335,6 +337,7 @@ if numba is not None:
         final,
         start_states,
         start_cum,
+        obs,
         algorithm,
         tie,
         constant,
@@ -360,7 +363,7 @@ if numba is not None:
                 eps = eps_arr[e]
                 s = _start(key, hashes, e, c_next, start_states, start_cum)
                 explored = _explore(key, hashes, e, 0, eps, A, c_explore, c_action)
-                a = explored if explored >= 0 else _argmin(qb, s, tie)
+                a = explored if explored >= 0 else _argmin(qb, obs[s], tie)
                 alive = not terminal[s]
                 for t in range(H):
                     s_next = _successor(key, hashes, e, t + 1, c_next, s, a, nexts, cum, deterministic)
@@ -368,8 +371,8 @@ if numba is not None:
                     last = t == H - 1 and trunc_terminal
                     done = terminal[s_next] or last
                     end = final[s_next] if last else 0.0
-                    ri = s + t * stride
-                    rn = s_next + min(t + 1, H - 1) * stride
+                    ri = obs[s] + t * stride
+                    rn = obs[s_next] + min(t + 1, H - 1) * stride
                     gi = _argmin(qb, rn, tie)  # greedy at the successor before the update
                     explored = _explore(key, hashes, e, t + 1, eps, A, c_explore, c_action)
                     a_next = explored if explored >= 0 else gi

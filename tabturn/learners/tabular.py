@@ -58,6 +58,10 @@ class LearnerSettings:
       time_indexed: one Q-table per step of the episode, Q[t, s, a] (the form a finite-horizon optimum
         takes); step t bootstraps from step t + 1's table and the last step from nothing. Needs
         truncation "terminal". False: one stationary table for every step.
+      observe_flag: the table is indexed by what the agent observes (tabturn.envs.turn.model.observation_index):
+        True, the state (turn family: (x, y, observed), without supervised-until's clock); False (flag-blind,
+        turn family only), the position (x, y). States that look alike share one row: the learner is the textbook
+        algorithm run on observations, and the returned tables repeat a row for every state that shows it.
     """
 
     algorithm: str = "q"
@@ -77,6 +81,7 @@ class LearnerSettings:
     initial_value: float = 0.0
     action_order: tuple[int, ...] | None = None
     time_indexed: bool = False
+    observe_flag: bool = True
 
     def __post_init__(self) -> None:
         for name, allowed in (
@@ -112,8 +117,9 @@ class LearnerSettings:
             raise InputError("temperature", f"must be a positive finite number, not {self.temperature!r}")
         if not isinstance(self.initial_value, (int, float)) or not np.isfinite(self.initial_value):
             raise InputError("initial_value", f"must be a finite number, not {self.initial_value!r}")
-        if not isinstance(self.time_indexed, bool):
-            raise InputError("time_indexed", f"must be true or false, not {self.time_indexed!r}")
+        for name in ("time_indexed", "observe_flag"):
+            if not isinstance(getattr(self, name), bool):
+                raise InputError(name, f"must be true or false, not {getattr(self, name)!r}")
         if self.time_indexed and self.truncation != "terminal":
             raise InputError("time_indexed", "a step-indexed table needs truncation = terminal (a finite horizon)")
 
@@ -214,8 +220,9 @@ class _Problem:
     """The MDP as the learner sees it (learner action i = MDP action order[i]), for either engine.
 
     nexts, cum: (S, A, K) padded successors and cumulative probabilities; cost: (S, A) in minimisation units;
-    final: (S,) loss at the horizon; stride: table row of (step t, state s) is s + t * stride; cols: the column
-    of each uniform of a step (draw_columns)."""
+    final: (S,) loss at the horizon; obs: (S,) the table row block of each state (what the agent observes);
+    stride: table row of (step t, state s) is obs[s] + t * stride; cols: the column of each uniform of a step
+    (draw_columns); expand: obs when states share rows (the tables are mapped back to states), else None."""
 
     nexts: np.ndarray
     cum: np.ndarray
@@ -225,8 +232,11 @@ class _Problem:
     terminal: np.ndarray
     start_states: np.ndarray
     start_cum: np.ndarray
+    obs: np.ndarray
+    n_obs: int
     stride: int
     cols: dict
+    expand: np.ndarray | None
 
 
 @dataclass(frozen=True, eq=False)
@@ -264,7 +274,7 @@ def learn(
     order = _order(settings, mdp.n_actions)
     problem = _problem(mdp, settings, order, mdp.start if start is None else start, engine)
     B, A, H = len(seeds), mdp.n_actions, settings.horizon
-    R = mdp.n_states * (H if settings.time_indexed else 1)  # table rows: states, or step x state
+    R = problem.n_obs * (H if settings.time_indexed else 1)  # table rows: observations, or step x observation
     q = np.full((B, R, A), mdp.sign * settings.initial_value, dtype=np.float64)
     tables = _Tables(q, q.copy() if settings.algorithm == "double-q" else None, np.zeros((B, R, A), dtype=np.int64))
     keys = counter_rng.seed_keys(base_seed, seeds)
@@ -301,12 +311,18 @@ def learn(
             and on_checkpoint(
                 first + count,
                 _result(
-                    tables, order, mdp.sign, seeds, base_seed, dataclasses.replace(settings, episodes=first + count)
+                    tables,
+                    order,
+                    mdp.sign,
+                    seeds,
+                    base_seed,
+                    dataclasses.replace(settings, episodes=first + count),
+                    problem.expand,
                 ),
             )
         ):
             break
-    return _result(tables, order, mdp.sign, seeds, base_seed, settings, copy=False)
+    return _result(tables, order, mdp.sign, seeds, base_seed, settings, problem.expand, copy=False)
 
 
 def _validate(mdp: TabularMDP, settings: LearnerSettings, seeds, engine: str, checkpoints) -> tuple[tuple, list]:
@@ -348,6 +364,11 @@ def _validate(mdp: TabularMDP, settings: LearnerSettings, seeds, engine: str, ch
 
 def _problem(mdp: TabularMDP, settings: LearnerSettings, order: np.ndarray, start, engine: str) -> _Problem:
     """The arrays both engines read, in learner action order."""
+    from tabturn.envs.turn.model import observation_index  # the turn family's view of its states
+
+    view = observation_index(mdp, settings.observe_flag)
+    obs = np.arange(mdp.n_states, dtype=np.int64) if view is None else view
+    n_obs = int(obs.max()) + 1
     nexts, cum = _transition_tables(mdp)
     deterministic = nexts.shape[2] == 1
     nexts, cum = nexts[:, order], cum[:, order]
@@ -365,8 +386,11 @@ def _problem(mdp: TabularMDP, settings: LearnerSettings, order: np.ndarray, star
         terminal=mdp.terminal,
         start_states=np.array([s for s, _ in start]),
         start_cum=start_cum,
-        stride=mdp.n_states if settings.time_indexed else 0,
+        obs=obs.astype(np.int32) if engine == "numba" else obs,
+        n_obs=n_obs,
+        stride=n_obs if settings.time_indexed else 0,
         cols=draw_columns(settings, not deterministic, len(start) > 1),
+        expand=view,
     )
 
 
@@ -395,6 +419,7 @@ def _numba_chunk(
         final=p.final,
         start_states=p.start_states,
         start_cum=p.start_cum,
+        obs=p.obs,
         algorithm=numba_kernel.ALGORITHM_CODES[settings.algorithm],
         tie=numba_kernel.TIE_CODES[settings.tie_break],
         constant=settings.step_schedule == "constant",
@@ -441,7 +466,8 @@ def _numpy_chunk(
         if len(p.start_cum) > 1:
             pick = (u[:, 0, cols["next"]][:, None] > p.start_cum[None, :]).sum(1)
             s = p.start_states[np.minimum(pick, len(p.start_cum) - 1)]
-        a = _behaviour(q[rows, s] if q2 is None else q[rows, s] + q2[rows, s], u[:, 0], eps, settings, cols)
+        o = p.obs[s]
+        a = _behaviour(q[rows, o] if q2 is None else q[rows, o] + q2[rows, o], u[:, 0], eps, settings, cols)
         alive = ~p.terminal[s]
         for t in range(H):
             ut = u[:, t + 1]
@@ -454,7 +480,7 @@ def _numpy_chunk(
             last = t == H - 1 and settings.truncation == "terminal"
             done = p.terminal[s_next] | last
             end = p.final[s_next] if last else 0.0  # the end-of-horizon (terminal-timing) loss
-            i, i_next = s + t * p.stride, s_next + min(t + 1, H - 1) * p.stride
+            i, i_next = p.obs[s] + t * p.stride, p.obs[s_next] + min(t + 1, H - 1) * p.stride
             qn = q[rows, i_next]  # the successor's row before the update (a copy)
             if q2 is None:
                 if settings.algorithm == "q":
@@ -490,9 +516,10 @@ def _chunks(episodes: int, checkpoints, size: int = EPISODE_CHUNK) -> list[tuple
     return [(a, b - a) for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
-def _result(tables: _Tables, order, sign, seeds, base_seed, settings, copy: bool = True) -> LearnResult:
-    """The LearnResult of the current tables (objective units, MDP action order); copies unless ``copy`` is
-    False (the final result: training is over, the tables can be handed over)."""
+def _result(tables: _Tables, order, sign, seeds, base_seed, settings, expand=None, copy: bool = True) -> LearnResult:
+    """The LearnResult of the current tables (objective units, MDP action order, one row per state: ``expand``
+    maps states to their observation's row); copies unless ``copy`` is False (the final result: training is
+    over, the tables can be handed over)."""
     q, q2, visits = tables.q, tables.q2, tables.visits
     B, R, A = q.shape
     final = (q.copy() if copy else q) if q2 is None else (q + q2) / 2
@@ -502,6 +529,8 @@ def _result(tables: _Tables, order, sign, seeds, base_seed, settings, copy: bool
     if settings.time_indexed:
         H = settings.horizon
         final, visits = final.reshape(B, H, R // H, A), visits.reshape(B, H, R // H, A)
+    if expand is not None:
+        final, visits = final[..., expand, :], visits[..., expand, :]
     if np.array_equal(order, np.arange(A)):
         return LearnResult(seeds, int(base_seed), settings, final, visits, sign)
     out, vis = np.empty_like(final), np.empty_like(visits)

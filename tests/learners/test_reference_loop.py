@@ -151,8 +151,10 @@ def reference_learn(mdp, settings, seeds, base_seed, choose_before_update=False)
     order = tuple(settings.action_order) if settings.action_order is not None else tuple(range(A))
     model = _Model(mdp, order)
     S, H, sign = model.S, settings.horizon, model.sign
-    rows = S * H if settings.time_indexed else S
-    stride = S if settings.time_indexed else 0
+    view = _view(mdp, settings.observe_flag)  # the table row of each state: what the agent observes
+    n_obs = max(view) + 1
+    rows = n_obs * H if settings.time_indexed else n_obs
+    stride = n_obs if settings.time_indexed else 0
     cols = draw_columns(settings, model.stochastic, len(model.start_states) > 1)
     C = len(cols)
     gamma, algorithm = settings.discount, settings.algorithm
@@ -188,7 +190,8 @@ def reference_learn(mdp, settings, seeds, base_seed, choose_before_update=False)
                 s = model.start_states[k]
             else:
                 s = model.start_states[0]
-            a = _behaviour(summed(s) if algorithm == "double-q" else q1[s], draws0, eps, settings)
+            o = view[s]
+            a = _behaviour(summed(o) if algorithm == "double-q" else q1[o], draws0, eps, settings)
             alive = not model.terminal[s]
             for t in range(H):
                 draws = _Draws(u[t + 1], cols)
@@ -200,8 +203,8 @@ def reference_learn(mdp, settings, seeds, base_seed, choose_before_update=False)
                 last = t == H - 1 and settings.truncation == "terminal"
                 done = model.terminal[s2] or last
                 end = model.final[s2] if last else 0.0
-                i = s + t * stride
-                i2 = s2 + min(t + 1, H - 1) * stride
+                i = view[s] + t * stride
+                i2 = view[s2] + min(t + 1, H - 1) * stride
                 c = model.cost[s][a]
                 if algorithm == "sarsa" or choose_before_update:
                     a2 = _behaviour(summed(i2) if algorithm == "double-q" else q1[i2], draws, eps, settings)
@@ -245,9 +248,19 @@ def reference_learn(mdp, settings, seeds, base_seed, choose_before_update=False)
                 q_out[b, r, order[k]] = sign * value
                 visits_out[b, r, order[k]] = n[r][k]
     if settings.time_indexed:
-        q_out = q_out.reshape(len(seeds), H, S, A)
-        visits_out = visits_out.reshape(len(seeds), H, S, A)
-    return q_out, visits_out
+        q_out = q_out.reshape(len(seeds), H, n_obs, A)
+        visits_out = visits_out.reshape(len(seeds), H, n_obs, A)
+    return q_out[..., view, :], visits_out[..., view, :]  # one row per state: its observation's
+
+
+def _view(mdp, observe_flag):
+    """docs/learners.md, "Observations": turn-family agents see (x, y, observed), flag-blind ones (x, y); rows are
+    numbered in order of the first state showing them."""
+    labels = mdp.state_labels
+    if mdp.description.get("builder") != "turn":
+        return list(range(len(labels)))
+    seen = {}
+    return [seen.setdefault(label[: 3 if observe_flag else 2], len(seen)) for label in labels]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -256,6 +269,10 @@ def reference_learn(mdp, settings, seeds, base_seed, choose_before_update=False)
 
 STAY_WALLS = TurnConfig(x_bounds=(0, 2), y_bounds=(0, 2), horizon=6, actions=("up", "right", "stay", "down"))
 SWITCHING = TurnConfig(x_bounds=(0, 2), y_bounds=(0, 2), horizon=5, regime="switching", p="1/3", q="1/2")
+SUPERVISED_UNTIL = TurnConfig(
+    x_bounds=(0, 2), y_bounds=(0, 3), horizon=5, b=2, regime="supervised-until", switch_steps=((2, "1/2"), (3, "1/2"))
+)
+ABSENT = TurnConfig(x_bounds=(0, 2), y_bounds=(0, 2), horizon=5, regime="absent-supervisor", start=(0, 0, False))
 TERMINAL_TIMING = TurnConfig(
     x_bounds=(0, 1), y_bounds=(0, 2), horizon=4, timing="terminal", actions=("stay", "up", "left", "down")
 )
@@ -281,6 +298,8 @@ MDPS = {
     "stay-walls": lambda: turn_mdp(STAY_WALLS),
     "switching": lambda: turn_mdp(SWITCHING),
     "terminal-timing": lambda: turn_mdp(TERMINAL_TIMING),
+    "supervised-until": lambda: turn_mdp(SUPERVISED_UNTIL),
+    "absent": lambda: turn_mdp(ABSENT),
     "reward-terminal": lambda: _reward_mdp(terminal=True),
     "reward-absorbing": lambda: _reward_mdp(terminal=False),
 }
@@ -338,6 +357,19 @@ CASES = {
     "switching-step-indexed-random-softmax": (
         "switching",
         dict(episodes=40, horizon=5, time_indexed=True, exploration="softmax", temperature=1.3, tie_break="random"),
+    ),
+    "supervised-until-flag-aware-stationary": ("supervised-until", dict(episodes=40, horizon=5, epsilon=0.3)),
+    "supervised-until-flag-blind-stationary": (
+        "supervised-until",
+        dict(episodes=40, horizon=5, epsilon=0.3, observe_flag=False, step_size=0.5),
+    ),
+    "supervised-until-flag-blind-step-indexed": (
+        "supervised-until",
+        dict(episodes=40, horizon=5, time_indexed=True, observe_flag=False, tie_break="random"),
+    ),
+    "absent-flag-blind-softmax": (
+        "absent",
+        dict(episodes=40, horizon=5, observe_flag=False, exploration="softmax", temperature=0.7),
     ),
     "terminal-timing-exponential": (
         "terminal-timing",
@@ -415,6 +447,25 @@ def test_the_cases_cover_what_they_claim():
     assert not turn_mdp(SWITCHING).is_deterministic() and not _reward_mdp(True).is_deterministic()
     assert len(_reward_mdp(True).start) > 1 and _reward_mdp(True).terminal.any()
     assert _reward_mdp(True).sign == -1 and turn_mdp(TERMINAL_TIMING).final_numerators.any()
+    # supervised-until is stochastic (a random switch step) and its flag-aware view merges the clock's layers; the
+    # flag-blind view merges the flags too
+    mdp = turn_mdp(SUPERVISED_UNTIL)
+    assert not mdp.is_deterministic()
+    assert max(_view(mdp, True)) + 1 == 2 * 12 < mdp.n_states and max(_view(mdp, False)) + 1 == 12
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_flag_blind_tables_repeat_one_row_for_every_state_of_a_position(engine):
+    mdp, settings = _case("supervised-until-flag-blind-stationary", "q")
+    q = learn(mdp, settings, SEEDS, base_seed=BASE_SEED, engine=_engine(engine)).q
+    by_cell = {}
+    for s, (x, y, *_) in enumerate(mdp.state_labels):
+        by_cell.setdefault((x, y), []).append(s)
+    assert all(len(states) == 4 for states in by_cell.values())  # unobserved + three clock layers
+    for states in by_cell.values():
+        assert all(np.array_equal(q[:, states[0]], q[:, s]) for s in states)
+    aware = learn(mdp, dataclasses.replace(settings, observe_flag=True), SEEDS, base_seed=BASE_SEED).q
+    assert not np.array_equal(aware, q)
 
 
 @pytest.mark.parametrize("engine", ENGINES)

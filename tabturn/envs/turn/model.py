@@ -16,6 +16,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from tabturn.core.errors import InputError
 from tabturn.core.limits import INT64_SAFE
 from tabturn.core.mdp import MIN, GridLayout, TabularMDP, exact_csr
 from tabturn.envs.turn.config import ACTION_SHIFTS, TurnConfig
@@ -60,6 +61,25 @@ def state_index(config: TurnConfig, x: int, y: int, observed: bool, clock: int =
     _, ny, nx = config.shape
     layer = int(observed) * (1 + clock if config.regime == "supervised-until" else 1)
     return ((layer * ny) + (y - config.y_bounds[0])) * nx + (x - config.x_bounds[0])
+
+
+def observation_index(mdp: TabularMDP, observe_flag: bool = True) -> np.ndarray | None:
+    """What a tabular agent's table is indexed by, as an (S,) array of observation indices (None: the state
+    itself). A turn-family agent sees (x, y, observed) — not supervised-until's clock — or, flag-blind, (x, y);
+    observations are numbered in order of their first state."""
+    turn = mdp.description.get("builder") == "turn"
+    if not turn:
+        if not observe_flag:
+            raise InputError(
+                "observe_flag", "flag-blind learners need a turn-family MDP (states (x, y, observed)); this one is not"
+            )
+        return None
+    width = 3 if observe_flag else 2
+    if width == 3 and len(mdp.state_labels[0]) == 3:
+        return None
+    numbers: dict = {}
+    index = np.array([numbers.setdefault(label[:width], len(numbers)) for label in mdp.state_labels], dtype=np.int64)
+    return None if len(numbers) == mdp.n_states else index
 
 
 def stay_observed(config: TurnConfig) -> list[Fraction]:
