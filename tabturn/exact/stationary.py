@@ -156,7 +156,9 @@ def stationary_optimum(
 class _Search:
     """Depth-first search over rho-shaped paths in cost units (sign x numerators; exact integers/Fractions)."""
 
-    def __init__(self, mdp: TabularMDP, horizon: int, gamma: Fraction, start: int, observation: np.ndarray | None = None) -> None:
+    def __init__(
+        self, mdp: TabularMDP, horizon: int, gamma: Fraction, start: int, observation: np.ndarray | None = None
+    ) -> None:
         self.H, self.start = horizon, start
         self.key = list(range(mdp.n_states)) if observation is None else [int(o) for o in observation]
         sign = mdp.sign

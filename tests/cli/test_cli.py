@@ -12,7 +12,7 @@ import pytest
 from tabturn.cli.commands import main
 from tabturn.envs.solve import solve_config
 from tabturn.envs.turn.config import TurnConfig
-from tests.helpers import ROOT, write_file, write_npz
+from tests.helpers import ROOT, requires_extra, write_file, write_npz
 
 EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))
 
@@ -31,8 +31,39 @@ def test_examples_solve_certified_with_json(path, capsys, tmp_path):
     for s, entry in enumerate(doc["states"]):
         assert Fraction(entry["value"]) == expected.value(s)
         assert entry["optimal_actions"] == list(expected.optimal_action_names(s))
-        assert set(entry["state"]) == {"x", "y", "observed"}
+        clock = (
+            {"clock"} if expected.mdp.description["config"]["supervision"]["regime"] == "supervised-until" else set()
+        )
+        assert set(entry["state"]) == {"x", "y", "observed"} | clock
     assert doc["provenance"]["config"] == TurnConfig.load(str(path)).to_dict()
+
+
+def test_supervised_until_example_prints_its_turn_step_and_blind_learners_reach_the_blind_optimum(capsys):
+    config = str(ROOT / "examples" / "supervised_until.toml")
+    assert main(["solve", "--config", config]) == 0
+    text = capsys.readouterr().out
+    # an independent count along the printed trajectory: the final run of ups starts where "right" last appears
+    actions = next(line for line in text.splitlines() if line.startswith("optimal trajectory actions")).split(": ")[1]
+    last_right = max(i for i, a in enumerate(actions.split()) if a != "up")
+    assert (
+        f"supervision ends at step 5; the optimal trajectory turns (goes up every step to the top row) from step {last_right + 1} "
+        in text
+    )
+    recipe = ["--epsilon", "0.1", "--step-size", "1", "--initial-value", "optimistic", "--quiet", "--seeds", "20"]
+    assert main(["learn", "--config", config, "--time-indexed", "--flag-blind", "--episodes", "8192", *recipe]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "best step-indexed flag-blind policy: exact value -393 (flag-aware optimum -393, gap 0); seeds reaching it: 20/20"
+        in out
+    )
+
+
+def test_flag_blind_needs_a_turn_family_mdp(capsys):
+    requires_extra("gymnasium")
+    args = ["learn", "--gym", "FrozenLake-v1", "--discount", "1/2", "--flag-blind", "--seeds", "2", "--episodes", "3"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "observe_flag" in err[0] and "turn-family" in err[0]
 
 
 def test_text_output_shows_both_flags(capsys):
