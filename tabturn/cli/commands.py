@@ -559,7 +559,10 @@ def _cmd_learn(args) -> int:
     if args.flag_blind:
         from tabturn.envs.turn.model import observation_index
 
-        observation_index(mdp, observe_flag=False)  # refuses a non-turn MDP before training
+        try:
+            observation_index(mdp, observe_flag=False)  # refuses a non-turn MDP before training
+        except InputError as exc:
+            raise InputError("--flag-blind", exc.message) from None
     bar = Progress(settings.episodes, f"training {len(seeds)} seeds", quiet=args.quiet)
     result = learn(mdp, settings, seeds, base_seed=args.base_seed, start=start, progress=bar.update, engine=args.engine)
     bar.close()
