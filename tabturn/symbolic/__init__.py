@@ -1,5 +1,6 @@
 """symbolic: sympy claims about the turn family — the 1-D reduction (``reduced``), the interior claims (``claims``)
-and the other regimes (``regimes``) — each checked exactly against the solvers.
+the other regimes (``regimes``) and supervision that ends at step k (``supervised``) — each checked exactly
+against the solvers.
 
 May import ``core``, ``exact``, ``envs``, ``learners`` and ``experiments``. The names of ``claims`` are served here
 too (``tabturn.symbolic.claims_document``), imported on first use so that importing a submodule stays light.

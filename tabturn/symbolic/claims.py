@@ -23,7 +23,8 @@ Claims:
               b/a exceeds c*(1 - gamma). sympy derives the threshold between the two cycles; that no other policy
               does better is checked (not proven) by the certified solver on the reduced 1-D model.
 
-Further claims (terminal loss, no stay, switching, absent supervisor, grid edges): ``tabturn.symbolic.regimes``.
+Further claims (terminal loss, no stay, switching, absent supervisor, grid edges): ``tabturn.symbolic.regimes``;
+supervised-until (supervision ending at step k): ``tabturn.symbolic.supervised``.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from tabturn.envs.turn.model import (
     turn_mdp,
 )
 from tabturn.exact.finite import backward_induction
-from tabturn.symbolic import regimes
+from tabturn.symbolic import regimes, supervised
 from tabturn.symbolic.reduced import ACTIONS, MOVES, Claim, G, reduced_mdp
 
 a, b, gamma, c, y, d = sympy.symbols("a b gamma c y d", real=True)
@@ -131,7 +132,7 @@ def claims() -> list[Claim]:
             all(g == 0 for g in gaps),
         )
     )
-    return out + closed_form_claims() + regimes.claims()
+    return out + closed_form_claims() + regimes.claims() + supervised.claims()
 
 
 def closed_form_claims() -> list[Claim]:
@@ -366,7 +367,7 @@ CORE_NAMES = (
     "cycle-values",
     "diagonal-threshold",
 )
-CLAIM_NAMES = CORE_NAMES + regimes.NAMES
+CLAIM_NAMES = CORE_NAMES + regimes.NAMES + supervised.NAMES
 
 
 def verify(count: int = 200, seed: int = 0) -> dict[str, dict]:
@@ -376,6 +377,7 @@ def verify(count: int = 200, seed: int = 0) -> dict[str, dict]:
     """
     table = {name: {"instances": 0, "states": 0, "disagreements": 0} for name in CLAIM_NAMES}
     table.update(regimes.verify(count, seed))
+    table.update(supervised.verify(count, seed))
     for config in instance_configs(count, seed):
         solved = _interior_solution(config)
         bad = {**check_instance(config, solved), **check_closed_forms(config, solved[:2])}

@@ -29,6 +29,8 @@ def test_every_claim_is_verified_by_sympy():
         "switching-threshold": True,
         "absent-values": True,
         "edges": True,
+        "supervised-tail": True,
+        "supervised-last-watched": True,
     }
 
 
@@ -104,6 +106,29 @@ def test_regime_claims_hold_on_a_few_instances():
         for check in (regimes.check_no_stay, regimes.check_switching, regimes.check_absent, regimes.check_edges):
             result = check(i, rng)
             assert result[0] > 0 and result[1] == 0, (check.__name__, i)
+
+
+def test_supervised_until_claims_verify_and_hold_on_instances_where_the_threshold_is_crossed():
+    from tabturn.symbolic import supervised
+
+    assert {cl.name: cl.symbolic_verified for cl in supervised.claims()} == {n: True for n in supervised.NAMES}
+    table = supervised.verify(12, seed=3)
+    assert all(v["states"] > 0 and v["disagreements"] == 0 for v in table.values())
+    assert 0 < table["supervised-last-watched"]["witnesses"] < table["supervised-last-watched"]["states"]
+
+
+def test_supervised_until_last_watched_step_by_hand():
+    # a = b = 1, H = 4, k = 4: at step 3 (the last watched one) one step remains, b*(H - k + 1) = 1. At offset 1,
+    # up arrives at offset 2: 4 - (y + 1); right at offset 0: 0 - y. Right is better by 3 = 4*1*1 - 1.
+    config = TurnConfig(
+        x_bounds=(0, 5), y_bounds=(0, 5), horizon=4, a=1, b=1, regime="supervised-until", switch_steps=((4, 1),)
+    )
+    mdp = turn_mdp(config)
+    sol = backward_induction(mdp, 4, 1)
+    s = mdp.index_of((2, 3, True, 3))
+    assert sol.optimal_action_names(s, 3) == ("right",)
+    q = {a: c for a, c in zip(mdp.action_names, mdp.cost_numerators[s])}
+    assert q["up"] - q["right"] == 3 * mdp.cost_denominator
 
 
 def test_terminal_count_of_optimal_sequences_by_hand():
