@@ -29,7 +29,7 @@ import numpy as np
 from scipy.stats import chi2_contingency
 
 from tabturn.exact.solution import Solution
-from tabturn.exact.stationary import StationaryOptimum, stationary_optimum
+from tabturn.exact.stationary import StationaryOptimum
 from tabturn.experiments.compare import Comparison, worlds
 
 ALPHA = 0.01
@@ -380,10 +380,18 @@ class VerdictRow:
 
 
 def attribute(
-    config, seeds: int, learner: str = "q", episodes: int = 500, progress=None, engine: str = "numpy", budgets=None
+    config,
+    seeds: int,
+    learner: str = "q",
+    episodes: int = 500,
+    progress=None,
+    engine: str = "numpy",
+    budgets=None,
+    observe_flag: bool = True,
 ) -> Attribution:
     """Default-settings factor experiments, then the recipe trained to convergence with its neutral factors and
-    (finite horizons) a stationary table, for ``seeds`` seeds each; one verdict per world and behaviour."""
+    (finite horizons) a stationary table, for ``seeds`` seeds each; one verdict per world and behaviour.
+    ``observe_flag=False``: flag-blind learners throughout, and the policy class is that of flag-blind tables."""
     from tabturn.envs.solve import solve_config
     from tabturn.envs.turn.model import turn_mdp
     from tabturn.experiments.study import converge, default_settings, recipe_name, recipe_settings, run_study
@@ -415,12 +423,15 @@ def attribute(
             )
 
     for factor, kind, label, overrides, base_seed in factor_levels(config, solution, episodes):
-        settings = default_settings(config, **{"algorithm": learner, "episodes": episodes, **overrides})
+        settings = default_settings(
+            config, **{"algorithm": learner, "episodes": episodes, "observe_flag": observe_flag, **overrides}
+        )
         add("default", factor, kind, label, run(settings, base_seed))
         if progress is not None:
             progress()
     table = "step-indexed" if config.horizon is not None else "stationary"
-    budget, _ = converge(config, mdp, solution, learner, table, range(seeds), budgets=budgets, engine=engine)
+    blind = {"observe_flag": observe_flag}
+    budget, _ = converge(config, mdp, solution, learner, table, range(seeds), budgets=budgets, engine=engine, **blind)
     label = ""
     if budget is not None:
         label = f"{table} table, {recipe_name(mdp)} recipe, {budget} episodes"
@@ -430,7 +441,7 @@ def attribute(
                 factor,
                 kind,
                 level,
-                run(recipe_settings(config, solution, learner, table, budget, **overrides), base_seed),
+                run(recipe_settings(config, solution, learner, table, budget, **overrides, **blind), base_seed),
             )
         if table == "step-indexed":
             add(
@@ -438,21 +449,21 @@ def attribute(
                 "table",
                 "table",
                 "stationary",
-                run(recipe_settings(config, solution, learner, "stationary", budget), 0),
+                run(recipe_settings(config, solution, learner, "stationary", budget, **blind), 0),
             )
     if progress is not None:
         progress()
-    return Attribution(rows, _verdicts(solution, rows, label), budget, label)
+    return Attribution(rows, _verdicts(solution, rows, label, observe_flag), budget, label)
 
 
-def _verdicts(solution: Solution, rows: list[LevelRow], label: str) -> list[VerdictRow]:
+def _verdicts(solution: Solution, rows: list[LevelRow], label: str, observe_flag: bool = True) -> list[VerdictRow]:
     out = []
     for world in dict.fromkeys(r.world for r in rows):
         allowed = optimum_allows(solution, world)
         mine = [r for r in rows if r.world == world]
         reference = mine[0]  # default settings, first level
         conv = [r for r in mine if r.stage == "converged"]
-        found = _stationary_class(solution, world) if any(r.factor == "table" for r in conv) else None
+        found = _stationary_class(solution, world, observe_flag) if any(r.factor == "table" for r in conv) else None
         for behaviour in BEHAVIOURS:
 
             def levels(stage: str, kind: str, mine=mine, behaviour=behaviour) -> dict[str, dict[str, Count]]:
@@ -494,13 +505,16 @@ def _verdicts(solution: Solution, rows: list[LevelRow], label: str) -> list[Verd
     return out
 
 
-def _stationary_class(solution: Solution, world: str) -> StationaryOptimum:
-    """The exact stationary-class answer from ``world``'s start; sizes beyond the search are "undecided"."""
+def _stationary_class(solution: Solution, world: str, observe_flag: bool = True) -> StationaryOptimum:
+    """The exact answer from ``world``'s start for stationary tables of what the learner observes (turn family:
+    (x, y, observed), or flag-blind (x, y); supervised-until's clock is never seen); sizes beyond the search are
+    "undecided"."""
     from tabturn.core.errors import InputError
+    from tabturn.experiments.policy_class import observation_class_optimum
 
     start = worlds(solution)[world]
     try:
-        return stationary_optimum(solution, start)
+        return observation_class_optimum(solution, start, observe_flag, time_indexed=False)
     except InputError as err:
         return StationaryOptimum.undecided(start, solution.value(start), str(err))
 

@@ -46,15 +46,15 @@ def test_supervised_until_example_prints_its_turn_step_and_blind_learners_reach_
     actions = next(line for line in text.splitlines() if line.startswith("optimal trajectory actions")).split(": ")[1]
     last_right = max(i for i, a in enumerate(actions.split()) if a != "up")
     assert (
-        f"supervision ends at step 5; the optimal trajectory turns (goes up every step to the top row) from step {last_right + 1} "
-        in text
+        "supervision ends at step 5; the optimal trajectory turns (goes up every step to the top row) from step "
+        f"{last_right + 1} " in text
     )
     recipe = ["--epsilon", "0.1", "--step-size", "1", "--initial-value", "optimistic", "--quiet", "--seeds", "20"]
     assert main(["learn", "--config", config, "--time-indexed", "--flag-blind", "--episodes", "8192", *recipe]) == 0
     out = capsys.readouterr().out
     assert (
-        "best step-indexed flag-blind policy: exact value -393 (flag-aware optimum -393, gap 0); seeds reaching it: 20/20"
-        in out
+        "best step-indexed flag-blind policy: exact value -393 (flag-aware optimum -393, gap 0); "
+        "seeds reaching it: 20/20" in out
     )
 
 
