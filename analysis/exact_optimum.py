@@ -64,7 +64,9 @@ def example_row(name: str, cfg: TurnConfig):
     up = cfg.actions.index("up") if "up" in cfg.actions else None
     down = cfg.actions.index("down") if "down" in cfg.actions else None
     up_cells, down_cells = {True: 0, False: 0}, 0
-    for s, (_, _, observed) in enumerate(mdp.state_labels):
+    for s, (_, _, observed, *clock) in enumerate(mdp.state_labels):
+        if observed and clock and clock[0] != 0:
+            continue  # supervised-until: at step 0 the observed cells are those of clock 0
         if up is not None and up in sol.optimal_actions(s):
             up_cells[observed] += 1
         down_cells += down is not None and down in sol.optimal_actions(s)
@@ -88,7 +90,7 @@ def example_row(name: str, cfg: TurnConfig):
         "up_optimal_cells_observed": up_cells[True],
         "up_optimal_cells_unobserved": up_cells[False],
         "down_optimal_cells": down_cells,
-        "cells": mdp.n_states // 2,
+        "cells": mdp.n_states // cfg.phases,
     }
     return row, sol
 

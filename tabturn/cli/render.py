@@ -21,18 +21,10 @@ def _state_json(label) -> dict:
 
 
 def turn_step(summary: dict, y_high: int) -> int | None:
-    """The step from which the trajectory goes up at every step until it reaches the top row ``y_high`` (the
-    start of its final run of ups), or None when it does not end that way (or is already at the top)."""
-    states, actions = summary["states"], summary["actions"]
-    turn = None
-    for t, action in enumerate(actions):
-        if states[t]["y"] >= y_high:
-            break
-        if action != "up":
-            turn = None
-        elif turn is None:
-            turn = t
-    return turn
+    """The turn step of a trajectory summary (tabturn.experiments.turning.turn_step)."""
+    from tabturn.experiments.turning import turn_step as step_of
+
+    return step_of(summary["actions"], [state["y"] for state in summary["states"]], y_high)
 
 
 def _num(value: Fraction | None) -> str | None:

@@ -125,3 +125,24 @@ def test_toml_round_trip_and_errors():
     with pytest.raises(InputError) as err:
         TurnConfig(switch_steps=((3, 1),))
     assert err.value.field == "switch_step"
+
+
+@settings(max_examples=20, deadline=None)
+@given(k=st.integers(1, 5), b=st.fractions(0, 4, max_denominator=2), a=st.fractions(0, 2, max_denominator=2))
+def test_turn_steps_of_the_optimum_equal_those_of_every_optimal_sequence(k, b, a):
+    from tabturn.experiments.turning import optimal_turn_steps, turn_step
+
+    cfg = TurnConfig(
+        x_bounds=(0, 2), y_bounds=(0, 3), horizon=5, a=a, b=b, regime="supervised-until", switch_steps=((k, 1),)
+    )
+    best, turns = _open_loop_optimum(cfg, k), []
+    for seq in itertools.product(cfg.actions, repeat=cfg.horizon):
+        x, y, total, ys = 0, 0, Fraction(0), []
+        for t, act in enumerate(seq):
+            ys.append(y)
+            x, y = reference_move(cfg, x, y, act)
+            total += _arrival_loss(cfg, x, y, t < k)
+        if total == best and (step := turn_step(seq, ys, 3)) is not None:
+            turns.append(step)
+    expected = (min(turns), max(turns)) if turns else (None, None)
+    assert optimal_turn_steps(solve_config(cfg)) == expected
