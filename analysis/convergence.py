@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from analysis.common import EXAMPLES, REPORTS, ROOT, csv_text, engine, markdown_table, save_figure, write_atomic
+from analysis.common import LEARNER_EXAMPLES, REPORTS, ROOT, csv_text, engine, markdown_table, save_figure, write_atomic
 from tabturn.envs.solve import solve_config
 from tabturn.envs.turn.config import TurnConfig
 from tabturn.envs.turn.model import turn_mdp
@@ -211,7 +211,7 @@ def figure(rows: list[dict]):
 def main(out_dir: str | Path = REPORTS) -> None:
     out_dir = Path(out_dir)
     rows = []
-    for path in EXAMPLES:
+    for path in LEARNER_EXAMPLES:
         config = TurnConfig.load(str(path))
         for learner in LEARNERS:
             for table in tables_for(config):

@@ -33,6 +33,11 @@ FILES = [
     ("phenomenon.csv", "every cell of that search: settings, stage, stream, seeds, always-up share with its interval"),
     ("phenomenon_regions.csv", "each region's local design: one change at a time around its representative, paired"),
     (
+        "supervised_until.md",
+        "supervision that ends at step k: when the exact optimum turns; flag-aware and flag-blind learners, verdicts",
+    ),
+    ("supervised_until_learners.csv", "each learner x table x view on the example: class optimum, reach, turn steps"),
+    (
         "gridworlds.md",
         "the AI Safety Gridworlds exactly: reward vs hidden performance, safety gaps, whisky, shifted maps",
     ),
@@ -608,6 +613,40 @@ def answers(
     return out
 
 
+def supervised_answers(turns: list[dict], learners: list[dict]) -> list[str]:
+    """The supervised-until section: when the optimum turns, and whether converged learners do."""
+    cells = [r for r in turns if r["relation"] != "supervised throughout"]
+    relations = {
+        name: sum(r["relation"] == name for r in cells) for name in dict.fromkeys(r["relation"] for r in cells)
+    }
+    out = [
+        "## Supervision that ends at step k",
+        "",
+        f"- The exact optimum turns {', '.join(f'{name} in {n}' for name, n in relations.items())} of {len(cells)} "
+        f"cells (a = 1, {len({r['b'] for r in cells})} values of b, {len({r['k'] for r in cells})} switch steps k; "
+        "[supervised_until.md](supervised_until.md)).",
+    ]
+    q = [r for r in learners if r["learner"] == "q"]
+    converged = [r for r in q if r["converged_episodes"] != "none"]
+    out.append(
+        "- Q-learning on the example ([supervised_until_learners.csv](supervised_until_learners.csv)): "
+        + "; ".join(
+            f"{r['table']} {r['view']} "
+            + (
+                f"converges at {r['converged_episodes']} episodes and {float(r['turn_at_optimum_step']):.1%} of "
+                "seeds turn at the optimum's step"
+                if r in converged
+                else f"does not converge by {r['episodes']} episodes ("
+                + ("its class holds an optimum" if r["class_status"] == "exists" else f"class {r['class_status']}")
+                + f"), {float(r['turn_never']):.1%} of seeds never turn"
+            )
+            for r in q
+        )
+        + "."
+    )
+    return out
+
+
 def main(out_dir: str | Path = REPORTS) -> None:
     out = Path(out_dir)
     exact = read_csv(out / "exact_optimum.csv")
@@ -643,6 +682,10 @@ def main(out_dir: str | Path = REPORTS) -> None:
     )
     lines += phenomenon_answers(phenomenon, regions) + [""]
     lines += answers(exact, learned, verdicts, attribution, variants, mesa, symbolic, switching, convergence) + [""]
+    if (out / "supervised_until.csv").exists():
+        lines += supervised_answers(
+            read_csv(out / "supervised_until.csv"), read_csv(out / "supervised_until_learners.csv")
+        ) + [""]
     if (out / "gridworlds.csv").exists():
         learners = read_csv(out / "gridworld_learners.csv") if (out / "gridworld_learners.csv").exists() else []
         lines += gridworld_answers(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from analysis.common import EXAMPLES, REPORTS, csv_text, markdown_table, save_figure, seed_study, write_atomic
+from analysis.common import LEARNER_EXAMPLES, REPORTS, csv_text, markdown_table, save_figure, seed_study, write_atomic
 from tabturn.core.rational import format_rational
 from tabturn.envs.turn.config import TurnConfig
 from tabturn.experiments.study import summarise, wilson
@@ -135,7 +135,7 @@ def eval_fraction(text: str):
     return Fraction(text)
 
 
-def tables(seeds: range = range(SEEDS), examples=EXAMPLES, learners=LEARNERS):
+def tables(seeds: range = range(SEEDS), examples=LEARNER_EXAMPLES, learners=LEARNERS):
     rows, seed_rows = [], []
     for path in examples:
         for learner in learners:

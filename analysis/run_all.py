@@ -16,6 +16,7 @@ from analysis import (
     learned_agents,
     mesa,
     phenomenon,
+    supervised_until,
     symbolic,
     variant_robustness,
 )
@@ -27,7 +28,7 @@ from tabturn.runs.files import dumps, provenance
 # then the scripts that read everything. Results do not depend on the order or the process.
 CHAINS = (
     (convergence, learned_agents, attribution, variant_robustness),
-    (exact_optimum, symbolic, mesa, phenomenon, gridworlds),
+    (exact_optimum, symbolic, mesa, phenomenon, supervised_until, gridworlds),
 )
 LAST = (figures, index)
 SCRIPTS = CHAINS[0] + CHAINS[1] + LAST
