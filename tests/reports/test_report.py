@@ -93,11 +93,14 @@ def test_readme_python_example_prints_what_it_says(capsys):
 def test_variant_rows_reproduce_their_exact_columns():
     vr = _module("variant_robustness")
     committed = _module("common").read_csv(REPORTS / "variant_robustness.csv")
-    assert len(committed) == len(vr.DISTANCES) * len(vr.ACTION_SETS) * len(vr.OBJECTIVES) * len(vr.REGIMES)
+    finite = [o for o in vr.OBJECTIVES if o[1] is not None]
+    supervised = len(vr.DISTANCES) * len(vr.ACTION_SETS) * len(finite)
+    assert len(committed) == len(vr.DISTANCES) * len(vr.ACTION_SETS) * len(vr.OBJECTIVES) * len(vr.REGIMES) + supervised
+    assert sum(r["regime"].startswith("supervised-until") for r in committed) == supervised
     from tabturn.envs.solve import solve_config
     from tabturn.envs.turn.config import TurnConfig
 
-    for r in committed[::17]:
+    for r in [r for r in committed if not r["regime"].startswith("supervised-until")][::17]:
         regime = dict(vr.REGIMES)[r["regime"]]
         cfg = TurnConfig(
             **vr.GRID,
@@ -111,6 +114,14 @@ def test_variant_rows_reproduce_their_exact_columns():
         )
         exact = vr.exact_columns(solve_config(cfg))
         assert {k: r[k] for k in exact} == exact
+    for r in [r for r in committed if r["regime"].startswith("supervised-until")][::5]:
+        # the exact first actions at the start, from an independent solve of the row's config
+        cfg = TurnConfig(
+            **vr.GRID, actions=tuple(r["actions"].split()), distance=r["distance"], timing=r["timing"],
+            horizon=int(r["horizon"]), discount=r["discount"], **vr.SUPERVISED[1], regime="supervised-until",
+        )  # fmt: skip
+        sol = solve_config(cfg)
+        assert r["exact_first_observed"] == " ".join(sol.optimal_action_names(sol.mdp.start[0][0]))
 
 
 def test_committed_mesa_rows_are_reproduced():
