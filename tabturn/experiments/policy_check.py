@@ -418,6 +418,8 @@ def _rows(solution: Solution, table, support, optimal, inside) -> list[dict]:
             head = (
                 {"x": int(label[0]), "y": int(label[1]), "observed": bool(label[2])} if turn else {"state": str(label)}
             )
+            if turn and len(label) == 4:
+                head["clock"] = int(label[3])
             rows.append(
                 {
                     "t": t,

@@ -37,21 +37,34 @@ def state_table(mdp: TabularMDP) -> list[dict]:
     rows = []
     for i, label in enumerate(mdp.state_labels):
         if is_turn(mdp):
-            x, y, observed = label
+            x, y, observed = label[:3]
             rows.append({"index": i, "x": int(x), "y": int(y), "observed": str(bool(observed)).lower()})
+            if len(label) == 4:  # supervised-until: the clock an agent does not see
+                rows[-1]["clock"] = int(label[3])
         else:
             rows.append({"index": i, "state": str(label)})
     return rows
 
 
 def is_turn(mdp: TabularMDP) -> bool:
-    return all(isinstance(lab, tuple) and len(lab) == 3 for lab in mdp.state_labels)
+    """Turn-family states: (x, y, observed), or (x, y, observed, clock) under supervised-until."""
+    width = len(mdp.state_labels[0]) if isinstance(mdp.state_labels[0], tuple) else 0
+    return width in (3, 4) and all(isinstance(lab, tuple) and len(lab) == width for lab in mdp.state_labels)
 
 
 def _label_index(mdp: TabularMDP) -> dict:
-    if is_turn(mdp):
-        return {(int(x), int(y), bool(o)): i for i, (x, y, o) in enumerate(mdp.state_labels)}
-    return {str(label): i for i, label in enumerate(mdp.state_labels)}
+    """{row label: [state indices]}. A turn-family row names what an agent observes, (x, y, observed): under
+    supervised-until it applies to every clock layer (the agent does not see the clock)."""
+    index: dict = {}
+    for i, label in enumerate(mdp.state_labels):
+        key = (int(label[0]), int(label[1]), bool(label[2])) if is_turn(mdp) else str(label)
+        index.setdefault(key, []).append(i)
+    return index
+
+
+def observed_label(label):
+    """What an agent observes of a state label: (x, y, observed) for the turn family, else the label."""
+    return label[:3] if isinstance(label, tuple) and len(label) == 4 else label
 
 
 def _row_label(mdp: TabularMDP, row: dict, where: str):
@@ -202,7 +215,9 @@ def _keyed_rows(mdp: TabularMDP, rows: list[dict], steps: int | None, field: str
         label = _row_label(mdp, row, where)
         if label not in index:
             raise InputError(field, f"{where}: unknown state {label!r}")
-        yield where, label, (_step(row, steps, where) if steps else 0, index[label]), row
+        t = _step(row, steps, where) if steps else 0
+        for s in index[label]:
+            yield where, label, (t, s), row
 
 
 def _step(row: dict, T: int, where: str) -> int:
@@ -513,7 +528,7 @@ def policy_from_callable(mdp: TabularMDP, fn: Callable, horizon: int | None, bat
 def _answers(mdp: TabularMDP, fn: Callable, live: list[int], t: int, timed: bool, batch: bool) -> list:
     """``fn``'s answers for the ``live`` states at step t (one call per state, or one for all with ``batch``)."""
     if not batch:
-        labels = [mdp.state_labels[s] for s in live]
+        labels = [observed_label(mdp.state_labels[s]) for s in live]
         return [_call(fn, (lab, t) if timed else (lab,), _where(mdp, s, t, timed)) for s, lab in zip(live, labels)]
     array = _label_array(mdp, live)
     answers = _call(fn, (array, t) if timed else (array,), "all states" + (f" at t = {t}" if timed else ""))
@@ -539,7 +554,9 @@ def _takes_step(fn: Callable) -> bool:
 
 def _label_array(mdp: TabularMDP, states: list[int]) -> np.ndarray:
     if is_turn(mdp):
-        return np.array([[int(x), int(y), int(bool(o))] for x, y, o in (mdp.state_labels[s] for s in states)])
+        return np.array(
+            [[int(lab[0]), int(lab[1]), int(bool(lab[2]))] for lab in (mdp.state_labels[s] for s in states)]
+        )
     return np.asarray([mdp.state_labels[s] for s in states])
 
 

@@ -285,3 +285,24 @@ def test_an_optional_second_parameter_is_not_the_step():
 
     tabturn.check(ALWAYS, policy=predict, batch=True)
     assert calls == [None]  # called once, stationary, batch_size untouched
+
+
+def test_supervised_until_agents_are_checked_by_what_they_observe():
+    # the agent sees (x, y, observed), never the clock; a policy keyed by that applies to every clock layer
+    config = TurnConfig(
+        x_bounds=(0, 2), y_bounds=(0, 3), horizon=5, b=2, regime="supervised-until", switch_steps=((2, 1),)
+    )
+    seen = []
+
+    def agent(label):
+        seen.append(label)
+        return "up" if not label[2] else "right"  # right while watched, up once not
+
+    result = tabturn.check(config, policy=agent)
+    assert seen and all(len(label) == 3 for label in seen)
+    # by hand: right, right (watched: offsets -1, -2 charged), then up x3: losses 1, 4, then -2*1 -2*2 -2*3
+    value = Fraction(1 + 4 - 2 - 4 - 6)
+    assert result.regret == value - solve_config(config).start_value() > 0
+    rows = [{"x": x, "y": y, "observed": o, "action": "up" if o == "false" else "right"}
+            for x in range(3) for y in range(4) for o in ("true", "false")]  # fmt: skip
+    assert tabturn.check(config, policy=rows).regret == result.regret
