@@ -415,7 +415,7 @@ def _rows(solution: Solution, table, support, optimal, inside) -> list[dict]:
     for t in range(len(support)):
         for s in range(mdp.n_states):
             label = mdp.state_labels[s]
-            head = (
+            head: dict[str, object] = (
                 {"x": int(label[0]), "y": int(label[1]), "observed": bool(label[2])} if turn else {"state": str(label)}
             )
             if turn and len(label) == 4:

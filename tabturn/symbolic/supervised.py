@@ -87,7 +87,7 @@ def random_config(rng: random.Random, i: int) -> TurnConfig:
         b=Fraction(rng.randint(1, 8), rng.randint(1, 3)),
         distance=("vertical", "perpendicular")[i % 2],
         regime="supervised-until",
-        switch_steps=((rng.randint(1, H), 1),),
+        switch_steps=((rng.randint(1, H), Fraction(1)),),
     )
 
 
