@@ -102,6 +102,7 @@ def row(distance, actions, objective, regime) -> dict:
         "discount": discount,
         "regime": name,
         **exact_columns(solution),
+        "flag_blind_turn_by_k": "",  # supervised-until rows only
     }
     up = actions.index("up")
     others = [i for i in range(len(actions)) if i != up]
