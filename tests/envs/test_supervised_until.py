@@ -146,3 +146,29 @@ def test_turn_steps_of_the_optimum_equal_those_of_every_optimal_sequence(k, b, a
             turns.append(step)
     expected = (min(turns), max(turns)) if turns else (None, None)
     assert optimal_turn_steps(solve_config(cfg)) == expected
+
+
+@pytest.mark.parametrize(
+    "snippet, field",
+    [
+        ('switch_step = "abc"', "supervision.switch_step"),
+        ("switch_step = 0", "supervision.switch_step"),
+        ("switch_step = 99999999999999999999", "supervision.switch_step"),
+        ('switch_steps = { 5 = "2" }', "supervision.switch_steps.5"),
+        ('switch_steps = { 5 = "1/2" }', "supervision.switch_steps"),
+        ('switch_steps = { a = "1" }', "supervision.switch_steps"),
+        ("switch_steps = [5]", "supervision.switch_steps"),
+        ('switch_step = 5\nswitch_steps = { 5 = "1" }', "supervision.switch_steps"),
+        ("", "supervision.switch_step"),
+    ],
+)
+def test_bad_switch_steps_get_one_line_naming_the_key(snippet, field, tmp_path, capsys):
+    from tabturn.cli.commands import main
+    from tests.helpers import ROOT
+
+    text = (ROOT / "examples" / "supervised_until.toml").read_text().replace("switch_step = 5\n", "")
+    path = tmp_path / "c.toml"
+    path.write_text(text + snippet + "\n")
+    assert main(["solve", "--config", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{path}: {field}:" in err[0]

@@ -117,6 +117,10 @@ class TurnConfig:
         ny = self.y_bounds[1] - self.y_bounds[0] + 1
         check_choice(self.regime, "regime", REGIMES)
         set_("switch_steps", _switch_steps(self.switch_steps, self.regime))
+        horizon = self.horizon
+        if self.switch_steps and isinstance(horizon, int) and not isinstance(horizon, bool):
+            if self.switch_steps[-1][0] > horizon:  # before the state count, which a huge k would blow up
+                raise InputError("switch_step", f"must be <= the horizon {horizon}, not {self.switch_steps[-1][0]}")
         phases = self.phases
         if phases * nx * ny > MAX_STATES:
             raise InputError(
@@ -315,7 +319,7 @@ def toml_key(field: str) -> str:
     """The TOML key ("supervision.regime") of a TurnConfig field name ("regime", "start.x"); others unchanged."""
     keys = {attr: f"{section}.{key}" for section, body in _SECTIONS.items() for key, attr in body.items()}
     head, dot, rest = field.partition(".")
-    if head in keys and (not dot or head == "start"):
+    if head in keys and (not dot or head in ("start", "switch_steps")):
         return keys[head] + dot + rest
     return field
 
@@ -353,7 +357,7 @@ def _flatten(data: dict[str, Any]) -> dict[str, Any]:
     if "switch_step" in kwargs:
         if "switch_steps" in kwargs:
             raise InputError("supervision.switch_steps", "give switch_step or switch_steps, not both")
-        kwargs["switch_steps"] = ((kwargs.pop("switch_step"), 1),)
+        kwargs["switch_steps"] = ((check_int(kwargs.pop("switch_step"), "switch_step", 1), 1),)
     elif "switch_steps" in kwargs and not isinstance(kwargs["switch_steps"], dict):
         raise InputError("supervision.switch_steps", "must be a table {k = probability}")
     return kwargs
