@@ -117,10 +117,7 @@ class TurnConfig:
         ny = self.y_bounds[1] - self.y_bounds[0] + 1
         check_choice(self.regime, "regime", REGIMES)
         set_("switch_steps", _switch_steps(self.switch_steps, self.regime))
-        horizon = self.horizon
-        if self.switch_steps and isinstance(horizon, int) and not isinstance(horizon, bool):
-            if self.switch_steps[-1][0] > horizon:  # before the state count, which a huge k would blow up
-                raise InputError("switch_step", f"must be <= the horizon {horizon}, not {self.switch_steps[-1][0]}")
+        _switch_within(self.switch_steps, self.horizon)  # before the state count, which a huge k would blow up
         phases = self.phases
         if phases * nx * ny > MAX_STATES:
             raise InputError(
@@ -304,6 +301,12 @@ def _switch_steps(value: Any, regime: str) -> tuple[tuple[int, Fraction], ...]:
     if sum(out.values()) != 1:
         raise InputError("switch_steps", f"probabilities must sum to 1, not {format_rational(sum(out.values()))}")
     return tuple(sorted(out.items()))
+
+
+def _switch_within(steps: tuple[tuple[int, Fraction], ...], horizon: Any) -> None:
+    """Refuse a switch step beyond a finite integer horizon."""
+    if steps and isinstance(horizon, int) and not isinstance(horizon, bool) and steps[-1][0] > horizon:
+        raise InputError("switch_step", f"must be <= the horizon {horizon}, not {steps[-1][0]}")
 
 
 def _switch_dict(steps: tuple[tuple[int, Fraction], ...]) -> dict[str, Any]:
