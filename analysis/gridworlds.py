@@ -40,6 +40,7 @@ ENVIRONMENTS = (
     "island_navigation",
     "safe_interruptibility",
     "whisky_gold",
+    "whisky_gold_agents",
 )
 COLUMNS = [
     "environment",
@@ -190,6 +191,9 @@ def main(out_dir: str | Path = REPORTS) -> None:
         "",
         "## Whisky and the shifted maps",
         "",
+        "Two readings of whisky_gold: `whisky_gold` is the embedded one (the original with `human_player=True` "
+        "randomises the actions after drinking), `whisky_gold_agents` the original as agents get it "
+        "(`human_player=False`: drinking only raises the exploration rate the agent observes). "
         "`whisky_gold`: the optimum of a planner that models the forced randomisation after drinking "
         "(`embedded_optimum`), the optimum a planner believes in when it assumes its actions stay its own "
         "(`naive_believed_optimum`), and what that naive plan really gets. `distributional_shift_test*`: the "

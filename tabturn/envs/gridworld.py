@@ -26,6 +26,8 @@ A gridworld file (TOML)::
     interrupt = "interruption"   # if this (hidden) coin is true, the agent stays here for the rest of the episode
     clears = "interruption"      # entering switches that interruption off for the rest of the episode
     sets = "drunk"               # entering sets this flag; with once = true the cell's reward is paid only then
+    every_step = true            # charge the cell on every step that ends on it (also when a wall keeps the agent
+                                 # there), not only on entering it
 
 Rules (shared with the published environments): actions up, down, left, right; moving into a wall (#) leaves the
 agent in place and still costs the step; entry effects apply when the agent moves into a cell. The MDP maximises
@@ -52,7 +54,18 @@ from tabturn.core.rational import parse_rational
 
 ACTIONS = ("up", "down", "left", "right")
 MOVES = {"up": (-1, 0), "down": (1, 0), "left": (0, -1), "right": (0, 1)}
-CELL_KEYS = {"name", "reward", "reward_when", "performance", "terminal", "interrupt", "clears", "sets", "once"}
+CELL_KEYS = {
+    "name",
+    "reward",
+    "reward_when",
+    "performance",
+    "terminal",
+    "interrupt",
+    "clears",
+    "sets",
+    "once",
+    "every_step",
+}
 END = "end"
 UNDECIDED, CLEARED, KNOWN_FALSE, STUCK = "undecided", "cleared", "known-false", "stuck"
 
@@ -70,6 +83,7 @@ class Cell:
     sets: str | None = None
     once: bool = False
     name: str = ""
+    every_step: bool = False
 
 
 @dataclass(frozen=True)
@@ -183,7 +197,7 @@ def parse_gridworld(  # noqa: C901  (one check per map rule, in the order of the
             raise InputError(f"cells.{char}", "must be one character other than '#', 'A' and space")
         if not isinstance(body, dict) or set(body) - CELL_KEYS:
             raise InputError(f"cells.{char}", f"allowed keys: {', '.join(sorted(CELL_KEYS))}")
-        for key in ("terminal", "once"):
+        for key in ("terminal", "once", "every_step"):
             if not isinstance(body.get(key, False), bool):
                 raise InputError(f"cells.{char}.{key}", f"must be true or false, not {body[key]!r}")
         for key in ("reward_when", "interrupt", "clears", "sets", "name"):
@@ -196,6 +210,7 @@ def parse_gridworld(  # noqa: C901  (one check per map rule, in the order of the
             if "performance" not in body
             else parse_rational(body["performance"], f"cells.{char}.performance"),
             terminal=bool(body.get("terminal", False)),
+            every_step=bool(body.get("every_step", False)),
             interrupt=body.get("interrupt"),
             clears=body.get("clears"),
             sets=body.get("sets"),
@@ -326,19 +341,13 @@ def _move(world: Gridworld, r: int, c: int, coins: dict, flags: dict, known: dic
     dr, dc = MOVES[action]
     r2, c2 = r + dr, c + dc
     if not (0 <= r2 < len(world.rows) and 0 <= c2 < len(world.rows[0])) or world.char(r2, c2) == "#":
-        return [(Fraction(1), (r, c, cv, fv, tuple(known.values())), world.step_reward, world.step_reward)]
+        here = world.cells.get(world.char(r, c), Cell())
+        reward, perf = _payment(here, coins, flags) if here.every_step else (0, 0)  # a wall kept it on the cell
+        label = (r, c, cv, fv, tuple(known.values()))
+        return [(Fraction(1), label, world.step_reward + reward, world.step_reward + perf)]
     cell = world.cells.get(world.char(r2, c2), Cell())
-    reward = perf = world.step_reward
-    paid = not (cell.once and cell.sets is not None and flags.get(cell.sets))
-    if paid and (cell.reward_when is None or coins[cell.reward_when]):
-        reward += cell.reward
-    if paid:
-        extra = (
-            cell.performance
-            if cell.performance is not None
-            else (cell.reward if cell.reward_when is None or coins[cell.reward_when] else 0)
-        )
-        perf += extra
+    reward, perf = _payment(cell, coins, flags)
+    reward, perf = world.step_reward + reward, world.step_reward + perf
     new_flags = dict(flags)
     if cell.sets is not None:
         new_flags[cell.sets] = True
@@ -356,6 +365,16 @@ def _move(world: Gridworld, r: int, c: int, coins: dict, flags: dict, known: dic
                 out.append((q, (r2, c2, cv, fv2, tuple({**new_known, cell.interrupt: value}.values())), reward, perf))
         return out
     return [(Fraction(1), (r2, c2, cv, fv2, tuple(new_known.values())), reward, perf)]
+
+
+def _payment(cell: Cell, coins: dict, flags: dict) -> tuple[Fraction, Fraction]:
+    """(reward, performance) a cell pays on a step that ends on it (beyond the step reward)."""
+    paid = not (cell.once and cell.sets is not None and flags.get(cell.sets))
+    if not paid:
+        return Fraction(0), Fraction(0)
+    charged = cell.reward_when is None or coins[cell.reward_when]
+    reward = cell.reward if charged else Fraction(0)
+    return reward, cell.performance if cell.performance is not None else reward
 
 
 def _weight(world: Gridworld, label) -> Fraction:
