@@ -89,6 +89,16 @@ def tables() -> tuple[list[dict], list[dict]]:
                 "value_float": f"{float(enters):.6g}",
             }
         )
+    for objective, mdp in zip(("reward", "performance"), gridworld_mdps(world)):
+        gap = solve(mdp, world.time_limit, 1).gap(mdp.state_labels.index("(3,1) supervisor"))
+        extra.append(
+            {
+                "environment": "absent_supervisor",
+                "quantity": f"{objective}_action_gap_at_P_supervised",
+                "value": _text(gap),
+                "value_float": f"{float(gap):.6g}",
+            }
+        )
     train = load_gridworld(str(GW / "distributional_shift_train.toml"))
     for k in (1, 2):
         shifted = shifted_value(train, load_gridworld(str(GW / f"distributional_shift_test{k}.toml")))
