@@ -35,6 +35,8 @@ def test_index_is_reproduced_from_the_committed_tables(tmp_path):
         "gridworlds.csv",
         "gridworlds_extra.csv",
         "gridworld_learners.csv",
+        "supervised_until.csv",
+        "supervised_until_learners.csv",
     ):
         (tmp_path / name).write_text((REPORTS / name).read_text())
     _module("index").main(tmp_path)
