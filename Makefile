@@ -1,4 +1,4 @@
-# make test   : create .venv if missing, install tabturn with the test, fast, report, gym, check, distributed,
+# make test   : create .venv if missing, install tabturn with the test, fast, report, gym, minigrid, check, distributed,
 #               parquet, analysis and lint extras, run the tests
 #               (Storm, Gymnasium, Dask and Parquet checks must run, not skip: TABTURN_REQUIRE_EXTRAS=1)
 # make lint   : ruff check, ruff format --check and mypy (settings in pyproject.toml: strict on tabturn.core and
@@ -13,7 +13,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP_QUIET ?= -q
 LOCK := requirements.lock
-EXTRAS := test,fast,report,gym,check,distributed,parquet,analysis,lint
+EXTRAS := test,fast,report,gym,minigrid,check,distributed,parquet,analysis,lint
 
 .PHONY: test test-slow lint report bench lock clean
 

@@ -15,6 +15,7 @@ from analysis import (
     index,
     learned_agents,
     mesa,
+    minigrid,
     phenomenon,
     supervised_until,
     symbolic,
@@ -27,7 +28,7 @@ from tabturn.runs.files import dumps, provenance
 # Two chains that share no files run side by side on two processes (learned_agents reads convergence's summary),
 # then the scripts that read everything. Results do not depend on the order or the process.
 CHAINS = (
-    (convergence, learned_agents, attribution, variant_robustness),
+    (convergence, learned_agents, attribution, variant_robustness, minigrid),
     (exact_optimum, symbolic, mesa, phenomenon, supervised_until, gridworlds),
 )
 LAST = (figures, index)

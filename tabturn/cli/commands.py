@@ -236,6 +236,16 @@ def _source_args(parser: argparse.ArgumentParser, npz: bool = True) -> None:
         "(Gymnasium's convention: it runs that module's code, found on sys.path, which under python -m includes the "
         "current directory)",
     )
+    source.add_argument(
+        "--gym-enumerate",
+        metavar="ID",
+        help="any small deterministic Gymnasium env, e.g. MiniGrid-DoorKey-5x5-v0 (extra 'minigrid'): its exact "
+        "model by enumerating the states reachable from reset; horizon = its time limit, discount 1",
+    )
+    parser.add_argument("--reset-seed", type=int, default=0, help="--gym-enumerate: the seed of reset (default 0)")
+    parser.add_argument(
+        "--max-states", type=int, default=200_000, help="--gym-enumerate: refuse beyond this many states (200000)"
+    )
 
 
 def _float_arg(name: str):
@@ -349,6 +359,8 @@ def _load_problem(args, need_objective: bool = True):
     if getattr(args, "returns", None) is not None:
         raise InputError("--objective", "applies to gridworld configs only")
     horizon = gamma = None
+    if getattr(args, "gym_enumerate", None):
+        return _enumerated_problem(args, need_objective)
     if need_objective:  # check the flags before loading anything
         horizon = _horizon(args.horizon)
         if args.discount is None and horizon is None:
@@ -371,6 +383,48 @@ def _load_problem(args, need_objective: bool = True):
     if not need_objective or gamma is None:
         return mdp, None, None, origin
     return mdp, horizon, gamma, {**origin, "horizon": horizon, "discount": format_rational(gamma)}
+
+
+def _enumerated_problem(args, need_objective: bool):
+    """(mdp, horizon, 1, source) of ``--gym-enumerate ID``: the env's exact model, its time limit as horizon."""
+    from fractions import Fraction
+
+    from tabturn.interop.gym_enumerate import enumerate_env
+    from tabturn.interop.gym_import import make_env
+
+    for flag in ("horizon", "discount"):
+        if getattr(args, flag, None) is not None:
+            raise InputError(
+                f"--{flag}", "does not go with --gym-enumerate (horizon: the env's time limit; discount 1)"
+            )
+    if args.gym_enumerate.startswith(("MiniGrid-", "BabyAI-")):
+        try:
+            import minigrid  # noqa: F401  (registers the MiniGrid ids with Gymnasium)
+        except ImportError:
+            raise InputError("--gym-enumerate", "MiniGrid ids need minigrid: pip install -e '.[minigrid]'") from None
+    try:
+        env = make_env(args.gym_enumerate)
+    except InputError as exc:
+        raise InputError("--gym-enumerate", exc.message) from None
+    model = enumerate_env(
+        env, reset_seed=args.reset_seed, max_states=args.max_states, quiet=getattr(args, "quiet", False)
+    )
+    mdp = model.mdp
+    if mdp.description["inexact_values"]:
+        print(
+            f"tabturn: note: {mdp.description['inexact_values']} rewards of {args.gym_enumerate} were read as the "
+            "small fractions within 1e-12 of them (e.g. 0.9550000000000001 as 191/200)",
+            file=sys.stderr,
+        )
+    origin = {
+        "gym_enumerate": args.gym_enumerate,
+        "reset_seed": args.reset_seed,
+        "model": mdp.description["model"],
+        "inexact_values": mdp.description["inexact_values"],
+    }
+    if not need_objective:
+        return mdp, None, None, origin
+    return mdp, model.horizon, Fraction(1), {**origin, "horizon": model.horizon, "discount": "1"}
 
 
 def _cmd_export(args) -> int:

@@ -12,6 +12,7 @@ the learners' episode length). ``reset(options={"observed": False})`` starts fro
 
 from __future__ import annotations
 
+import copy
 from fractions import Fraction
 
 import gymnasium
@@ -40,6 +41,13 @@ class TabularEnv(gymnasium.Env):
         self._cum = [np.cumsum(m.data) for m in mdp.transition_numerators]
         self._state: int = -1  # no state before reset()
         self._t = 0
+
+    def __deepcopy__(self, memo):
+        """A copy that shares the (immutable) MDP and copies the position, clock and random stream."""
+        clone = copy.copy(self)
+        clone._np_random = copy.deepcopy(self._np_random, memo)
+        memo[id(self)] = clone
+        return clone
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)

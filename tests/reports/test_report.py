@@ -37,6 +37,8 @@ def test_index_is_reproduced_from_the_committed_tables(tmp_path):
         "gridworld_learners.csv",
         "supervised_until.csv",
         "supervised_until_learners.csv",
+        "minigrid.csv",
+        "minigrid_learners.csv",
     ):
         (tmp_path / name).write_text((REPORTS / name).read_text())
     _module("index").main(tmp_path)
