@@ -276,3 +276,13 @@ def test_cli_solve_learn_and_export_take_an_enumerated_env(capsys, tmp_path):
     assert drn.read_text().startswith("//")
     args = ["learn", "--gym-enumerate", "MiniGrid-Empty-5x5-v0", "--seeds", "2", "--episodes", "20", "--quiet"]
     assert main(args) == 0
+
+
+def test_cli_check_scores_a_policy_on_an_enumerated_env(capsys, tmp_path):
+    # always 'forward' (action 2) from (1, 1) facing right stops at the wall at (3, 1): it never reaches the goal,
+    # so its return is 0 and its exact regret the whole optimum, 1 - 0.9 * 5/100
+    policy = tmp_path / "forward.npy"
+    np.save(policy, np.full(33, 2, dtype=np.int64))
+    assert main(["check", "--gym-enumerate", "MiniGrid-Empty-5x5-v0", "--policy", str(policy), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["regret"] == "191/200"
