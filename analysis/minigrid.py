@@ -13,9 +13,8 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
-
 from analysis.common import REPORTS, csv_text, engine, markdown_table, write_atomic
+from analysis.gridworlds import start_values
 from tabturn.core.rational import format_rational
 from tabturn.envs.solve import solve
 
@@ -43,23 +42,6 @@ def enumerated(level: str):
     return enumerate_env(gymnasium.make(level), reset_seed=RESET_SEED)
 
 
-def policy_values(mdp, policies: np.ndarray, horizon: int) -> list[Fraction]:
-    """Exact return from the start of each deterministic policy ((B, S) stationary or (B, H, S) step-indexed) on
-    a deterministic MDP, by rolling every seed's policy forward together in integers."""
-    succ = np.stack([m.indices for m in mdp.transition_numerators], axis=1)  # (S, A): one successor per row
-    cost = np.asarray(mdp.cost_numerators, dtype=np.int64)
-    B = policies.shape[0]
-    state = np.full(B, mdp.start[0][0], dtype=np.int64)
-    total = np.zeros(B, dtype=np.int64)
-    rows = np.arange(B)
-    for t in range(horizon):
-        action = policies[rows, t, state] if policies.ndim == 3 else policies[rows, state]
-        total += cost[state, action]
-        state = succ[state, action]
-    total += np.asarray(mdp.final_numerators, dtype=np.int64)[state]
-    return [Fraction(int(v), mdp.cost_denominator) for v in total]
-
-
 def learner_rows(level: str, model, optimum: Fraction) -> list[dict]:
     """Q-learning, stationary and step-indexed, at each of its BUDGETS."""
     from tabturn.experiments.study import RECIPES
@@ -72,7 +54,7 @@ def learner_rows(level: str, model, optimum: Fraction) -> list[dict]:
         found: dict[int, list[Fraction]] = {}
 
         def record(episodes, result, found=found) -> bool:
-            found[episodes] = policy_values(mdp, result.greedy(), H)
+            found[episodes] = start_values(mdp, result.greedy(), H)
             return False
 
         settings = LearnerSettings(

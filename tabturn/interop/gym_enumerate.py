@@ -38,7 +38,7 @@ from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -51,6 +51,7 @@ from tabturn.core.rational import format_rational, near_fraction
 FIELD = "--gym-enumerate"
 TERMINAL = "terminal"
 END = "end"  # layered model: where an episode is once the time limit has cut it
+MERGED = "merged layers"
 PERTURB_SEED = 20_240_601
 DEFAULT_MAX_STATES = 200_000
 DIRECTIONS = ("right", "down", "left", "up")  # MiniGrid's agent_dir 0..3 (y grows downwards)
@@ -112,14 +113,18 @@ def _has_step_count(core) -> bool:
     return isinstance(getattr(core, "step_count", None), int) and isinstance(getattr(core, "max_steps", None), int)
 
 
-def _time_limit(env) -> int | None:
-    """The smallest time limit among the env's wrappers (TimeLimit) and its core (``max_steps``)."""
-    limits = []
+def _time_limit_wrappers(env):
+    """The env's TimeLimit wrappers, outermost first."""
     layer = env
     while layer is not None:
         if type(layer).__name__ == "TimeLimit":
-            limits.append(int(layer._max_episode_steps))
+            yield layer
         layer = getattr(layer, "env", None)
+
+
+def _time_limit(env) -> int | None:
+    """The smallest time limit among the env's wrappers (TimeLimit) and its core (``max_steps``)."""
+    limits = [int(wrapper._max_episode_steps) for wrapper in _time_limit_wrappers(env)]
     core = env.unwrapped
     if _has_step_count(core):
         limits.append(int(core.max_steps))
@@ -131,11 +136,8 @@ def _time_limit(env) -> int | None:
 
 def _set_step_count(env, t: int) -> None:
     """Put the core's step counter (and any TimeLimit wrapper's) at ``t``."""
-    layer = env
-    while layer is not None:
-        if type(layer).__name__ == "TimeLimit":
-            layer._elapsed_steps = t
-        layer = getattr(layer, "env", None)
+    for wrapper in _time_limit_wrappers(env):
+        wrapper._elapsed_steps = t
     env.unwrapped.step_count = t
 
 
@@ -215,22 +217,20 @@ def enumerate_env(
     if key(env, again) != start_key:
         raise InputError(FIELD, f"reset(seed={reset_seed}) gave two different start states")
     stepper = _Stepper(key)
-    estimate = _estimate(env, horizon, _has_step_count(core))
+    step_count = _has_step_count(core)
+    estimate = _estimate(env, horizon, step_count)
     budget = _Budget(max_states, estimate, Progress(min(estimate or max_states, max_states), "states", quiet=quiet))
-    if _has_step_count(core):
-        model = _step_count_model(env, start_key, int(n_actions), horizon, budget, stepper)
-    else:
-        model = _layered_model(env, start_key, int(n_actions), horizon, budget, stepper)
+    build = _step_count_model if step_count else _layered_model
+    model = build(env, start_key, int(n_actions), horizon, budget, stepper)
     budget.progress.close()
-    labels, successors, rewards, finals, terminal = model
-    mdp = _assemble(labels, successors, rewards, finals, terminal, int(n_actions), env.unwrapped)
+    mdp = _assemble(model, int(n_actions), core)
     mdp.description.update(
         {
             "builder": "gym-enumerate",
             "env": getattr(getattr(env, "spec", None), "id", None),
             "reset_seed": reset_seed,
             "horizon": horizon,
-            "model": "step-count" if _has_step_count(core) else model_kind(labels),
+            "model": model.kind,
             "inexact_values": stepper.inexact,
             "estimated_states": estimate,
         }
@@ -238,10 +238,16 @@ def enumerate_env(
     return Enumerated(mdp, horizon)
 
 
-def model_kind(labels) -> str:
-    """'layered' when the states carry their step count, else 'merged layers'."""
-    layered = any(isinstance(label, tuple) and len(label) == 2 and label[0] == "layer" for label in labels)
-    return "layered" if layered else "merged layers"
+class _Model(NamedTuple):
+    """A deterministic model over (state index, action): labels, successor, exact reward; per state the final
+    reward and whether it is terminal; and which model it is ('step-count', 'layered' or 'merged layers')."""
+
+    labels: list
+    successors: dict[tuple[int, int], int]
+    rewards: dict[tuple[int, int], Fraction]
+    finals: list[Fraction]
+    terminal: list[bool]
+    kind: str
 
 
 @dataclass
@@ -268,7 +274,7 @@ def _estimate(env, horizon: int, step_count: bool) -> int | None:
     core = env.unwrapped
     if _is_minigrid(core):
         cells = [core.grid.get(i, j) for i in range(core.grid.width) for j in range(core.grid.height)]
-        free = sum(1 for c in cells if c is None or c.type not in ("wall",))
+        free = sum(1 for c in cells if c is None or c.type != "wall")
         movable = sum(1 for c in cells if c is not None and c.type in ("key", "ball", "box"))
         doors = sum(1 for c in cells if c is not None and c.type == "door")
         return free * 4 * (free + 1) ** movable * 3**doors
@@ -324,7 +330,7 @@ def _step_count_model(env, start_key, n_actions, horizon, budget, stepper):
             successors[z, a], rewards[z, a] = (TERMINAL, beta), beta
         finals.append(-beta * T)
         terminal.append(beta == 0)
-    return labels, {sa: index[k] for sa, k in successors.items()}, rewards, finals, terminal
+    return _Model(labels, {sa: index[k] for sa, k in successors.items()}, rewards, finals, terminal, "step-count")
 
 
 def _state_label(env, key) -> Hashable:
@@ -391,7 +397,7 @@ def _layered_model(env, start_key, n_actions, horizon, budget, stepper):
         for a in range(n_actions):
             successors[extra, a], rewards[extra, a] = extra, Fraction(0)
     finals = [Fraction(0)] * len(labels)
-    return labels, successors, rewards, finals, [False] * len(nodes) + [True, True]
+    return _Model(labels, successors, rewards, finals, [False] * len(nodes) + [True, True], "layered")
 
 
 def _layer_label(node) -> tuple:
@@ -437,10 +443,12 @@ def _merge_layers(nodes, outcome, n_actions, T):
         rewards[s, a] = reward
     final_list = [finals.get(k, Fraction(0)) for k in keys]
     if not ends:
-        return list(keys), successors, rewards, final_list, [False] * len(keys)
+        return _Model(list(keys), successors, rewards, final_list, [False] * len(keys), MERGED)
     for a in range(n_actions):
         successors[term, a], rewards[term, a] = term, Fraction(0)
-    return [*keys, TERMINAL], successors, rewards, [*final_list, Fraction(0)], [False] * len(keys) + [True]
+    return _Model(
+        [*keys, TERMINAL], successors, rewards, [*final_list, Fraction(0)], [False] * len(keys) + [True], MERGED
+    )
 
 
 def _minigrid_label(env) -> tuple:
@@ -459,8 +467,9 @@ def _grid_id(core) -> str:
     return hashlib.sha256(core.grid.encode().tobytes()).hexdigest()[:8]
 
 
-def _assemble(labels, successors, rewards, finals, terminal, n_actions, core) -> TabularMDP:
-    """The TabularMDP of a deterministic model given as dicts over (state index, action)."""
+def _assemble(model: _Model, n_actions: int, core) -> TabularMDP:
+    """The TabularMDP of a deterministic model."""
+    labels, successors, rewards, finals = model.labels, model.successors, model.rewards, model.finals
     n = len(labels)
     L = math.lcm(1, *(r.denominator for r in rewards.values()), *(f.denominator for f in finals))
     mats = []
@@ -480,7 +489,7 @@ def _assemble(labels, successors, rewards, finals, terminal, n_actions, core) ->
         cost_numerators=cost,
         final_numerators=final,
         cost_denominator=L,
-        terminal=np.array(terminal, dtype=bool),
+        terminal=np.array(model.terminal, dtype=bool),
         start=((0, Fraction(1)),),
         objective=MAX,
         description={},
