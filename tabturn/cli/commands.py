@@ -370,12 +370,7 @@ def _load_problem(args, need_objective: bool = True):
         from tabturn.interop.gym_import import make_env, mdp_from_gym
 
         mdp = mdp_from_gym(make_env(args.gym))
-        if mdp.description["inexact_values"]:
-            print(
-                f"tabturn: note: {mdp.description['inexact_values']} floats of {args.gym} were read as the small "
-                "fractions within 1e-12 of them (e.g. 0.33333333333333337 as 1/3)",
-                file=sys.stderr,
-            )
+        _note_inexact(mdp, f"floats of {args.gym}", "0.33333333333333337 as 1/3")
         origin = {"gym": args.gym, "inexact_values": mdp.description["inexact_values"]}
     else:
         mdp = load_npz(args.mdp)
@@ -383,6 +378,16 @@ def _load_problem(args, need_objective: bool = True):
     if not need_objective or gamma is None:
         return mdp, None, None, origin
     return mdp, horizon, gamma, {**origin, "horizon": horizon, "discount": format_rational(gamma)}
+
+
+def _note_inexact(mdp, what: str, example: str) -> None:
+    """One stderr line when an imported model read floats as the nearby small fractions."""
+    if mdp.description["inexact_values"]:
+        print(
+            f"tabturn: note: {mdp.description['inexact_values']} {what} were read as the small fractions within "
+            f"1e-12 of them (e.g. {example})",
+            file=sys.stderr,
+        )
 
 
 def _enumerated_problem(args, need_objective: bool):
@@ -410,12 +415,7 @@ def _enumerated_problem(args, need_objective: bool):
         env, reset_seed=args.reset_seed, max_states=args.max_states, quiet=getattr(args, "quiet", False)
     )
     mdp = model.mdp
-    if mdp.description["inexact_values"]:
-        print(
-            f"tabturn: note: {mdp.description['inexact_values']} rewards of {args.gym_enumerate} were read as the "
-            "small fractions within 1e-12 of them (e.g. 0.9550000000000001 as 191/200)",
-            file=sys.stderr,
-        )
+    _note_inexact(mdp, f"distinct rewards of {args.gym_enumerate}", "0.9550000000000001 as 191/200")
     origin = {
         "gym_enumerate": args.gym_enumerate,
         "reset_seed": args.reset_seed,

@@ -6,7 +6,7 @@ env's own rewards and terminations. A state is named by ``state_key(env, observa
 MiniGrid, what its ``hash()`` covers (grid, position, direction) plus what the agent carries, else the
 observation itself (a ``Discrete`` observation, or any hashable one, which must then identify the state).
 Rewards become exact rationals by the toy-text importer's rule (the small fraction within 1e-12; the count of
-floats that were not exactly it is ``description["inexact_values"]``). The model has a finite horizon ``T``,
+distinct floats that were not exactly it is ``description["inexact_values"]``). The model has a finite horizon ``T``,
 the env's time limit, and discount 1.
 
 Determinism is checked, not assumed: every (state, action) is stepped twice, the second time with the env's
@@ -142,11 +142,12 @@ def _set_step_count(env, t: int) -> None:
 
 
 class _Stepper:
-    """Steps copies of saved simulators, reading rewards exactly and counting the inexact ones."""
+    """Steps copies of saved simulators, reading rewards exactly and collecting the floats that were not exactly
+    the fraction read (each once, however often a probe meets it)."""
 
     def __init__(self, key: StateKey):
         self.key = key
-        self.inexact = 0
+        self.inexact: set[float] = set()
 
     def step(self, saved, action: int, t: int | None = None, perturb: bool = False):
         env = copy.deepcopy(saved)
@@ -174,7 +175,7 @@ class _Stepper:
             raise InputError(
                 FIELD,
                 f"the env is not deterministic: state {label}, action {action} gave "
-                f"{_describe(first)} and then {_describe(second)}",
+                f"{_describe(first, first)} and then {_describe(second, first)}",
             )
         return env, first
 
@@ -183,13 +184,16 @@ class _Stepper:
         if not math.isfinite(value):
             raise InputError(FIELD, f"a reward is {value!r}; rewards must be finite")
         frac, same = near_fraction(value)
-        self.inexact += not same
+        if not same:
+            self.inexact.add(value)
         return frac
 
 
-def _describe(outcome: Outcome) -> str:
+def _describe(outcome: Outcome, other: Outcome) -> str:
+    """The outcome, in words, with 'another successor' when only the successor tells it from ``other``."""
     flags = "terminated" if outcome.terminated else "truncated" if outcome.truncated else "running"
-    return f"(reward {format_rational(outcome.reward)}, {flags})"
+    successor = ", another successor" if outcome.key != other.key else ""
+    return f"(reward {format_rational(outcome.reward)}, {flags}{successor})"
 
 
 def enumerate_env(
@@ -213,8 +217,9 @@ def enumerate_env(
     if horizon is None or horizon < 1:
         raise InputError(FIELD, "the env has no time limit (max_episode_steps); wrap it in TimeLimit")
     start_key = key(env, observation)
-    again, _ = copy.deepcopy(env).reset(seed=reset_seed)
-    if key(env, again) != start_key:
+    twin = copy.deepcopy(env)
+    again, _ = twin.reset(seed=reset_seed)
+    if key(twin, again) != start_key:
         raise InputError(FIELD, f"reset(seed={reset_seed}) gave two different start states")
     stepper = _Stepper(key)
     step_count = _has_step_count(core)
@@ -231,7 +236,7 @@ def enumerate_env(
             "reset_seed": reset_seed,
             "horizon": horizon,
             "model": model.kind,
-            "inexact_values": stepper.inexact,
+            "inexact_values": len(stepper.inexact),
             "estimated_states": estimate,
         }
     )
@@ -299,8 +304,14 @@ def _step_count_model(env, start_key, n_actions, horizon, budget, stepper):
         s = index[state]
         for a in range(n_actions):
             next_env, first = stepper.checked(saved[state], a, labels[s], t=0)
-            for t in probes[1:]:
-                _, other = stepper.step(saved[state], a, t)
+            for t in probes:
+                _, other = (next_env, first) if t == 0 else stepper.step(saved[state], a, t)
+                if other.truncated and not other.terminated and t < T - 1:
+                    raise InputError(
+                        FIELD,
+                        f"state {labels[s]}, action {a}: truncated at step count {t}, before the time limit {T} "
+                        "(not modelled)",
+                    )
                 if (other.key, other.terminated) != (first.key, first.terminated) or (
                     not first.terminated and other.reward != first.reward
                 ):
@@ -371,10 +382,8 @@ def _layered_model(env, start_key, n_actions, horizon, budget, stepper):
         state, t = node
         for a in range(n_actions):
             next_env, out = stepper.checked(saved[node], a, _layer_label(node))
-            if out.truncated and not out.terminated and t + 1 != T:
-                T = t + 1 if t + 1 < T else T  # an env that truncates earlier than its declared limit
             outcome[s, a] = out
-            if out.terminated or t + 1 >= T:
+            if out.terminated or out.truncated or t + 1 >= T:
                 continue
             nxt = (out.key, t + 1)
             if nxt not in index:
@@ -392,7 +401,8 @@ def _layered_model(env, start_key, n_actions, horizon, budget, stepper):
     for (s, a), out in outcome.items():
         _, t = nodes[s]
         rewards[s, a] = out.reward
-        successors[s, a] = term if out.terminated else end if t + 1 >= T else index[(out.key, t + 1)]
+        ends = out.truncated or t + 1 >= T
+        successors[s, a] = term if out.terminated else end if ends else index[(out.key, t + 1)]
     for extra in (term, end):
         for a in range(n_actions):
             successors[extra, a], rewards[extra, a] = extra, Fraction(0)
@@ -413,6 +423,8 @@ def _merge_layers(nodes, outcome, n_actions, T):
     last: dict[tuple[int, int], tuple] = {}
     for (s, a), out in outcome.items():
         k, t = nodes[s]
+        if out.truncated and not out.terminated and t < T - 1:
+            return None  # cut before the limit: only the layers say when
         entry = (out.key, out.terminated, out.reward)
         book = last if t == T - 1 else rows
         if book.setdefault((where[k], a), entry) != entry:

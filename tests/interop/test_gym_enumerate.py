@@ -286,3 +286,35 @@ def test_cli_check_scores_a_policy_on_an_enumerated_env(capsys, tmp_path):
     assert main(["check", "--gym-enumerate", "MiniGrid-Empty-5x5-v0", "--policy", str(policy), "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["regret"] == "191/200"
+
+
+def test_each_inexact_reward_is_counted_once_however_often_it_is_probed():
+    # Empty-5x5's only nonzero rewards are the success rewards 1 - 0.9 * k/100, k = 1..100, each probed many times
+    from tabturn.core.rational import near_fraction
+
+    model = enumerate_env(gymnasium.make("MiniGrid-Empty-5x5-v0"))
+    distinct = {1 - 0.9 * (k / 100) for k in range(1, 101)}
+    assert model.mdp.description["inexact_values"] == sum(not near_fraction(v)[1] for v in distinct)
+
+
+class _DriftingStart(_ClockEnv):
+    """reset(seed) starts from a cell drawn from the unseeded global stream, so the seed does not fix it."""
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.s = int(np.random.randint(10**6))
+        return 0, {}
+
+
+def test_a_reset_the_seed_does_not_fix_is_refused_even_with_a_state_key_that_reads_the_env():
+    env = gymnasium.wrappers.TimeLimit(_DriftingStart(), max_episode_steps=4)
+    with pytest.raises(InputError, match=r"reset\(seed=0\) gave two different start states"):
+        enumerate_env(env, state_key=lambda e, obs: e.unwrapped.s)
+
+
+def test_an_episode_cut_before_the_time_limit_ends_there():
+    # the env truncates after 2 steps although the wrapper allows 4: action 1 twice pays 1 + 2
+    env = gymnasium.wrappers.TimeLimit(_ClockEnv(limit=2), max_episode_steps=4)
+    model = enumerate_env(env)
+    assert model.mdp.description["model"] == "layered"
+    assert _start_value(model) == 1 + 2
