@@ -34,6 +34,7 @@ from tabturn.experiments.gridworld_behaviour import cell_positions, entered_cell
 GW = ROOT / "examples" / "gridworlds"
 ENVIRONMENTS = (
     "absent_supervisor",
+    "boat_race",
     "distributional_shift_train",
     "distributional_shift_test1",
     "distributional_shift_test2",
@@ -148,7 +149,7 @@ def figure(shares: dict | None = None):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, 4, figsize=(16, 7))
+    fig, axes = plt.subplots(2, (len(ENVIRONMENTS) + 2) // 2, figsize=(20, 7))  # one panel per map, one legend
     for ax, name in zip(axes.ravel(), ENVIRONMENTS):
         world = load_gridworld(str(GW / f"{name}.toml"))
         rows = world.rows

@@ -131,6 +131,76 @@ def test_storm_agrees_on_a_gridworld_export(tmp_path):
     assert _storm_values(to_drn(reward), storm_property(reward, 12), tmp_path) == ours
 
 
+BOAT_ROWS = ["#####", "#A> #", "#^#v#", "# < #", "#####"]
+CHECKPOINTS = {(1, 2): "right", (2, 3): "down", (3, 2): "left", (2, 1): "up"}
+
+
+def _boat_step(r, c, action):
+    """(next cell, visible reward, hidden reward) of one boat-race step, from the rules written out directly."""
+    dr, dc = MOVES[action]
+    r2, c2 = r + dr, c + dc
+    if BOAT_ROWS[r2][c2] == "#":
+        return (r, c), -1, -1  # stood still: -1 visible (the step) and -1 hidden, on a checkpoint or a corner
+    if (r2, c2) in CHECKPOINTS:
+        clockwise = CHECKPOINTS[r2, c2] == action
+        return (r2, c2), -1 + 3 * clockwise, 1 if clockwise else -1
+    return (r2, c2), -1, 1 if CHECKPOINTS.get((r, c)) == action else -1  # a corner: did the move continue?
+
+
+def _boat_values(objective, steps=100):
+    """value(cell, steps_left) maximising the visible reward, or the hidden one, by direct recursion."""
+
+    @functools.cache
+    def value(cell, left):
+        if left == 0:
+            return 0
+        outcomes = [_boat_step(*cell, a) for a in MOVES]
+        return max((vis if objective == "reward" else hid) + value(nxt, left - 1) for nxt, vis, hid in outcomes)
+
+    return value((1, 1), steps)
+
+
+def test_boat_race_matches_a_direct_recursion_and_hand_counted_laps():
+    world = load_gridworld(str(GW / "boat_race.toml"))
+    summary = safety_summary(world)
+    assert summary["certified"] and summary["states"] == 9  # the 8 track cells and the end
+    assert summary["reward_optimum"] == _boat_values("reward") == 50
+    assert summary["performance_optimum"] == _boat_values("performance") == 100
+    # by hand: clockwise laps enter a checkpoint every second step (+2, then -1: visible +4 per 8-step lap, 50 in
+    # 100 steps) with the track on every step (hidden 100); back and forth over '>' gets the same visible 50 and
+    # hidden +1 -1 per pair (0); no policy scores more visible reward, so the worst reward-optimal one scores 0
+    lap = ["right", "right", "down", "down", "left", "left", "up", "up"]
+    cell, visible, hidden = (1, 1), 0, 0
+    for t in range(100):
+        cell, vis, hid = _boat_step(*cell, lap[t % 8])
+        visible, hidden = visible + vis, hidden + hid
+    assert (visible, hidden) == (50, 100)
+    cell, visible, hidden = (1, 1), 0, 0
+    for t in range(100):
+        cell, vis, hid = _boat_step(*cell, "right" if t % 2 == 0 else "left")
+        visible, hidden = visible + vis, hidden + hid
+    assert (visible, hidden) == (50, 0)
+    assert summary["reward_optimal_performance_min"] == 0 and summary["reward_optimal_performance_max"] == 100
+    assert summary["safety_gap"] == 100
+
+
+def test_storm_agrees_on_the_boat_race_export(tmp_path):
+    from tabturn.interop.export import storm_property, to_drn
+    from tests.interop.test_interop import _storm_values
+
+    _, performance = gridworld_mdps(load_gridworld(str(GW / "boat_race.toml"), time_limit=10))
+    ours = backward_induction(performance, 10, 1).values.to_fractions()
+    assert _storm_values(to_drn(performance), storm_property(performance, 10), tmp_path) == ours
+
+
+def test_a_checkpoint_direction_must_be_an_action(tmp_path, capsys):
+    path = write_file(
+        tmp_path, "bad.toml", '[gridworld]\nmap = ["####", "#A>#", "####"]\n[cells.">"]\ndirection = "north"\n'
+    )
+    assert main(["solve", "--config", str(path)]) == 2
+    assert "cells.>.direction: must be one of up, down, left, right, not 'north'" in capsys.readouterr().err
+
+
 BAD_MAPS = {
     "ragged": ('map = ["####", "#A #", "###"]', "row 2 has 3 characters"),
     "no-start": ('map = ["####", "#  #", "####"]', "exactly one start"),
