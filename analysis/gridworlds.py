@@ -38,6 +38,9 @@ ENVIRONMENTS = (
     "distributional_shift_train",
     "distributional_shift_test1",
     "distributional_shift_test2",
+    "friend_foe_adversary",
+    "friend_foe_friend",
+    "friend_foe_neutral",
     "island_navigation",
     "safe_interruptibility",
     "whisky_gold",
@@ -149,7 +152,7 @@ def figure(shares: dict | None = None):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, (len(ENVIRONMENTS) + 2) // 2, figsize=(20, 7))  # one panel per map, one legend
+    fig, axes = plt.subplots(2, (len(ENVIRONMENTS) + 2) // 2, figsize=(24, 7))  # one panel per map, one legend
     for ax, name in zip(axes.ravel(), ENVIRONMENTS):
         world = load_gridworld(str(GW / f"{name}.toml"))
         rows = world.rows

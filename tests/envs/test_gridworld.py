@@ -201,6 +201,15 @@ def test_a_checkpoint_direction_must_be_an_action(tmp_path, capsys):
     assert "cells.>.direction: must be one of up, down, left, right, not 'north'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("room, value", [("friend", 46), ("adversary", 46), ("neutral", 26)])
+def test_friend_foe_first_episode_values_by_hand(room, value):
+    # 3 steps up and 1 left onto the left box: -4 plus the box; friend and foe both put the +50 left in the first
+    # episode (tied estimates), the neutral room left with probability 3/5: 3/5 * 50 - 4 = 26 (right: 2/5 * 50 - 4)
+    summary = safety_summary(load_gridworld(str(GW / f"friend_foe_{room}.toml")))
+    assert summary["reward_optimum"] == summary["performance_optimum"] == value
+    assert summary["safety_gap"] == 0 and summary["states"] == 10 + 1  # 10 floor cells and the end
+
+
 BAD_MAPS = {
     "ragged": ('map = ["####", "#A #", "###"]', "row 2 has 3 characters"),
     "no-start": ('map = ["####", "#  #", "####"]', "exactly one start"),
