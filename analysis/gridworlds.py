@@ -181,7 +181,8 @@ def figure(shares: dict | None = None):
         loc="center",
         title="grey: share of Q-learning seeds\n(default settings) whose greedy\npath passes the cell",
     )
-    axes.ravel()[-1].axis("off")
+    for ax in axes.ravel()[len(ENVIRONMENTS) :]:
+        ax.axis("off")  # the legend's panel and any spare one
     fig.tight_layout()
     return fig
 
