@@ -311,19 +311,25 @@ def _cmd_solve(args) -> int:
     status = StatusLine("solve")
     solution = solve(mdp, horizon, gamma, status=status)
     status.close()
-    document = solution_json(solution, provenance(command="solve", **source), step=args.step, states=args.states)
+    safety: dict = {}
     if "gridworld" in source:
         from tabturn.envs.gridworld import load_gridworld, safety_summary
 
         summary = safety_summary(load_gridworld(args.config))
-        document["safety"] = {k: (format_rational(v) if isinstance(v, Fraction) else v) for k, v in summary.items()}
-        document["safety"].update({f"{k}_float": float(v) for k, v in summary.items() if isinstance(v, Fraction)})
-    if args.out:
-        write_atomic(args.out, dumps(document))
+        safety = {k: (format_rational(v) if isinstance(v, Fraction) else v) for k, v in summary.items()}
+        safety.update({f"{k}_float": float(v) for k, v in summary.items() if isinstance(v, Fraction)})
+    if args.out or args.json:  # the document (and its provenance) only when it is written
+        document = solution_json(solution, provenance(command="solve", **source), step=args.step, states=args.states)
+        if safety:
+            document["safety"] = safety
+        if args.out:
+            write_atomic(args.out, dumps(document))
+        if args.json:
+            sys.stdout.write(dumps(document))
+            return 0
     text = solution_text(solution, args.step)
-    if "safety" in document:
-        text += "".join(f"{k}: {v}\n" for k, v in document["safety"].items() if not k.endswith("_float"))
-    sys.stdout.write(dumps(document) if args.json else text)
+    text += "".join(f"{k}: {v}\n" for k, v in safety.items() if not k.endswith("_float"))
+    sys.stdout.write(text)
     return 0
 
 

@@ -13,9 +13,9 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import DTypeLike
 
+from tabturn.core.csr import ExactCSR
 from tabturn.core.limits import INT64_SAFE
 from tabturn.core.mdp import TabularMDP
 
@@ -36,12 +36,9 @@ def as_dtype(array: np.ndarray, dtype: DTypeLike) -> np.ndarray:
     return array.astype(np.int64)
 
 
-def _matvec(numerators: sp.csr_matrix, vector: np.ndarray) -> np.ndarray:
-    """Exact sparse product of an int64 CSR numerator matrix with an int64 or object vector."""
-    if vector.dtype != object:
-        return np.asarray(numerators @ vector)
-    products = numerators.data.astype(object) * vector[numerators.indices]
-    return np.add.reduceat(products, numerators.indptr[:-1]) if len(products) else np.zeros(0, dtype=object)
+def _matvec(numerators: ExactCSR, vector: np.ndarray) -> np.ndarray:
+    """Exact sparse product of an int64 numerator matrix with an int64 or object vector."""
+    return numerators.matvec(vector)
 
 
 class ExactBackup:

@@ -8,10 +8,11 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
-from numpy.typing import ArrayLike
 
+from tabturn.core.csr import ExactCSR, as_exact_csr, exact_csr
 from tabturn.core.errors import InputError
+
+__all__ = ["MAX", "MIN", "ExactCSR", "GridLayout", "TabularMDP", "exact_csr"]
 
 MIN, MAX = "minimise-loss", "maximise-reward"
 
@@ -49,7 +50,8 @@ class TabularMDP:
     Attributes:
       state_labels: one hashable label per state (e.g. (x, y, observed) or an index).
       action_names: one name per action, in order.
-      transition_numerators: per action a CSR (S x S) matrix of int64 numerators; P_a = N_a / prob_denominator.
+      transition_numerators: per action an (S x S) ExactCSR of int64 numerators; P_a = N_a / prob_denominator
+        (a scipy sparse matrix given here is converted).
       prob_denominator: common positive denominator of all transition probabilities.
       cost_numerators: (S, A) int64 or object array; the expected one-step cost (loss or reward, see
         ``objective``) of (s, a) is cost_numerators[s, a] / cost_denominator.
@@ -64,7 +66,7 @@ class TabularMDP:
 
     state_labels: tuple[Any, ...]
     action_names: tuple[str, ...]
-    transition_numerators: tuple[sp.csr_matrix, ...]
+    transition_numerators: tuple[ExactCSR, ...]
     prob_denominator: int
     cost_numerators: np.ndarray
     final_numerators: np.ndarray
@@ -92,11 +94,14 @@ class TabularMDP:
         if self.objective not in (MIN, MAX):
             raise InputError("objective", f"must be {MIN!r} or {MAX!r}")
         for a, mat in enumerate(self.transition_numerators):
-            if mat.shape != (S, S):
-                raise InputError("P", f"action {a} has shape {mat.shape}, expected {(S, S)}")
+            if tuple(mat.shape) != (S, S):
+                raise InputError("P", f"action {a} has shape {tuple(mat.shape)}, expected {(S, S)}")
+        mats = tuple(as_exact_csr(m) for m in self.transition_numerators)
+        object.__setattr__(self, "transition_numerators", mats)
+        for a, mat in enumerate(mats):
             if mat.nnz and mat.data.min() < 0:
                 raise InputError("P", f"action {a} has a negative probability")
-            sums = np.asarray(mat.sum(axis=1)).ravel()
+            sums = mat.row_sums()
             bad = np.flatnonzero(sums != self.prob_denominator)
             if bad.size:
                 s = int(bad[0])
@@ -113,8 +118,8 @@ class TabularMDP:
             raise InputError("terminal", f"mask has shape {self.terminal.shape}, expected {(S,)}")
         for end in np.flatnonzero(self.terminal):
             for a in range(A):
-                row = self.transition_numerators[a].getrow(end)
-                if row.nnz != 1 or row.indices[0] != end or self.cost_numerators[end, a] != 0:
+                cols, _ = mats[a].row(int(end))
+                if cols.shape[0] != 1 or cols[0] != end or self.cost_numerators[end, a] != 0:
                     raise InputError("terminal", f"terminal state {int(end)} must be absorbing with zero cost")
         total = sum((p for _, p in self.start), Fraction(0))
         if total != 1 or any(p < 0 or not 0 <= s < S for s, p in self.start):
@@ -135,15 +140,15 @@ class TabularMDP:
         """+1 when minimising loss, -1 when maximising reward: solvers minimise sign * cost."""
         return 1 if self.objective == MIN else -1
 
-    def transition_matrix(self, action: int) -> sp.csr_matrix:
-        """Float64 view of P_action."""
-        mat = self.transition_numerators[action].astype(np.float64)
+    def transition_matrix(self, action: int) -> Any:
+        """Float64 view of P_action as a scipy.sparse CSR matrix (imports scipy.sparse)."""
+        mat = self.transition_numerators[action].to_scipy(np.float64)
         mat.data /= self.prob_denominator
         return mat
 
     def probability(self, state: int, action: int, next_state: int) -> Fraction:
         """Exact P(next_state | state, action)."""
-        return Fraction(int(self.transition_numerators[action][state, next_state]), self.prob_denominator)
+        return Fraction(int(self.transition_numerators[action].entry(state, next_state)), self.prob_denominator)
 
     def cost(self, state: int, action: int) -> Fraction:
         """Exact expected one-step loss (MIN) or reward (MAX) of (state, action)."""
@@ -194,14 +199,3 @@ def _grid_matches(mdp: TabularMDP) -> bool:
         return False
     arrival = np.asarray(grid.arrival_cost).ravel()
     return bool(np.all(arrival[succ] == mdp.cost_numerators))
-
-
-def exact_csr(rows: ArrayLike, cols: ArrayLike, numerators: ArrayLike, n: int) -> sp.csr_matrix:
-    """A CSR matrix of int64 numerators with duplicate entries summed and indices sorted."""
-    mat = sp.csr_matrix(
-        (np.asarray(numerators, dtype=np.int64), (np.asarray(rows), np.asarray(cols))), shape=(n, n), dtype=np.int64
-    )
-    mat.sum_duplicates()
-    mat.sort_indices()
-    mat.eliminate_zeros()
-    return mat

@@ -340,7 +340,7 @@ def functional_values(succ: ArrayLike, cost: ArrayLike, cden: int, gamma: Fracti
 def _policy_matrix(mdp: TabularMDP, policy: np.ndarray) -> sp.csr_matrix:
     """(S x S) int64 CSR of the policy's transition numerators (over mdp.prob_denominator)."""
     rows = [
-        sp.diags((policy == a).astype(np.int64), dtype=np.int64) @ mdp.transition_numerators[a]
+        sp.diags((policy == a).astype(np.int64), dtype=np.int64) @ mdp.transition_numerators[a].to_scipy()
         for a in range(mdp.n_actions)
     ]
     matrix = sum(rows[1:], rows[0]).tocsr()

@@ -30,7 +30,7 @@ def restrict(mdp: TabularMDP, policy: ArrayLike) -> TabularMDP:
     S = mdp.n_states
     if policy.shape != (S,) or policy.min() < 0 or policy.max() >= mdp.n_actions:
         raise InputError("policy", f"must give one action index in [0, {mdp.n_actions}) per state")
-    stacked = sp.vstack(mdp.transition_numerators, format="csr")
+    stacked = sp.vstack([m.to_scipy() for m in mdp.transition_numerators], format="csr")
     chain = stacked[policy * S + np.arange(S)].tocsr()
     cost = np.asarray(mdp.cost_numerators)[np.arange(S), policy][:, None]
     return dataclasses.replace(
@@ -110,7 +110,8 @@ def mixed_chain(mdp: TabularMDP, probs: np.ndarray) -> TabularMDP:
     w64 = weights.astype(np.int64)
     chain = sp.csr_matrix((S, S), dtype=np.int64)
     for a in range(A):
-        chain = chain + sp.csr_matrix(mdp.transition_numerators[a].multiply(w64[:, a][:, None]), dtype=np.int64)
+        weighted = mdp.transition_numerators[a].to_scipy().multiply(w64[:, a][:, None])
+        chain = chain + sp.csr_matrix(weighted, dtype=np.int64)
     chain = sp.csr_matrix(chain, dtype=np.int64)
     chain.eliminate_zeros()
     cost = np.array(
@@ -169,7 +170,7 @@ def many_policy_values(
     U = len(unique)
     unique = unique.reshape(U, T, S)
     block = sp.identity(U, dtype=np.int64, format="csr")
-    stacked = [sp.kron(block, m, format="csr") for m in mdp.transition_numerators]
+    stacked = [sp.kron(block, m.to_scipy(), format="csr") for m in mdp.transition_numerators]
     cost_table = np.asarray(mdp.cost_numerators)
 
     def step_mdp(flat: np.ndarray) -> TabularMDP:

@@ -17,7 +17,7 @@ def transition_graph(mdp: TabularMDP) -> nx.DiGraph:
     """Directed graph with an edge s -> t whenever some action moves s to t with positive probability."""
     import networkx as nx
 
-    union = sum((m != 0).astype(np.int8) for m in mdp.transition_numerators)
+    union = sum((m.to_scipy() != 0).astype(np.int8) for m in mdp.transition_numerators)
     return nx.from_scipy_sparse_array(union, create_using=nx.DiGraph)
 
 

@@ -206,8 +206,8 @@ def test_importing_the_cli_and_the_package_stays_light():
     assert out.strip() == "[]"
     code = (
         "import sys; from tabturn.cli.commands import main; main(['solve', '--config', {!r}]); "
-        "print([m for m in ['sympy', 'scipy.optimize', 'networkx', 'matplotlib', 'gymnasium', 'numba'] "
-        "if m in sys.modules], file=sys.stderr)".format(str(ROOT / "examples" / "always.toml"))
+        "print([m for m in ['sympy', 'scipy', 'scipy.sparse', 'scipy.optimize', 'networkx', 'matplotlib', "
+        "'gymnasium', 'numba'] if m in sys.modules], file=sys.stderr)".format(str(ROOT / "examples" / "always.toml"))
     )
     proc = subprocess.run(
         [sys.executable, "-c", code],

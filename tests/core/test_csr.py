@@ -1,0 +1,78 @@
+"""ExactCSR, the hub's scipy-free sparse numerators, against dense arithmetic and scipy.sparse."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tabturn.core.csr import ExactCSR, as_exact_csr, exact_csr
+
+
+@st.composite
+def triples(draw):
+    n = draw(st.integers(1, 7))
+    k = draw(st.integers(0, 25))
+    idx = st.integers(0, n - 1)
+    rows = draw(st.lists(idx, min_size=k, max_size=k))
+    cols = draw(st.lists(idx, min_size=k, max_size=k))
+    vals = draw(st.lists(st.integers(-5, 5), min_size=k, max_size=k))
+    return n, rows, cols, vals
+
+
+def dense(n, rows, cols, vals):
+    out = np.zeros((n, n), dtype=np.int64)
+    for r, c, v in zip(rows, cols, vals):
+        out[r, c] += v
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(triples())
+def test_exact_csr_sums_duplicates_sorts_and_drops_zeros(case):
+    n, rows, cols, vals = case
+    mat = exact_csr(rows, cols, vals, n)
+    want = dense(*case)
+    assert np.array_equal(mat.toarray(), want)
+    assert mat.nnz == np.count_nonzero(want)
+    assert np.all(mat.data != 0)
+    for s in range(n):
+        c, _ = mat.row(s)
+        assert np.all(np.diff(c) > 0)
+        for t in range(n):
+            assert mat.entry(s, t) == want[s, t]
+    assert np.array_equal(mat.row_sums(), want.sum(axis=1))
+
+
+@settings(max_examples=100, deadline=None)
+@given(triples(), st.data())
+def test_matvec_matches_dense_products_for_int_object_and_float_vectors(case, data):
+    n = case[0]
+    mat, want = exact_csr(*case[1:], n), dense(*case)
+    v = np.array(data.draw(st.lists(st.integers(-(10**6), 10**6), min_size=n, max_size=n)), dtype=np.int64)
+    assert np.array_equal(mat.matvec(v), want @ v)
+    big = np.array([int(x) * 10**30 for x in v], dtype=object)  # beyond int64: Python integers
+    assert list(mat.matvec(big)) == [sum(int(want[s, t]) * big[t] for t in range(n)) for s in range(n)]
+    assert np.allclose(mat.matvec(v / 7.0), want @ (v / 7.0))
+
+
+@settings(max_examples=60, deadline=None)
+@given(triples())
+def test_round_trip_through_scipy_keeps_every_entry(case):
+    n = case[0]
+    mat = exact_csr(*case[1:], n)
+    back = mat.to_scipy()
+    assert isinstance(back, sp.csr_matrix) and back.shape == (n, n)
+    assert np.array_equal(back.toarray(), mat.toarray())
+    again = as_exact_csr(sp.csr_matrix(dense(*case)))
+    assert np.array_equal(again.indptr, mat.indptr) and np.array_equal(again.indices, mat.indices)
+    assert np.array_equal(again.data, mat.data)
+    assert as_exact_csr(mat) is mat
+
+
+def test_out_of_range_indices_and_non_matrices_are_refused():
+    with pytest.raises(ValueError, match="indices"):
+        exact_csr([0], [3], [1], 3)
+    with pytest.raises(TypeError, match="sparse matrix"):
+        as_exact_csr([[1]])
+    assert isinstance(exact_csr([], [], [], 2), ExactCSR) and exact_csr([], [], [], 2).row_sums().tolist() == [0, 0]
