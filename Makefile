@@ -4,7 +4,7 @@
 # make lint   : ruff check, ruff format --check and mypy (settings in pyproject.toml: strict on tabturn.core and
 #               tabturn.exact, gradual elsewhere); CI runs it before the tests
 # make report : same setup, regenerate reports/ from the analysis scripts
-# make bench  : same setup plus the bench extra (pymdptoolbox, stormpy), run the benchmarks (about 2.5 minutes) and
+# make bench  : same setup plus the bench extra (pymdptoolbox, stormpy, jax), run the benchmarks (about 2.5 minutes) and
 #               rewrite benchmarks/RESULTS.md and the README's performance table
 # make lock   : refresh requirements.lock (the exact versions the reports were made with) in a fresh venv
 # Every install is constrained by requirements.lock, so a fresh machine gets the versions of the reports.

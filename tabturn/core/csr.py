@@ -61,6 +61,19 @@ class ExactCSR:
         k = int(np.searchsorted(cols, t))
         return vals[k] if k < cols.shape[0] and cols[k] == t else 0
 
+    def padded_rows(self, width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(n, K) columns and values of each row, K = ``width`` or the longest row's length: a shorter row is padded
+        by repeating its last column (column 0 for an empty row) with value 0."""
+        counts = np.diff(self.indptr)
+        K = int(counts.max(initial=0)) if width is None else int(width)
+        rows = np.repeat(np.arange(self.n), counts)
+        slot = np.arange(self.nnz) - self.indptr[:-1][rows]
+        last = np.where(counts > 0, self.indices[np.maximum(self.indptr[1:] - 1, 0)] if self.nnz else 0, 0)
+        cols = np.repeat(last[:, None].astype(np.int64), K, axis=1)
+        vals = np.zeros((self.n, K), dtype=self.data.dtype)
+        cols[rows, slot], vals[rows, slot] = self.indices, self.data
+        return cols, vals
+
     def toarray(self) -> np.ndarray:
         """Dense (n, n) copy."""
         out = np.zeros(self.shape, dtype=self.data.dtype)

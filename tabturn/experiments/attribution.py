@@ -17,7 +17,7 @@ One definition, used by every report script (``verdict``). For one behaviour in 
   actions by the tie-break, a training effect.
 
 "Moves" and "vanishes" are decided by a chi-square test of homogeneity at p < ALPHA
-(scipy.stats.chi2_contingency); "vanishes" also needs a share of at most VANISH.
+(tabturn.core.stats.homogeneity_p, scipy.stats.chi2_contingency's test); "vanishes" also needs a share of at most VANISH.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.stats import chi2_contingency
 
+from tabturn.core.stats import homogeneity_p
 from tabturn.exact.solution import Solution
 from tabturn.exact.stationary import StationaryOptimum
 from tabturn.experiments.compare import Comparison, worlds
@@ -114,7 +114,7 @@ def moves(counts: list[Count]) -> float:
     arr = arr[:, arr.sum(axis=0) > 0]
     if arr.shape[0] < 2 or arr.shape[1] < 2:
         return 1.0
-    return float(chi2_contingency(arr).pvalue)
+    return homogeneity_p(arr)
 
 
 def _shares(counts: dict[str, Count]) -> str:

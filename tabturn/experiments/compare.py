@@ -55,12 +55,7 @@ def world_coverage(solution: Solution, visited: np.ndarray) -> dict[str, np.ndar
 def successor_table(mdp) -> np.ndarray:
     """(S, A, K) int64: the possible successors of each (state, action), padded by repeating the last."""
     K = max(int(np.diff(m.indptr).max()) for m in mdp.transition_numerators)
-    table = np.zeros((mdp.n_states, mdp.n_actions, K), dtype=np.int64)
-    for a, m in enumerate(mdp.transition_numerators):
-        for s in range(mdp.n_states):
-            row = m.indices[m.indptr[s] : m.indptr[s + 1]]
-            table[s, a, : len(row)], table[s, a, len(row) :] = row, row[-1]
-    return table
+    return np.stack([m.padded_rows(K)[0] for m in mdp.transition_numerators], axis=1)
 
 
 def reachable_part(policy: np.ndarray, start: int, succ: np.ndarray) -> np.ndarray:
@@ -90,10 +85,9 @@ def likely_successors(mdp) -> np.ndarray:
     """(S, A) int64: the most probable successor of each (state, action), ties to the lowest index."""
     out = np.zeros((mdp.n_states, mdp.n_actions), dtype=np.int64)
     for a, m in enumerate(mdp.transition_numerators):
-        for s in range(mdp.n_states):
-            lo, hi = m.indptr[s], m.indptr[s + 1]
-            row, nums = m.indices[lo:hi], m.data[lo:hi]
-            out[s, a] = row[np.lexsort((row, -nums))[0]]
+        cols, nums = m.padded_rows()
+        best = np.where(nums > 0, nums, -1)  # padding never wins; columns ascend, so argmax's first is the lowest
+        out[:, a] = cols[np.arange(mdp.n_states), np.argmax(best, axis=1)]
     return out
 
 

@@ -20,6 +20,7 @@ try:
 except ImportError:  # pragma: no cover - exercised only without the extra
     numba = None  # type: ignore[assignment]
 
+LANES = 2  # seeds advanced in lock-step per thread by run_chunk_greedy
 ALGORITHM_CODES = {"q": 0, "sarsa": 1, "expected-sarsa": 2, "double-q": 3}
 TIE_CODES = {"first": 0, "last": 1, "random": 2}
 
@@ -322,6 +323,80 @@ if numba is not None:
                     s = s_next
                     a = a_next
 
+    @_inline
+    def _greedy_step(
+        qb,
+        vb,
+        key,
+        hashes,
+        e,
+        t,
+        H,
+        eps,
+        s,
+        a,
+        alive,
+        nexts,
+        cum,
+        deterministic,
+        cost,
+        terminal,
+        final,
+        obs,
+        direct,
+        algorithm,
+        tie,
+        constant,
+        step_size,
+        alphas,
+        g,
+        trunc_terminal,
+        stride,
+        c_explore,
+        c_action,
+        c_next,
+    ):
+        """One step of one seed in run_chunk_greedy: the state, action and alive flag after it."""
+        A = qb.shape[1]
+        s_next = _successor(key, hashes, e, t + 1, c_next, s, a, nexts, cum, deterministic)
+        c = cost[s, a]
+        last = t == H - 1 and trunc_terminal
+        done = terminal[s_next] or last
+        end = final[s_next] if last else 0.0
+        if direct:  # one table row per state: no row lookup on the step's dependency chain
+            ri, rn = s, s_next
+        else:
+            ri = obs[s] + t * stride
+            rn = obs[s_next] + min(t + 1, H - 1) * stride
+        gi = _argmin(qb, rn, tie)  # greedy at the successor before the update
+        explored = _explore(key, hashes, e, t + 1, eps, A, c_explore, c_action)
+        a_next = explored if explored >= 0 else gi
+        if algorithm == 0:
+            boot = qb[rn, gi]
+        elif algorithm == 1:
+            boot = qb[rn, a_next]
+        else:  # the same operations as run_chunk's behaviour probabilities
+            boot = 0.0
+            for i in range(A):
+                p = eps / A
+                if i == gi:
+                    p += 1 - eps
+                boot += p * qb[rn, i]
+        target = c + g * (end if done else boot)
+        if alive:
+            vb[ri, a] += 1
+            alpha = _alpha(vb[ri, a], constant, step_size, alphas)
+            cur = qb[ri, a]
+            qb[ri, a] = cur + alpha * (target - cur)
+            if algorithm != 1 and rn == ri and explored < 0:
+                a_next = _argmin(qb, rn, tie)  # textbook order: A' from the updated row (SARSA: before)
+        return s_next, a_next, alive and not terminal[s_next]
+
+    @_inline
+    def _first_action(qb, key, hashes, e, eps, s, obs, tie, c_explore, c_action):
+        explored = _explore(key, hashes, e, 0, eps, qb.shape[1], c_explore, c_action)
+        return explored if explored >= 0 else _argmin(qb, obs[s], tie)
+
     @_jit
     def run_chunk_greedy(
         q,
@@ -338,6 +413,7 @@ if numba is not None:
         start_states,
         start_cum,
         obs,
+        direct,
         algorithm,
         tie,
         constant,
@@ -351,50 +427,33 @@ if numba is not None:
         c_next,
     ):
         """run_chunk for the common case, in a smaller loop: Q-learning, SARSA or expected SARSA, epsilon-greedy,
-        ties to the first (tie 0) or last (tie 1) index; greedy action and bootstrap from one pass over the row."""
-        B = keys.shape[0]
+        ties to the first (tie 0) or last (tie 1) index; greedy action and bootstrap from one pass over the row.
+
+        Two seeds advance in lock-step in each thread (B must be a multiple of LANES): their steps are
+        independent, so the CPU overlaps one seed's load-argmin-load chain with the others'. ``direct``: table
+        row = state (obs is the identity and stride 0). Each seed's operations are those of a one-seed loop."""
         count, H1, _ = hashes.shape
         H = H1 - 1
-        A = q.shape[2]
-        for b in numba.prange(B):
-            key = keys[b]
-            qb, vb = q[b], visits[b]
+        for group in numba.prange(keys.shape[0] // LANES):
+            b = LANES * group
+            k0, k1 = keys[b], keys[b + 1]
+            q0, q1 = q[b], q[b + 1]
+            v0, v1 = visits[b], visits[b + 1]
             for e in range(count):
                 eps = eps_arr[e]
-                s = _start(key, hashes, e, c_next, start_states, start_cum)
-                explored = _explore(key, hashes, e, 0, eps, A, c_explore, c_action)
-                a = explored if explored >= 0 else _argmin(qb, obs[s], tie)
-                alive = not terminal[s]
+                s0 = _start(k0, hashes, e, c_next, start_states, start_cum)
+                s1 = _start(k1, hashes, e, c_next, start_states, start_cum)
+                a0 = _first_action(q0, k0, hashes, e, eps, s0, obs, tie, c_explore, c_action)
+                a1 = _first_action(q1, k1, hashes, e, eps, s1, obs, tie, c_explore, c_action)
+                l0, l1 = not terminal[s0], not terminal[s1]
                 for t in range(H):
-                    s_next = _successor(key, hashes, e, t + 1, c_next, s, a, nexts, cum, deterministic)
-                    c = cost[s, a]
-                    last = t == H - 1 and trunc_terminal
-                    done = terminal[s_next] or last
-                    end = final[s_next] if last else 0.0
-                    ri = obs[s] + t * stride
-                    rn = obs[s_next] + min(t + 1, H - 1) * stride
-                    gi = _argmin(qb, rn, tie)  # greedy at the successor before the update
-                    explored = _explore(key, hashes, e, t + 1, eps, A, c_explore, c_action)
-                    a_next = explored if explored >= 0 else gi
-                    if algorithm == 0:
-                        boot = qb[rn, gi]
-                    elif algorithm == 1:
-                        boot = qb[rn, a_next]
-                    else:  # the same operations as run_chunk's behaviour probabilities
-                        boot = 0.0
-                        for i in range(A):
-                            p = eps / A
-                            if i == gi:
-                                p += 1 - eps
-                            boot += p * qb[rn, i]
-                    target = c + g * (end if done else boot)
-                    if alive:
-                        vb[ri, a] += 1
-                        alpha = _alpha(vb[ri, a], constant, step_size, alphas)
-                        cur = qb[ri, a]
-                        qb[ri, a] = cur + alpha * (target - cur)
-                        if algorithm != 1 and rn == ri and explored < 0:
-                            a_next = _argmin(qb, rn, tie)  # textbook order: A' from the updated row (SARSA: before)
-                    alive = alive and not terminal[s_next]
-                    s = s_next
-                    a = a_next
+                    s0, a0, l0 = _greedy_step(
+                        q0, v0, k0, hashes, e, t, H, eps, s0, a0, l0, nexts, cum, deterministic, cost, terminal,
+                        final, obs, direct, algorithm, tie, constant, step_size, alphas, g, trunc_terminal, stride,
+                        c_explore, c_action, c_next,
+                    )  # fmt: skip
+                    s1, a1, l1 = _greedy_step(
+                        q1, v1, k1, hashes, e, t, H, eps, s1, a1, l1, nexts, cum, deterministic, cost, terminal,
+                        final, obs, direct, algorithm, tie, constant, step_size, alphas, g, trunc_terminal, stride,
+                        c_explore, c_action, c_next,
+                    )  # fmt: skip

@@ -203,11 +203,8 @@ def _transition_tables(mdp: TabularMDP) -> tuple[np.ndarray, np.ndarray]:
     nexts = np.zeros((S, A, K), dtype=np.int64)
     cum = np.ones((S, A, K), dtype=np.float64)
     for a, m in enumerate(mdp.transition_numerators):
-        for s in range(S):
-            lo, hi = m.indptr[s], m.indptr[s + 1]
-            nexts[s, a, : hi - lo] = m.indices[lo:hi]
-            nexts[s, a, hi - lo :] = m.indices[hi - 1]
-            cum[s, a, : hi - lo] = np.cumsum(m.data[lo:hi]) / mdp.prob_denominator
+        nexts[:, a, :], nums = m.padded_rows(K)
+        cum[:, a, :] = np.cumsum(nums, axis=1) / mdp.prob_denominator  # exact integer sums, one division
     cum[..., -1] = 1.0
     return nexts, cum
 
@@ -433,7 +430,8 @@ def _numba_chunk(
         c_next=p.cols.get("next", -1),
     )
     if settings.algorithm != "double-q" and settings.exploration == "epsilon" and settings.tie_break != "random":
-        numba_kernel.run_chunk_greedy(q=tables.q, **shared)
+        direct = p.stride == 0 and bool(np.array_equal(p.obs, np.arange(len(p.obs))))
+        _in_lanes(numba_kernel.run_chunk_greedy, numba_kernel.LANES, tables, keys, dict(shared, direct=direct))
     else:
         numba_kernel.run_chunk(
             q=tables.q,
@@ -444,6 +442,20 @@ def _numba_chunk(
             c_coin=p.cols.get("coin", -1),
             **shared,
         )
+
+
+def _in_lanes(kernel, lanes: int, tables: _Tables, keys: np.ndarray, shared: dict) -> None:
+    """Run a kernel that advances seeds ``lanes`` at a time: the leading multiple of ``lanes`` in place, the rest
+    padded to a full group with copies of the last seed (thrown away; seeds are independent)."""
+    q, visits = tables.q, tables.visits
+    full = len(keys) - len(keys) % lanes
+    if full:
+        kernel(q=q[:full], **dict(shared, visits=visits[:full], keys=keys[:full]))
+    if full < len(keys):
+        pad = np.r_[np.arange(full, len(keys)), np.full(full + lanes - len(keys), len(keys) - 1)]
+        q_tail, v_tail = q[pad], visits[pad]  # copies
+        kernel(q=q_tail, **dict(shared, visits=v_tail, keys=keys[pad]))
+        q[full:], visits[full:] = q_tail[: len(keys) - full], v_tail[: len(keys) - full]
 
 
 def _numpy_chunk(

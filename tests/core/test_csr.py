@@ -76,3 +76,18 @@ def test_out_of_range_indices_and_non_matrices_are_refused():
     with pytest.raises(TypeError, match="sparse matrix"):
         as_exact_csr([[1]])
     assert isinstance(exact_csr([], [], [], 2), ExactCSR) and exact_csr([], [], [], 2).row_sums().tolist() == [0, 0]
+
+
+@settings(max_examples=100, deadline=None)
+@given(triples(), st.integers(0, 3))
+def test_padded_rows_hold_each_row_then_repeat_its_last_column_with_zero(case, extra):
+    n = case[0]
+    mat = exact_csr(*case[1:], n)
+    width = int(np.diff(mat.indptr).max(initial=0)) + extra
+    cols, vals = mat.padded_rows(width)
+    assert cols.shape == vals.shape == (n, width)
+    for s in range(n):
+        c, v = mat.row(s)
+        k = len(c)
+        assert cols[s, :k].tolist() == c.tolist() and vals[s, :k].tolist() == v.tolist()
+        assert np.all(vals[s, k:] == 0) and np.all(cols[s, k:] == (c[-1] if k else 0))

@@ -239,3 +239,26 @@ def test_terminal_timing_loss_reaches_the_learner(time_indexed):
                 ((nxt, _),) = mdp.next_states(s, a)
                 assert result.q[0, 2, s, a] == float(mdp.final_cost(nxt))
     assert result.visits[0, 2].sum() > 0
+
+
+@pytest.mark.parametrize("n_seeds", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("extra", [{}, {"algorithm": "sarsa", "tie_break": "last"}, {"observe_flag": False}])
+def test_numba_seeds_in_lock_step_groups_equal_one_seed_at_a_time(n_seeds, extra):
+    # the compiled greedy loop advances seeds in groups (numba_kernel.LANES) and pads the last group: every seed's
+    # table equals the numpy engine's and a run of that seed alone, on a stochastic MDP and a flag-blind table
+    requires_extra("numba")
+    from tabturn.interop.arrays import mdp_from_arrays
+
+    rng = np.random.default_rng(7)
+    P = rng.integers(0, 3, size=(3, 6, 6)).astype(float) + np.eye(6)
+    P /= P.sum(axis=2, keepdims=True)
+    stochastic = mdp_from_arrays(P, rng.integers(-2, 3, size=(6, 3)).astype(float))
+    worlds = [turn_mdp(SMALL)] if "observe_flag" in extra else [stochastic, turn_mdp(SMALL)]
+    for mdp in worlds:
+        settings = LearnerSettings(episodes=30, horizon=6, epsilon=0.3, **extra)
+        seeds = list(range(10, 10 + n_seeds))
+        fast = learn(mdp, settings, seeds, base_seed=4, engine="numba")
+        ref = learn(mdp, settings, seeds, base_seed=4, engine="numpy")
+        assert np.array_equal(ref.q, fast.q) and np.array_equal(ref.visits, fast.visits)
+        alone = learn(mdp, settings, seeds[-1:], base_seed=4, engine="numba")
+        assert np.array_equal(alone.q[0], fast.q[-1])
