@@ -6,6 +6,8 @@
 (c) 256x256x2, gamma = 99/100: certified, target <= 1 s (peer: ValueIteration.run()).
 (d) switching 128x128x2 (p = 1/10, q = 1/5, stochastic), gamma = 9/10: certified, target <= 0.5 s.
 (e) 512x512x2, gamma = 99/100: certified within this machine's memory (peak RSS of a fresh process).
+(f) the scaling curve of exact finite horizon, n x n x 2 with H = 2n up to 1024 x 1024 x 2, H = 2048 (fresh
+    processes): seconds and peak memory; the largest within 8 GiB.
 
 pymdptoolbox's input check builds a dense S x S array and cannot run at these sizes, so it is bypassed, and so is
 ValueIteration's iteration bound (_boundIter, 38 s at 128x128 alone; run() still stops on its own threshold).
@@ -150,6 +152,46 @@ def large_row(n: int) -> Row:
     )
 
 
+FINITE = """
+import json, resource, time
+from tabturn.exact.finite import backward_induction
+from benchmarks.exact import turn
+start = time.perf_counter()
+mdp = turn({n}, regime="absent-supervisor", horizon={h})
+built = time.perf_counter()
+sol = backward_induction(mdp, {h})
+print(json.dumps({{"build": built - start, "solve": time.perf_counter() - built, "states": mdp.n_states,
+                  "masks_gib": sol.action_masks.nbytes / 2**30,
+                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
+
+
+def scaling_rows(sizes: list[int], limit_gib: float = 8.0) -> list[Row]:
+    """(f) exact finite horizon n x n x 2, H = 2n, each in a fresh process: seconds and peak memory against
+    states x H (the scaling curve); the largest must stay within ``limit_gib``."""
+    rows = []
+    for n in sizes:
+        code = FINITE.format(n=n, h=2 * n)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        r = json.loads(out.stdout)
+        cells = r["states"] * 2 * n
+        last = n == sizes[-1]
+        rows.append(
+            show(
+                Row(
+                    f"(f) exact finite horizon {n}x{n}x2, H = {2 * n} ({cells:.3g} state-steps; one fresh process; "
+                    f"action sets {r['masks_gib']:.2f} GiB of it)",
+                    f"build {r['build']:.3g} s + solve {r['solve']:.3g} s, peak {r['peak_mib'] / 1024:.2f} GiB",
+                    f"{1e9 * r['solve'] / cells:.3g} ns per state-step",
+                    "",
+                    f"<= {limit_gib:g} GiB" if last else "",
+                    (r["peak_mib"] / 1024 <= limit_gib) if last else None,
+                )
+            )
+        )
+    return rows
+
+
 def measure(quick: bool = False) -> list[Row]:
     times = 2 if quick else 3
     if quick:
@@ -157,6 +199,7 @@ def measure(quick: bool = False) -> list[Row]:
             finite_row(32, 64, times),
             discounted_row("b", 16, "99/100", times, None, 1.0),
             discounted_row("d", 16, "9/10", times, None, None, regime="switching", p="1/10", q="1/5"),
+            *scaling_rows([32, 64]),
         ]
     return [
         finite_row(256, 512, times),
@@ -164,6 +207,7 @@ def measure(quick: bool = False) -> list[Row]:
         discounted_row("c", 256, "99/100", times, 1.0, None),
         discounted_row("d", 128, "9/10", times, 0.5, None, regime="switching", p="1/10", q="1/5"),
         large_row(512),
+        *scaling_rows([128, 256, 512, 1024]),
     ]
 
 

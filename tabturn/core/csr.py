@@ -6,6 +6,7 @@ scipy.sparse (0.2-0.3 s of import time); a routine that needs a scipy matrix ask
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,17 +39,24 @@ class ExactCSR:
     def matvec(self, vector: np.ndarray) -> np.ndarray:
         """The product with ``vector`` (int64, object or float; int64 products wrap like numpy's, so callers bound
         them first)."""
-        if vector.dtype == object:
-            return self._reduce_rows(self.data.astype(object) * vector[self.indices])
-        return self._reduce_rows(self.data * vector[self.indices])
+        data = self._cached("object_data", lambda: self.data.astype(object)) if vector.dtype == object else self.data
+        return self._reduce_rows(data * vector[self.indices])
 
     def _reduce_rows(self, values: np.ndarray) -> np.ndarray:
         """(n,) sums of ``values`` (one per stored entry) over each row; 0 for an empty row."""
+        full = self._cached("full_rows", lambda: np.flatnonzero(np.diff(self.indptr) > 0))
+        if full.size == self.n:  # no empty row: one reduction
+            return np.add.reduceat(values, self.indptr[:-1])
         out = np.zeros(self.n, dtype=values.dtype)
-        full = np.flatnonzero(np.diff(self.indptr) > 0)
         if full.size:
             out[full] = np.add.reduceat(values, self.indptr[full])
         return out
+
+    def _cached(self, name: str, make: Callable[[], Any]) -> Any:
+        """A derived array computed once (the matrix is immutable)."""
+        if name not in self.__dict__:
+            object.__setattr__(self, name, make())
+        return self.__dict__[name]
 
     def row(self, s: int) -> tuple[np.ndarray, np.ndarray]:
         """(columns, values) of row s."""

@@ -381,6 +381,7 @@ def sparse_policy_values(mdp: TabularMDP, policy: np.ndarray, gamma: Fraction) -
     g, h = gamma.numerator, gamma.denominator
     pd, cd = mdp.prob_denominator, mdp.cost_denominator
     matrix = _policy_matrix(mdp, policy)
+    indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
     cost = (mdp.sign * np.asarray(mdp.cost_numerators)[np.arange(mdp.n_states), policy]).astype(object)
     comp, levels = _condensation_levels(matrix)
     members = np.argsort(comp, kind="stable")
@@ -393,15 +394,18 @@ def sparse_policy_values(mdp: TabularMDP, policy: np.ndarray, gamma: Fraction) -
         single = members[bounds[comps[sizes == 1]]]
         multi = [members[bounds[c] : bounds[c + 1]] for c in comps[sizes > 1]]
         below = dens[-1]
-        ratio = np.array([below // d for d in dens[1:]] + [0], dtype=object)  # rescales level j to `below`
-        sub = matrix[single]
-        stay = np.asarray(sub[np.arange(len(single)), single] if len(single) else [], dtype=np.int64).ravel()
+        rows, cols, nums = _rows_of(indptr, indices, data, single)
+        own = cols == single[rows]
+        stay = np.zeros(len(single), dtype=np.int64)
+        stay[rows[own]] = nums[own]
         stay = stay.astype(object)
-        rows = np.repeat(np.arange(len(single)), np.diff(sub.indptr))
-        out = sub.indices != single[rows]
-        parts = sub.data[out].astype(object) * N[sub.indices[out]] * ratio[level_of[sub.indices[out]]]
-        summed = np.zeros(len(single), dtype=object)
-        np.add.at(summed, rows[out], parts)
+        out = ~own
+        levels_out = level_of[cols[out]]
+        used = np.unique(levels_out)  # rescale each referenced level's numerators to `below`
+        ratio = np.zeros(k + 1, dtype=object)
+        ratio[used] = [below // dens[j + 1] for j in used.tolist()]
+        parts = nums[out].astype(object) * N[cols[out]] * ratio[levels_out]
+        summed = _segment_sums(rows[out], parts, len(single))
         factor = h * pd - g * stay
         exact = [_component_values(mdp, policy, cost, gamma, block, N, level_of, dens) for block in multi]
         new = below * math.lcm(1, *set(factor.tolist()))
@@ -416,6 +420,25 @@ def sparse_policy_values(mdp: TabularMDP, policy: np.ndarray, gamma: Fraction) -
     D = dens[-1]
     scale = np.array([D // d for d in dens[1:]], dtype=object)
     return N * scale[level_of], D
+
+
+def _rows_of(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(position in ``rows``, column, value) of every stored entry of the CSR rows ``rows``, row by row."""
+    starts, counts = indptr[rows], indptr[rows + 1] - indptr[rows]
+    owner = np.repeat(np.arange(len(rows)), counts)
+    at = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(starts, counts)
+    return owner, indices[at], data[at]
+
+
+def _segment_sums(owner: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """(n,) object sums of ``values`` grouped by their sorted ``owner`` index (0 where a group is empty)."""
+    out = np.zeros(n, dtype=object)
+    if owner.size:
+        first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+        out[owner[first]] = np.add.reduceat(values, first)
+    return out
 
 
 def _component_values(

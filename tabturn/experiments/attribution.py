@@ -17,7 +17,8 @@ One definition, used by every report script (``verdict``). For one behaviour in 
   actions by the tie-break, a training effect.
 
 "Moves" and "vanishes" are decided by a chi-square test of homogeneity at p < ALPHA
-(tabturn.core.stats.homogeneity_p, scipy.stats.chi2_contingency's test); "vanishes" also needs a share of at most VANISH.
+(tabturn.core.stats.homogeneity_p, the test of scipy.stats.chi2_contingency); "vanishes" also needs a share of at
+most VANISH.
 """
 
 from __future__ import annotations

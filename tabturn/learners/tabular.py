@@ -175,7 +175,11 @@ class LearnResult:
 
     def visited(self) -> np.ndarray:
         """(B, S) bool, or (B, H, S) when step-indexed: whether training updated any action there."""
-        return self.visits.sum(axis=-1) > 0
+        visits = self.visits.reshape(-1, self.visits.shape[-1])
+        seen = visits[:, 0] != 0
+        for a in range(1, visits.shape[1]):  # column by column: faster than a reduction per short row
+            seen |= visits[:, a] != 0
+        return seen.reshape(self.visits.shape[:-1])
 
 
 def draw_columns(settings: LearnerSettings, stochastic: bool, multi_start: bool) -> dict[str, int]:
