@@ -32,6 +32,8 @@ def as_dtype(array: np.ndarray, dtype: DTypeLike) -> np.ndarray:
     if array.dtype == dtype:
         return array
     if dtype is object:
+        if array.dtype.kind in "iu":  # numpy converts integer entries to Python ints
+            return array.astype(object)
         return np.array([int(v) for v in array.ravel()], dtype=object).reshape(array.shape)
     return array.astype(np.int64)
 
