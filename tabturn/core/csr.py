@@ -45,12 +45,18 @@ class ExactCSR:
     def _reduce_rows(self, values: np.ndarray) -> np.ndarray:
         """(n,) sums of ``values`` (one per stored entry) over each row; 0 for an empty row."""
         full = self._cached("full_rows", lambda: np.flatnonzero(np.diff(self.indptr) > 0))
-        if full.size == self.n:  # no empty row: one reduction
-            return np.add.reduceat(values, self.indptr[:-1])
-        out = np.zeros(self.n, dtype=values.dtype)
-        if full.size:
-            out[full] = np.add.reduceat(values, self.indptr[full])
-        return out
+        return segment_sums(self.indptr, values, full)
+
+    def widest_row(self) -> int:
+        """The largest number of entries stored in one row (0 for an empty matrix)."""
+        return int(np.diff(self.indptr).max(initial=0))
+
+    def rows_of(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(position in ``rows``, column, value) of every stored entry of the rows ``rows``, row by row."""
+        starts, counts = self.indptr[rows], self.indptr[rows + 1] - self.indptr[rows]
+        owner = np.repeat(np.arange(len(rows)), counts)
+        at = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(starts, counts)
+        return owner, self.indices[at], self.data[at]
 
     def _cached(self, name: str, make: Callable[[], Any]) -> Any:
         """A derived array computed once (the matrix is immutable)."""
@@ -94,6 +100,19 @@ class ExactCSR:
 
         data = self.data if dtype is None else self.data.astype(dtype)
         return sp.csr_matrix((data, self.indices, self.indptr), shape=self.shape)
+
+
+def segment_sums(indptr: np.ndarray, values: np.ndarray, full: np.ndarray | None = None) -> np.ndarray:
+    """(len(indptr) - 1,) sums of ``values`` over the segments ``values[indptr[i]:indptr[i + 1]]``; 0 for an
+    empty segment. ``full`` (the indices of the non-empty segments) may be passed when already known."""
+    n = indptr.shape[0] - 1
+    full = np.flatnonzero(np.diff(indptr) > 0) if full is None else full
+    if full.size == n:  # no empty segment: one reduction
+        return np.add.reduceat(values, indptr[:-1]) if n else np.zeros(0, dtype=values.dtype)
+    out = np.zeros(n, dtype=values.dtype)
+    if full.size:
+        out[full] = np.add.reduceat(values, indptr[full])
+    return out
 
 
 def exact_csr(rows: ArrayLike, cols: ArrayLike, numerators: ArrayLike, n: int) -> ExactCSR:

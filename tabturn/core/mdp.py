@@ -168,6 +168,10 @@ class TabularMDP:
         lo, hi = mat.indptr[state], mat.indptr[state + 1]
         return [(int(t), Fraction(int(n), self.prob_denominator)) for t, n in zip(mat.indices[lo:hi], mat.data[lo:hi])]
 
+    def max_successors(self) -> int:
+        """The largest number of possible successors of one (state, action)."""
+        return max(m.widest_row() for m in self.transition_numerators)
+
     def is_deterministic(self) -> bool:
         """True when every (state, action) has a single successor."""
         return all(np.all(np.diff(m.indptr) == 1) for m in self.transition_numerators)

@@ -21,6 +21,7 @@ from tabturn.core.bellman import (
     reduce_fraction,
     shifted_views,
 )
+from tabturn.core.csr import ExactCSR, exact_csr, segment_sums
 from tabturn.core.errors import InputError
 from tabturn.core.limits import INT64_SAFE
 from tabturn.core.mdp import TabularMDP
@@ -72,7 +73,7 @@ def _float_q(mdp: TabularMDP, V: np.ndarray, gamma: float, cache: dict[str, Any]
 
 def _rounding_allowance(mdp: TabularMDP, V: np.ndarray, gamma: float) -> float:
     """First-order bound on accumulated float64 rounding in a fixed point of the float Bellman operator."""
-    nnz = max(int(np.diff(m.indptr).max()) for m in mdp.transition_numerators)
+    nnz = mdp.max_successors()
     scale = float(np.abs(mdp.costs_float()).max()) + float(np.abs(V).max())
     return (nnz + 3) * FLOAT_EPS * scale / (1 - gamma)
 
@@ -337,27 +338,26 @@ def functional_values(succ: ArrayLike, cost: ArrayLike, cden: int, gamma: Fracti
     return N, D
 
 
-def _policy_matrix(mdp: TabularMDP, policy: np.ndarray) -> sp.csr_matrix:
-    """(S x S) int64 CSR of the policy's transition numerators (over mdp.prob_denominator)."""
-    rows = [
-        sp.diags((policy == a).astype(np.int64), dtype=np.int64) @ mdp.transition_numerators[a].to_scipy()
-        for a in range(mdp.n_actions)
-    ]
-    matrix = sum(rows[1:], rows[0]).tocsr()
-    matrix.eliminate_zeros()
-    matrix.sort_indices()
-    return matrix
+def _policy_matrix(mdp: TabularMDP, policy: np.ndarray) -> ExactCSR:
+    """(S x S) int64 ExactCSR of the policy's transition numerators (over mdp.prob_denominator)."""
+    parts = []
+    for a, numerators in enumerate(mdp.transition_numerators):
+        states = np.flatnonzero(policy == a)
+        owner, cols, vals = numerators.rows_of(states)
+        parts.append((states[owner], cols, vals))
+    rows, cols, vals = (np.concatenate(p) for p in zip(*parts))
+    return exact_csr(rows, cols, vals, mdp.n_states)
 
 
-def _condensation_levels(matrix: sp.csr_matrix) -> tuple[np.ndarray, list[np.ndarray]]:
+def _condensation_levels(matrix: ExactCSR) -> tuple[np.ndarray, list[np.ndarray]]:
     """Strong components of the policy graph and the components grouped by level (0 = no way out; a
     component's level exceeds every level it can move to)."""
     from scipy.sparse.csgraph import connected_components
 
-    n, comp = connected_components(matrix, directed=True, connection="strong")
-    coo = matrix.tocoo()
-    cross = comp[coo.row] != comp[coo.col]
-    src, dst = comp[coo.row[cross]], comp[coo.col[cross]]
+    n, comp = connected_components(matrix.to_scipy(), directed=True, connection="strong")
+    row = np.repeat(np.arange(matrix.n), np.diff(matrix.indptr))
+    cross = comp[row] != comp[matrix.indices]
+    src, dst = comp[row[cross]], comp[matrix.indices[cross]]
     edges = np.unique(np.stack([src, dst], axis=1), axis=0) if src.size else np.zeros((0, 2), dtype=np.int64)
     remaining = np.bincount(edges[:, 0], minlength=n)  # components each one still waits for
     into = _edges_into(edges[:, 1], n)
@@ -381,7 +381,6 @@ def sparse_policy_values(mdp: TabularMDP, policy: np.ndarray, gamma: Fraction) -
     g, h = gamma.numerator, gamma.denominator
     pd, cd = mdp.prob_denominator, mdp.cost_denominator
     matrix = _policy_matrix(mdp, policy)
-    indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
     cost = (mdp.sign * np.asarray(mdp.cost_numerators)[np.arange(mdp.n_states), policy]).astype(object)
     comp, levels = _condensation_levels(matrix)
     members = np.argsort(comp, kind="stable")
@@ -394,7 +393,7 @@ def sparse_policy_values(mdp: TabularMDP, policy: np.ndarray, gamma: Fraction) -
         single = members[bounds[comps[sizes == 1]]]
         multi = [members[bounds[c] : bounds[c + 1]] for c in comps[sizes > 1]]
         below = dens[-1]
-        rows, cols, nums = _rows_of(indptr, indices, data, single)
+        rows, cols, nums = matrix.rows_of(single)
         own = cols == single[rows]
         stay = np.zeros(len(single), dtype=np.int64)
         stay[rows[own]] = nums[own]
@@ -405,7 +404,7 @@ def sparse_policy_values(mdp: TabularMDP, policy: np.ndarray, gamma: Fraction) -
         ratio = np.zeros(k + 1, dtype=object)
         ratio[used] = [below // dens[j + 1] for j in used.tolist()]
         parts = nums[out].astype(object) * N[cols[out]] * ratio[levels_out]
-        summed = _segment_sums(rows[out], parts, len(single))
+        summed = segment_sums(np.searchsorted(rows[out], np.arange(len(single) + 1)), parts)
         factor = h * pd - g * stay
         exact = [_component_values(mdp, policy, cost, gamma, block, N, level_of, dens) for block in multi]
         new = below * math.lcm(1, *set(factor.tolist()))
@@ -420,25 +419,6 @@ def sparse_policy_values(mdp: TabularMDP, policy: np.ndarray, gamma: Fraction) -
     D = dens[-1]
     scale = np.array([D // d for d in dens[1:]], dtype=object)
     return N * scale[level_of], D
-
-
-def _rows_of(
-    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, rows: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(position in ``rows``, column, value) of every stored entry of the CSR rows ``rows``, row by row."""
-    starts, counts = indptr[rows], indptr[rows + 1] - indptr[rows]
-    owner = np.repeat(np.arange(len(rows)), counts)
-    at = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(starts, counts)
-    return owner, indices[at], data[at]
-
-
-def _segment_sums(owner: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """(n,) object sums of ``values`` grouped by their sorted ``owner`` index (0 where a group is empty)."""
-    out = np.zeros(n, dtype=object)
-    if owner.size:
-        first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-        out[owner[first]] = np.add.reduceat(values, first)
-    return out
 
 
 def _component_values(

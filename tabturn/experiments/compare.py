@@ -54,7 +54,7 @@ def world_coverage(solution: Solution, visited: np.ndarray) -> dict[str, np.ndar
 
 def successor_table(mdp) -> np.ndarray:
     """(S, A, K) int64: the possible successors of each (state, action), padded by repeating the last."""
-    K = max(int(np.diff(m.indptr).max()) for m in mdp.transition_numerators)
+    K = mdp.max_successors()
     return np.stack([m.padded_rows(K)[0] for m in mdp.transition_numerators], axis=1)
 
 

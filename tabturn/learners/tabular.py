@@ -202,7 +202,7 @@ def _order(settings: LearnerSettings, n_actions: int) -> np.ndarray:
 
 def _transition_tables(mdp: TabularMDP) -> tuple[np.ndarray, np.ndarray]:
     """Padded successors (S, A, K) and cumulative probabilities (S, A, K) for inverse-CDF sampling."""
-    K = max(int(np.diff(m.indptr).max()) for m in mdp.transition_numerators)
+    K = mdp.max_successors()
     S, A = mdp.n_states, mdp.n_actions
     nexts = np.zeros((S, A, K), dtype=np.int64)
     cum = np.ones((S, A, K), dtype=np.float64)

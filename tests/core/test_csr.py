@@ -6,7 +6,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tabturn.core.csr import ExactCSR, as_exact_csr, exact_csr
+from tabturn.core.csr import ExactCSR, as_exact_csr, exact_csr, segment_sums
 
 
 @st.composite
@@ -91,3 +91,26 @@ def test_padded_rows_hold_each_row_then_repeat_its_last_column_with_zero(case, e
         k = len(c)
         assert cols[s, :k].tolist() == c.tolist() and vals[s, :k].tolist() == v.tolist()
         assert np.all(vals[s, k:] == 0) and np.all(cols[s, k:] == (c[-1] if k else 0))
+
+
+@settings(max_examples=100, deadline=None)
+@given(triples(), st.data())
+def test_rows_of_and_widest_row_match_the_dense_rows(case, data):
+    n = case[0]
+    mat, want = exact_csr(*case[1:], n), dense(*case)
+    picked = np.array(data.draw(st.lists(st.integers(0, n - 1), max_size=6)), dtype=np.int64)
+    owner, cols, vals = mat.rows_of(picked)
+    got = [(int(picked[o]), int(c), int(v)) for o, c, v in zip(owner, cols, vals)]
+    expect = [(int(s), t, int(want[s, t])) for s in picked for t in range(n) if want[s, t] != 0]
+    assert got == expect
+    assert mat.widest_row() == max(int(np.count_nonzero(r)) for r in want)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 4), max_size=8), st.data())
+def test_segment_sums_add_each_segment_and_give_zero_for_empty_ones(lengths, data):
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    values = np.array(data.draw(st.lists(st.integers(-9, 9), min_size=int(indptr[-1]), max_size=int(indptr[-1]))))
+    values = values.astype(object)
+    got = segment_sums(indptr, values)
+    assert [int(x) for x in got] == [sum(values[indptr[i] : indptr[i + 1]]) for i in range(len(lengths))]
