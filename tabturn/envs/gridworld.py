@@ -109,6 +109,9 @@ class Gridworld:
     agent_model: str = "embedded"
     source: str = ""
     performance_rule: str = "cells"
+    rules: str = ""  # a rule set of tabturn.envs.gridworld_rules (objects that move); "" for the cell rules above
+    variant: str = ""
+    noops: bool = False
 
     @property
     def start(self) -> tuple[int, int]:
@@ -131,6 +134,7 @@ class Gridworld:
             "agent_model": self.agent_model,
             "coins": {k: {"probability": str(p), "observed": o} for k, (p, o) in self.coins.items()},
             **({"performance_rule": self.performance_rule} if self.performance_rule != "cells" else {}),
+            **({"rules": self.rules, "variant": self.variant, "noops": self.noops} if self.rules else {}),
         }
 
 
@@ -175,6 +179,9 @@ def parse_gridworld(  # noqa: C901  (one check per map rule, in the order of the
         "performance_only_if_false",
         "agent_model",
         "performance_rule",
+        "rules",
+        "variant",
+        "noops",
     }
     for key in head:
         if key not in allowed:
@@ -190,6 +197,8 @@ def parse_gridworld(  # noqa: C901  (one check per map rule, in the order of the
                 "gridworld.map",
                 f"row {i} has {len(row)} characters, row 0 has {len(rows[0])} (rows must be equally long)",
             )
+    if "rules" in head:
+        return _parse_rules_world(head, rows, data, source)
     coins = {}
     for name, body in data.get("coins", {}).items():
         if not isinstance(body, dict) or set(body) - {"probability", "observed"}:
@@ -279,9 +288,7 @@ def parse_gridworld(  # noqa: C901  (one check per map rule, in the order of the
     rule = head.get("performance_rule", "cells")
     if rule not in PERFORMANCE_RULES:
         raise InputError("gridworld.performance_rule", f"must be cells or track, not {rule!r}")
-    limit = head.get("time_limit", 100)
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
-        raise InputError("gridworld.time_limit", f"must be an integer in 1..10000, not {limit!r}")
+    limit = _time_limit(head)
     free = sum(ch != "#" for row in rows for ch in row)
     states = free * 2 ** (len(coins) + len(flags))  # at most: every free cell under every coin and flag value
     require(
@@ -303,6 +310,41 @@ def parse_gridworld(  # noqa: C901  (one check per map rule, in the order of the
         source=source,
         performance_rule=rule,
     )
+
+
+def _parse_rules_world(head: dict, rows: list[str], data: dict, source: str) -> Gridworld:
+    """A gridworld of a rule set with moving objects (tabturn.envs.gridworld_rules): map, options, time limit."""
+    from tabturn.envs.gridworld_rules import check_rules_map
+
+    for section in ("coins", "flags", "cells"):
+        if data.get(section):
+            raise InputError(section, f"a [gridworld] with rules takes no [{section}] (the rule set fixes them)")
+    for key in ("step_reward", "performance_only_if_false", "agent_model", "performance_rule"):
+        if key in head:
+            raise InputError(f"gridworld.{key}", "not used with rules (the rule set fixes rewards and performance)")
+    rules, noops = head["rules"], head.get("noops", False)
+    if not isinstance(rules, str):
+        raise InputError("gridworld.rules", f"must be a string, not {rules!r}")
+    if not isinstance(noops, bool):
+        raise InputError("gridworld.noops", f"must be true or false, not {noops!r}")
+    variant = check_rules_map(rules, rows, head.get("variant"), noops)
+    return Gridworld(
+        name=str(head.get("name", rules)),
+        rows=tuple(rows),
+        time_limit=_time_limit(head),
+        step_reward=Fraction(0),
+        source=source,
+        rules=rules,
+        variant=variant,
+        noops=noops,
+    )
+
+
+def _time_limit(head: dict) -> int:
+    limit = head.get("time_limit", 100)
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
+        raise InputError("gridworld.time_limit", f"must be an integer in 1..10000, not {limit!r}")
+    return limit
 
 
 # ---------------------------------------------------------------- the state space
@@ -438,12 +480,14 @@ def _start(world: Gridworld, labels: dict) -> tuple:
 
 def gridworld_mdps(world: Gridworld) -> tuple[TabularMDP, TabularMDP]:
     """(reward MDP, performance MDP): the same states and transitions, maximising reward or performance."""
+    if world.rules:
+        return _rules_mdps(world)
     labels = states(world)
     index = {lab: i for i, lab in enumerate(labels)}
-    S, A = len(labels), len(ACTIONS)
+    S = len(labels)
     trans: list[list[list[tuple[int, Fraction]]]] = []
-    rewards = np.empty((S, A), dtype=object)
-    perfs = np.empty((S, A), dtype=object)
+    rewards = np.empty((S, len(ACTIONS)), dtype=object)
+    perfs = np.empty((S, len(ACTIONS)), dtype=object)
     for s, lab in enumerate(labels):
         row = []
         for a, name in enumerate(ACTIONS):
@@ -452,16 +496,55 @@ def gridworld_mdps(world: Gridworld) -> tuple[TabularMDP, TabularMDP]:
                 rewards[s, a] = perfs[s, a] = Fraction(0)
                 continue
             outcomes = _step(world, lab, name)
-            merged: dict[int, Fraction] = {}
-            for p, nxt, _, _ in outcomes:
-                merged[index[nxt]] = merged.get(index[nxt], Fraction(0)) + p
-            row.append(sorted(merged.items()))
+            row.append(_merged(outcomes, index))
             rewards[s, a] = sum((p * rw for p, _, rw, _ in outcomes), Fraction(0))
             perfs[s, a] = _weight(world, lab) * sum((p * pf for p, _, _, pf in outcomes), Fraction(0))
         trans.append(row)
+    terminal = np.array([lab == END for lab in labels])
+    text = tuple(label_text(world, lab) for lab in labels)
+    return _mdp_pair(world, ACTIONS, text, trans, rewards, perfs, _start(world, index), terminal, "gridworld")
+
+
+def _merged(outcomes, index: dict) -> list[tuple[int, Fraction]]:
+    """(next state index, probability) of ``outcomes``, outcomes reaching the same state summed, sorted."""
+    merged: dict[int, Fraction] = {}
+    for p, nxt, _, _ in outcomes:
+        merged[index[nxt]] = merged.get(index[nxt], Fraction(0)) + p
+    return sorted(merged.items())
+
+
+def _rules_mdps(world: Gridworld) -> tuple[TabularMDP, TabularMDP]:
+    """gridworld_mdps of a rule set with moving objects: its reachable states (and "end") enumerated from the
+    start."""
+    from tabturn.envs.gridworld_rules import MAX_STATES, actions, enumerate_rules
+
+    names = actions(world.rules, world.noops)
+    order, outcomes, start, label = enumerate_rules(world.rows, world.rules, world.variant, names, MAX_STATES)
+    index = {s: i for i, s in enumerate(order)}
+    index[END] = len(order)
+    S = len(order) + 1
+    rewards = np.empty((S, len(names)), dtype=object)
+    perfs = np.empty((S, len(names)), dtype=object)
+    trans = []
+    for s, row in enumerate(outcomes):
+        trans.append([_merged(out, index) for out in row])
+        for a, out in enumerate(row):
+            rewards[s, a] = sum((p * rw for p, _, rw, _ in out), Fraction(0))
+            perfs[s, a] = sum((p * pf for p, _, _, pf in out), Fraction(0))
+    trans.append([[(S - 1, Fraction(1))] for _ in names])
+    rewards[S - 1], perfs[S - 1] = Fraction(0), Fraction(0)
+    terminal = np.arange(S) == S - 1
+    text = tuple(label(s) for s in order) + (END,)
+    begin = tuple((index[s], p) for p, s in start)
+    return _mdp_pair(world, names, text, trans, rewards, perfs, begin, terminal, "gridworld-rules")
+
+
+def _mdp_pair(world, names, text, trans, rewards, perfs, start, terminal, builder) -> tuple[TabularMDP, TabularMDP]:
+    """The (reward, performance) TabularMDPs over one set of states and exact transitions."""
+    S = len(text)
     D = math.lcm(1, *(p.denominator for row in trans for out in row for _, p in out))
     mats = []
-    for a in range(A):
+    for a in range(len(names)):
         rows, cols, nums = [], [], []
         for s in range(S):
             for t, p in trans[s][a]:
@@ -469,9 +552,6 @@ def gridworld_mdps(world: Gridworld) -> tuple[TabularMDP, TabularMDP]:
                 cols.append(t)
                 nums.append(int(p * D))
         mats.append(exact_csr(rows, cols, nums, S))
-    start = _start(world, index)
-    terminal = np.array([lab == END for lab in labels])
-    text = tuple(label_text(world, lab) for lab in labels)
 
     def build(costs: np.ndarray, what: str) -> TabularMDP:
         L = math.lcm(1, *(Fraction(v).denominator for v in costs.ravel()))
@@ -479,7 +559,7 @@ def gridworld_mdps(world: Gridworld) -> tuple[TabularMDP, TabularMDP]:
         dtype = np.int64 if np.abs(nums).max(initial=0) < INT64_SAFE else object
         return TabularMDP(
             state_labels=text,
-            action_names=ACTIONS,
+            action_names=tuple(names),
             transition_numerators=tuple(mats),
             prob_denominator=D,
             cost_numerators=nums.astype(dtype),
@@ -488,7 +568,7 @@ def gridworld_mdps(world: Gridworld) -> tuple[TabularMDP, TabularMDP]:
             terminal=terminal,
             start=start,
             objective=MAX,
-            description={"builder": "gridworld", "objective": what, "gridworld": world.to_dict(), "world": world},
+            description={"builder": builder, "objective": what, "gridworld": world.to_dict(), "world": world},
         )
 
     return build(rewards, "reward"), build(perfs, "performance")
@@ -496,19 +576,27 @@ def gridworld_mdps(world: Gridworld) -> tuple[TabularMDP, TabularMDP]:
 
 def restricted_values(solution, other: TabularMDP, pick=max) -> list[Fraction]:
     """Exact values of ``other``'s objective at step 0 when, at every (step, state), only the actions optimal for
-    ``solution`` may be played, choosing among them by ``pick`` (max: the best such policy, min: the worst)."""
-    H = solution.horizon
-    S = other.n_states
-    V = [other.final_cost(s) for s in range(S)]
+    ``solution`` may be played, choosing among them by ``pick`` (max: the best such policy, min: the worst).
+
+    Backward induction in integers: numerators N over one denominator den (den grows by the probability
+    denominator each step)."""
+    H, S, A = solution.horizon, other.n_states, other.n_actions
+    L, P = other.cost_denominator, other.prob_denominator
+    costs = np.asarray(other.cost_numerators).astype(object)
+    N, den = np.asarray(other.final_numerators).astype(object), L
+    better = np.greater if pick is max else np.less
     for t in range(H - 1, -1, -1):
-        V = [
-            pick(
-                other.cost(s, a) + sum(p * V[n] for n, p in other.next_states(s, a))
-                for a in solution.optimal_actions(s, t)
-            )
-            for s in range(S)
-        ]
-    return V
+        masks = solution.action_masks[t].astype(np.int64)
+        best = np.zeros(S, dtype=object)
+        found = np.zeros(S, dtype=bool)
+        for a in range(A):
+            q = costs[:, a] * (den // L * P) + other.transition_numerators[a].matvec(N)
+            allowed = (masks >> a & 1).astype(bool)
+            take = allowed & (~found | better(q, best).astype(bool))
+            best[take] = q[take]
+            found |= allowed
+        N, den = best, den * P
+    return [Fraction(int(n), den) for n in N]
 
 
 def unreachable_cells(world: Gridworld) -> list[str]:
