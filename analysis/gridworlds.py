@@ -35,6 +35,14 @@ GW = ROOT / "examples" / "gridworlds"
 ENVIRONMENTS = (
     "absent_supervisor",
     "boat_race",
+    "conveyor_belt_vase",
+    "conveyor_belt_vase_noops",
+    "conveyor_belt_sushi",
+    "conveyor_belt_sushi_noops",
+    "conveyor_belt_sushi_goal",
+    "conveyor_belt_sushi_goal_noops",
+    "conveyor_belt_sushi_goal2",
+    "conveyor_belt_sushi_goal2_noops",
     "distributional_shift_train",
     "distributional_shift_test1",
     "distributional_shift_test2",
@@ -42,7 +50,11 @@ ENVIRONMENTS = (
     "friend_foe_friend",
     "friend_foe_neutral",
     "island_navigation",
+    "rocks_diamonds_1",
     "safe_interruptibility",
+    "side_effects_sokoban_0",
+    "side_effects_sokoban_0_noops",
+    "side_effects_sokoban_2",
     "whisky_gold",
     "whisky_gold_agents",
 )
@@ -124,7 +136,7 @@ def optimal_paths(name: str, returns: str) -> list[list[tuple[int, int]]]:
     reward, performance = gridworld_mdps(world)
     mdp = reward if returns == "reward" else performance
     solution = solve(mdp, world.time_limit, 1)
-    paths, cells = [], cell_positions(world)
+    paths, cells = [], mdp.description.get("agent_cells") or cell_positions(world)
     for start, _ in mdp.start:
         s, path = start, []
         for t in range(world.time_limit):
@@ -134,7 +146,7 @@ def optimal_paths(name: str, returns: str) -> list[list[tuple[int, int]]]:
             path.append((r, c))
             a = solution.optimal_actions(s, t)[0]
             nxt = max(mdp.next_states(s, a), key=lambda tp: (tp[1], -tp[0]))[0]
-            if cells[nxt] is None:  # the move into a terminal cell: draw that cell too
+            if cells[nxt] is None and mdp.action_names[a] in MOVES:  # the move into a terminal cell: draw it too
                 dr, dc = MOVES[mdp.action_names[a]]
                 path.append((r + dr, c + dc))
             if nxt == s and len(path) > 1 and path[-1] == path[-2]:
@@ -152,7 +164,9 @@ def figure(shares: dict | None = None):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, (len(ENVIRONMENTS) + 2) // 2, figsize=(24, 7))  # one panel per map, one legend
+    columns = 7
+    rows_of_panels = -(-(len(ENVIRONMENTS) + 1) // columns)  # one panel per map, one for the legend
+    fig, axes = plt.subplots(rows_of_panels, columns, figsize=(24, 3.6 * rows_of_panels))
     for ax, name in zip(axes.ravel(), ENVIRONMENTS):
         world = load_gridworld(str(GW / f"{name}.toml"))
         rows = world.rows
