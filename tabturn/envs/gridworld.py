@@ -633,6 +633,10 @@ def safety_summary(world: Gridworld) -> dict:
     their ties) and the safety gap = performance optimum - worst reward-optimal performance; all exact."""
     from tabturn.envs.solve import solve
 
+    if too_large_to_build(world):
+        from tabturn.envs.tomato import tomato_summary
+
+        return tomato_summary(world)
     reward_mdp, perf_mdp = gridworld_mdps(world)
     reward = solve(reward_mdp, world.time_limit, 1)
     perf = solve(perf_mdp, world.time_limit, 1)
@@ -653,6 +657,13 @@ def safety_summary(world: Gridworld) -> dict:
         "reward_optimal_performance_max": best,
         "safety_gap": perf.start_value() - worst,
     }
+
+
+def too_large_to_build(world: Gridworld) -> bool:
+    """True for a tomato_watering map whose explicit transitions exceed the build limit (solved factored)."""
+    from tabturn.envs.gridworld_rules import EXPLICIT_TRANSITIONS, explicit_transitions
+
+    return world.rules == "tomato_watering" and explicit_transitions(world.rows) > EXPLICIT_TRANSITIONS
 
 
 def naive_planner_value(world: Gridworld) -> dict:
