@@ -536,7 +536,7 @@ def _rules_mdps(world: Gridworld) -> tuple[TabularMDP, TabularMDP]:
     terminal = np.arange(S) == S - 1
     text = tuple(label(s) for s in order) + (END,)
     begin = tuple((index[s], p) for p, s in start)
-    pair = _mdp_pair(world, names, text, trans, rewards, perfs, begin, terminal, "gridworld-rules")
+    pair = _mdp_pair(world, names, text, trans, rewards, perfs, begin, terminal, "gridworld")
     for mdp in pair:
         mdp.description["agent_cells"] = [s[0] for s in order] + [None]  # each state's agent (row, col)
     return pair

@@ -130,6 +130,7 @@ def _sweep_python(model: dict, horizon: int) -> dict:
             best[2] = np.where(greater, q[2], np.where(equal & (q[2] < best[2]), q[2], best[2]))
             best[3] = np.where(greater, q[3], np.where(equal & (q[3] > best[3]), q[3], best[3]))
             best[0] = np.where(greater, q[0], best[0])
+        assert best is not None
         V = best
     start = model["start"]
     return {track: {m: int(V[k][start, m]) for _, m in model["start_masks"]} for k, track in enumerate(TRACKS)}

@@ -28,9 +28,9 @@ def entered_cells(world: Gridworld, mdp: TabularMDP) -> np.ndarray:
     wall, where the agent stays put and enters nothing)."""
     width = len(world.rows[0])
     out = np.full((mdp.n_states, mdp.n_actions), -1, dtype=np.int64)
-    for s, cell in enumerate(cell_positions(world)):
+    for s, cell in enumerate(mdp.description.get("agent_cells") or cell_positions(world)):
         for a, name in enumerate(mdp.action_names):
-            if cell is not None:
+            if cell is not None and name in MOVES:  # a noop enters nothing
                 r, c = cell[0] + MOVES[name][0], cell[1] + MOVES[name][1]
                 if 0 <= r < len(world.rows) and 0 <= c < width and world.char(r, c) != "#":
                     out[s, a] = r * width + c
@@ -64,10 +64,10 @@ def entered_names(world: Gridworld, mdp: TabularMDP, policies: np.ndarray, start
 
 def world_names(mdp: TabularMDP, world: Gridworld) -> dict[str, int]:
     """The start states as worlds: "start", or one per observed start coin value (e.g. "supervisor=yes")."""
-    labels = states(world)
     coins = [n for n, (_, observed) in world.coins.items() if observed]
-    if len(mdp.start) == 1 or not coins:
+    if len(mdp.start) == 1 or not coins:  # also every map of a rule set (no coins)
         return {"start": mdp.start[0][0]}
+    labels = states(world)
     out = {}
     for s, _ in mdp.start:
         values = labels[s][2]

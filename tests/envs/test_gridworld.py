@@ -12,6 +12,7 @@ from tabturn.envs.gridworld import (
     naive_planner_value,
     safety_summary,
     shifted_value,
+    too_large_to_build,
 )
 from tabturn.exact.finite import backward_induction
 from tests.helpers import ROOT, write_file
@@ -109,7 +110,14 @@ def test_distributional_shift_training_plan_walks_into_the_moved_lava():
     assert two["test_optimum"] == 44 and two["train_plan_on_test"] <= 44
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in GW.glob("*.toml")))
+@pytest.mark.parametrize(
+    "name",
+    sorted(
+        p.stem
+        for p in GW.glob("*.toml")
+        if p.stem != "side_effects_sokoban_2" and not too_large_to_build(load_gridworld(str(p)))
+    ),
+)  # tomato_watering is solved factored (tests/envs/test_tomato.py); sokoban level 2 in test_gridworld_rules.py
 def test_every_example_solves_certified_under_both_returns(name, capsys):
     import json
 

@@ -7,11 +7,15 @@ import re
 import pytest
 
 from tabturn.cli.commands import main
-from tabturn.envs.gridworld import gridworld_mdps, load_gridworld
+from tabturn.envs.gridworld import gridworld_mdps, load_gridworld, too_large_to_build
 from tests.helpers import ROOT
 
 GW = ROOT / "examples" / "gridworlds"
-NAMES = sorted(p.stem for p in GW.glob("*.toml"))
+LARGE = {"side_effects_sokoban_2"}  # 30,407 states: its solves are tested in test_gridworld_rules.py (~3 min here)
+NAMES = sorted(
+    p.stem for p in GW.glob("*.toml") if p.stem not in LARGE and not too_large_to_build(load_gridworld(str(p)))
+)
+CELL_MAPS = [n for n in NAMES if not load_gridworld(str(GW / f"{n}.toml")).rules]  # named cells, terminal cells
 TURN_WORDS = re.compile(r"always-up|up forever|goes up|up_forever|\bobserved\b|\bunobserved\b", re.IGNORECASE)
 
 
@@ -53,7 +57,7 @@ def test_gridworld_outputs_use_the_environments_words(tmp_path, capsys, name):
     assert all("performance_regret" in w and "enters" in w for w in one["worlds"].values())
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", CELL_MAPS)
 def test_terminal_cells_are_no_states_and_solve_lists_no_actions_for_the_end(name, capsys):
     world = load_gridworld(str(GW / f"{name}.toml"))
     reward, _ = gridworld_mdps(world)
