@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from fractions import Fraction
 from pathlib import Path
 
 from tabturn.runs.files import write_atomic
@@ -72,3 +73,10 @@ def save_figure(fig, path: Path) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, metadata={"Software": None}, bbox_inches="tight")
     write_atomic(path, buf.getvalue())
+
+
+def shown(value: str) -> str:
+    """A table cell: an exact value longer than 24 characters as ~its float (6 digits; the CSV keeps it exact)."""
+    if len(value) <= 24 or not all(ch in "-/0123456789" for ch in value):
+        return value
+    return f"~{float(Fraction(value)):.6g}"

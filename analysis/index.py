@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from analysis.common import REPORTS, read_csv, write_atomic
+from analysis.common import REPORTS, read_csv, shown, write_atomic
 
 FILES = [
     ("exact_optimum.md", "exact optimum of every example config: start value, optimal sets, trajectory, attractor"),
@@ -41,6 +41,7 @@ FILES = [
         "gridworlds.md",
         "the AI Safety Gridworlds exactly: reward vs hidden performance, safety gaps, whisky, shifted maps",
     ),
+    ("tomato_watering.md", "tomato watering (237,568 states, up to 8,192 outcomes a step) solved exactly"),
     ("gridworlds.png", "each gridworld map with its optimal path under the reward and under the performance"),
     (
         "gridworld_learners.csv",
@@ -281,7 +282,7 @@ def gridworld_answers(rows: list[dict], extra: list[dict], learners: list[dict] 
             else ""
         )
     )
-    gaps = [f"{r['environment']} {r['safety_gap']}" for r in rows if r["safety_gap"] != "0"]
+    gaps = [f"{r['environment']} {shown(r['safety_gap'])}" for r in rows if r["safety_gap"] != "0"]
     out.append(
         f"- Safety gaps (performance optimum minus the performance of the worst reward-optimal policy): "
         f"{', '.join(gaps) or 'none'}; zero in the other {len(rows) - len(gaps)} maps."
@@ -723,9 +724,10 @@ def main(out_dir: str | Path = REPORTS) -> None:
         ) + [""]
     if (out / "gridworlds.csv").exists():
         learners = read_csv(out / "gridworld_learners.csv") if (out / "gridworld_learners.csv").exists() else []
-        lines += gridworld_answers(
-            read_csv(out / "gridworlds.csv"), read_csv(out / "gridworlds_extra.csv"), learners
-        ) + [""]
+        maps = read_csv(out / "gridworlds.csv")
+        if (out / "tomato_watering.csv").exists():
+            maps += read_csv(out / "tomato_watering.csv")
+        lines += gridworld_answers(maps, read_csv(out / "gridworlds_extra.csv"), learners) + [""]
     if (out / "minigrid.csv").exists():
         lines += minigrid_answers(read_csv(out / "minigrid.csv"), read_csv(out / "minigrid_learners.csv")) + [""]
     write_atomic(out / "README.md", "\n".join(lines))

@@ -19,6 +19,7 @@ from analysis import (
     phenomenon,
     supervised_until,
     symbolic,
+    tomato_watering,
     variant_robustness,
 )
 from analysis.common import EXAMPLES, REPORTS, engine, write_atomic
@@ -28,7 +29,7 @@ from tabturn.runs.files import dumps, provenance
 # Two chains that share no files run side by side on two processes (learned_agents reads convergence's summary),
 # then the scripts that read everything. Results do not depend on the order or the process.
 CHAINS = (
-    (convergence, learned_agents, attribution, variant_robustness, minigrid),
+    (convergence, learned_agents, attribution, variant_robustness, minigrid, tomato_watering),
     (exact_optimum, symbolic, mesa, phenomenon, supervised_until, gridworlds),
 )
 LAST = (figures, index)

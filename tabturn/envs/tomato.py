@@ -8,8 +8,8 @@ D_t = R * S^(n (H - 1 - t)) (S = 20 for d = 1/20; R = 1000 makes every expected 
 either as Python integers (``engine="python"``, the reference) or as 32-bit limbs in a numba kernel
 (``engine="numba"``, the same integers; about 5,600 bits at t = 0 on the full map).
 
-One sweep carries four value tracks: the reward optimum, the performance optimum, and the worst and best
-performance over the actions that are reward-optimal (exact equality) at every (step, state)."""
+A first sweep carries the reward and performance optima and records the reward-optimal action sets (exact
+equality) at every (step, state); a second gives the worst and best performance over those sets."""
 
 from __future__ import annotations
 
@@ -73,7 +73,8 @@ def tomato_summary(world: Gridworld, engine: str = "auto") -> dict:
         from tabturn.envs.tomato_kernel import available
 
         engine = "numba" if available() else "python"
-    sweep = _sweep_numba if engine == "numba" else _sweep_python
+    twentieth = (model["keep"], model["dry"], model["scale"]) == (19, 1, 20)  # the compiled loops' constants
+    sweep = _sweep_numba if engine == "numba" and twentieth else _sweep_python
     start_rows = sweep(model, world.time_limit)  # track -> {mask: numerator over D_0}
     D0 = model["unit"] * model["scale"] ** (model["n"] * (world.time_limit - 1))
     values = {
@@ -102,38 +103,45 @@ def _rewards(model: dict) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _sweep_python(model: dict, horizon: int) -> dict:
-    """The four tracks' numerators at t = 0, start cell, every mask (Python integers in object arrays)."""
+    """The four tracks' numerators at t = 0, start cell, every mask (Python integers in object arrays): first the
+    reward and performance optima with the reward-optimal action sets, then the worst and best performance over
+    those sets, at every cell."""
     n, keep, dry, scale = model["n"], model["keep"], model["dry"], model["scale"]
     succ, water = model["succ"], model["water"]
-    C, M = succ.shape[0], 2**n
+    C, M, A = succ.shape[0], 2**n, succ.shape[1]
     vis, hid = (r.astype(object) for r in _rewards(model))
     masks = np.arange(M)
-    V = [np.zeros((C, M), dtype=object) for _ in TRACKS]
+    targets = [(succ[:, a][:, None], masks[None, :] | water[succ[:, a]][:, None]) for a in range(A)]
+    V = [np.zeros((C, M), dtype=object) for _ in range(2)]
+    optimal = np.zeros((horizon, C, M), dtype=np.int64)
     for t in range(horizon - 1, -1, -1):
         K = scale ** (n * (horizon - 1 - t))
         W = [_dry_python(v, n, keep, dry, scale) for v in V]
-        best = None
-        for a in range(len(ACTIONS)):
-            to = succ[:, a][:, None]
-            m2 = masks[None, :] | water[to]
-            q = [
-                vis[to, m2] * K + W[0][to, m2],
-                hid[to, m2] * K + W[1][to, m2],
-                hid[to, m2] * K + W[2][to, m2],
-                hid[to, m2] * K + W[3][to, m2],
-            ]
-            if best is None:
-                best = q
-                continue
-            greater, equal = q[0] > best[0], q[0] == best[0]
-            best[1] = np.where(q[1] > best[1], q[1], best[1])
-            best[2] = np.where(greater, q[2], np.where(equal & (q[2] < best[2]), q[2], best[2]))
-            best[3] = np.where(greater, q[3], np.where(equal & (q[3] > best[3]), q[3], best[3]))
-            best[0] = np.where(greater, q[0], best[0])
-        assert best is not None
-        V = best
+        qs = [(vis[to, m2] * K + W[0][to, m2], hid[to, m2] * K + W[1][to, m2]) for to, m2 in targets]
+        best = np.max(np.stack([q[0] for q in qs]), axis=0)
+        optimal[t] = sum((qs[a][0] == best).astype(np.int64) << a for a in range(A))
+        V = [best, np.max(np.stack([q[1] for q in qs]), axis=0)]
+    rows = {"reward": V[0], "performance": V[1]}
+    R = [np.zeros((C, M), dtype=object) for _ in range(2)]
+    for t in range(horizon - 1, -1, -1):
+        K = scale ** (n * (horizon - 1 - t))
+        W = [_dry_python(v, n, keep, dry, scale) for v in R]
+        ps = [hid[to, m2] * K + W[k][to, m2] for to, m2 in targets for k in range(2)]
+        allowed = [(optimal[t] >> a & 1).astype(bool) for a in range(A)]
+        low = [np.where(allowed[a], ps[2 * a], None) for a in range(A)]
+        high = [np.where(allowed[a], ps[2 * a + 1], None) for a in range(A)]
+        R = [_reduce(low, min), _reduce(high, max)]
+    rows["reward_optimal_performance_min"], rows["reward_optimal_performance_max"] = R
     start = model["start"]
-    return {track: {m: int(V[k][start, m]) for _, m in model["start_masks"]} for k, track in enumerate(TRACKS)}
+    return {track: {m: int(v[start, m]) for _, m in model["start_masks"]} for track, v in rows.items()}
+
+
+def _reduce(candidates: list[np.ndarray], pick) -> np.ndarray:
+    """Elementwise ``pick`` over the candidates that are not None (every state has at least one)."""
+    out = np.empty(candidates[0].shape, dtype=object)
+    for index in np.ndindex(out.shape):
+        out[index] = pick(c[index] for c in candidates if c[index] is not None)
+    return out
 
 
 def _dry_python(V: np.ndarray, n: int, keep: int, dry: int, scale: int) -> np.ndarray:
@@ -161,26 +169,51 @@ def _limbs_needed(model: dict, horizon: int, t: int) -> int:
 
 
 def _sweep_numba(model: dict, horizon: int) -> dict:
-    """As _sweep_python, with the integers as little-endian uint32 limbs in compiled loops."""
-    from tabturn.envs.tomato_kernel import tomato_backup, tomato_dry
+    """As _sweep_python, with the integers as 32-bit limbs in compiled loops; the second sweep visits only the
+    cells that reward-optimal play can occupy at each step."""
+    from tabturn.envs.tomato_kernel import tomato_backup_optimal, tomato_backup_restricted, tomato_dry
 
     n, scale = model["n"], model["scale"]
     succ, water = model["succ"], model["water"]
     C, M = succ.shape[0], 2**n
-    vis, hid = _rewards(model)
+    vis, hid = _rewards(model)  # indexed by the arriving cell and the post-watering mask
     L0 = _limbs_needed(model, horizon, 0)
-    V = np.zeros((C, M, L0, len(TRACKS)), dtype=np.uint64)
+    every = np.arange(C, dtype=np.int64)
+    V = np.zeros((C, M, L0, 2), dtype=np.uint64)
     new = np.zeros_like(V)
+    optimal = np.zeros((horizon, C, M), dtype=np.uint8)
     for t in range(horizon - 1, -1, -1):
         L = _limbs_needed(model, horizon, t)
         K = _to_limbs(scale ** (n * (horizon - 1 - t)), L0)
-        tomato_dry(V, n, model["keep"], model["dry"], model["scale"], L)
-        tomato_backup(V, new, succ, water, vis, hid, K, L)
+        tomato_dry(V, n, L, np.stack([vis, hid]), K, every)
+        tomato_backup_optimal(V, new, succ, water, L, optimal[t])
         V, new = new, V
     start = model["start"]
-    return {
-        track: {m: _from_limbs(V[start, m, :, k]) for _, m in model["start_masks"]} for k, track in enumerate(TRACKS)
-    }
+    rows = {track: {m: _from_limbs(V[start, m, :, k]) for _, m in model["start_masks"]} for k, track in
+            enumerate(("reward", "performance"))}  # fmt: skip
+    reach = _reachable_cells(optimal, succ, start)
+    V[:] = 0
+    new[:] = 0
+    for t in range(horizon - 1, -1, -1):
+        L = _limbs_needed(model, horizon, t)
+        K = _to_limbs(scale ** (n * (horizon - 1 - t)), L0)
+        tomato_dry(V, n, L, np.stack([hid, hid]), K, reach[t + 1])
+        tomato_backup_restricted(V, new, succ, water, L, optimal[t], reach[t])
+        V, new = new, V
+    for k, track in enumerate(("reward_optimal_performance_min", "reward_optimal_performance_max")):
+        rows[track] = {m: _from_limbs(V[start, m, :, k]) for _, m in model["start_masks"]}
+    return rows
+
+
+def _reachable_cells(optimal: np.ndarray, succ: np.ndarray, start: int) -> list[np.ndarray]:
+    """reach[t]: the cells reward-optimal play can occupy after t steps (any mask), t = 0..H."""
+    H, C, _ = optimal.shape
+    reach = [np.array([start], dtype=np.int64)]
+    for t in range(H):
+        allowed = np.bitwise_or.reduce(optimal[t][reach[-1]], axis=1)  # actions optimal under some mask
+        nxt = {int(succ[c, a]) for c, bits in zip(reach[-1], allowed) for a in range(succ.shape[1]) if bits >> a & 1}
+        reach.append(np.array(sorted(nxt), dtype=np.int64))
+    return reach
 
 
 def _to_limbs(value: int, L: int) -> np.ndarray:

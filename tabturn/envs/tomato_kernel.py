@@ -1,9 +1,10 @@
 """Compiled loops of tabturn.envs.tomato: multi-precision integers as little-endian 32-bit limbs held in uint64
-words, the four value tracks side by side in the last axis (V[cell, mask, limb, track]; the ``L`` low limbs are
-in use). A drying pass multiplies by at most 20, so up to six passes run without carrying (every word stays
-below 2^58) before one carry pass restores 32-bit limbs; the passes of one chunk of six tomatoes run on a group
-of 64 masks at a time, which stays in cache. Optional: needs numba (the ``fast`` extra); tabturn.envs.tomato
-falls back to Python integers without it."""
+words, T value tracks side by side in the last axis (V[cell, mask, limb, track]; the ``L`` low limbs are in use).
+A drying pass (probability 1/20: x = 19 x + y where the tomato is watered, x = 20 x where not, by shifts and adds)
+multiplies by at most 20, so up to six passes run without carrying (every word stays below 2^58) before one carry
+pass restores 32-bit limbs; the passes of one chunk of six tomatoes run on a group of 64 masks at a time, which
+stays in cache. The rewards are added in the last carry, so the backups only compare and copy. Optional: needs
+numba (the ``fast`` extra); tabturn.envs.tomato falls back to Python integers without it."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ except ImportError:  # pragma: no cover - exercised only without the extra
     numba = None  # type: ignore[assignment]
 
 MASK32 = np.uint64(0xFFFFFFFF)
-TRACKS = 4
 CHUNK = 6  # drying passes between carries: 20^6 * 2^32 < 2^58
 
 
@@ -27,15 +27,20 @@ def available() -> bool:
 if numba is not None:
     _jit = numba.njit(cache=True, fastmath=False, nogil=True, parallel=True)
     _inline = numba.njit(cache=True, fastmath=False, inline="always")
+    _plain = numba.njit(cache=True, fastmath=False, nogil=True)
 
-    @_inline
-    def _carry(x, L):  # x: (L0, 4) words; propagate carries so every limb < 2^32 (four chains interleaved)
-        c0 = c1 = c2 = c3 = np.uint64(0)
-        s = np.uint64(32)
+    @_plain
+    def _add_reward_and_carry(x, r, K, L):  # x[:, t] += r[t] * K for each track t, then carry every limb
+        T = x.shape[1]
         for k in range(L):
-            v0, v1, v2, v3 = x[k, 0] + c0, x[k, 1] + c1, x[k, 2] + c2, x[k, 3] + c3
-            x[k, 0], x[k, 1], x[k, 2], x[k, 3] = v0 & MASK32, v1 & MASK32, v2 & MASK32, v3 & MASK32
-            c0, c1, c2, c3 = v0 >> s, v1 >> s, v2 >> s, v3 >> s
+            for t in range(T):
+                x[k, t] += np.uint64(r[t]) * K[k]
+        carry = np.zeros(T, dtype=np.uint64)
+        for k in range(L):
+            for t in range(T):
+                v = x[k, t] + carry[t]
+                x[k, t] = v & MASK32
+                carry[t] = v >> np.uint64(32)
 
     @_inline
     def _compare(x, y, t, L):  # -1, 0, 1 as track t of x <, =, > that of y (both carried)
@@ -45,45 +50,17 @@ if numba is not None:
         return 0
 
     @_jit
-    def _dry_twentieth(V, n, L):  # pragma: no cover - compiled
-        """tomato_dry for drying probability 1/20 (keep 19, dry 1, scale 20) with the factors as constants."""
-        C, M = V.shape[0], V.shape[1]
-        for c in numba.prange(C):
-            for lo in range(0, n, CHUNK):
-                hi = min(n, lo + CHUNK)
-                width = 1 << (hi - lo)
-                inside = (width - 1) << lo
-                for g in range(M):
-                    if g & inside:
-                        continue
-                    for i in range(lo, hi):
-                        b = 1 << i
-                        for j in range(width):
-                            m = g | (j << lo)
-                            if m & b:
-                                x, y = V[c, m].ravel(), V[c, m ^ b].ravel()
-                                for k in range(L * TRACKS):
-                                    x[k] = np.uint64(19) * x[k] + y[k]
-                        for j in range(width):
-                            m = g | (j << lo)
-                            if not m & b:
-                                x = V[c, m].ravel()
-                                for k in range(L * TRACKS):
-                                    x[k] = np.uint64(20) * x[k]
-                    for j in range(width):
-                        _carry(V[c, g | (j << lo)], L)
-
-    @_jit
-    def tomato_dry(V, n, keep, dry, scale, L):  # pragma: no cover - compiled
-        """In place, every cell and track: the expectation over independent drying, numerators times scale^n;
-        the result is carried."""
-        C, M = V.shape[0], V.shape[1]
-        if (keep, dry, scale) == (19, 1, 20):  # the original's 1/20: constants the compiler turns into shifts
-            _dry_twentieth(V, n, L)
-            return
-        keep, dry, scale = np.uint64(keep), np.uint64(dry), np.uint64(scale)
-        for c in numba.prange(C):
-            for lo in range(0, n, CHUNK):
+    def tomato_dry(V, n, L, rewards, K, cells):  # pragma: no cover - compiled
+        """In place, for each cell of ``cells`` and every track: the expectation over independent drying with
+        probability 1/20 (numerators times 20^n), plus rewards[track, cell, mask] * K; carried."""
+        C, M, L0, T = V.shape
+        words = L * T
+        F = V.reshape(C, M, L0 * T)  # each (cell, mask) row flat: its first L * T words are in use
+        four, two, one = np.uint64(4), np.uint64(2), np.uint64(1)
+        for job in numba.prange(cells.shape[0]):
+            c = cells[job]
+            r = np.zeros(T, dtype=np.int64)
+            for lo in range(0, max(n, 1), CHUNK):
                 hi = min(n, lo + CHUNK)
                 width = 1 << (hi - lo)
                 inside = (width - 1) << lo
@@ -92,62 +69,78 @@ if numba is not None:
                         continue  # g: a group's base (its chunk bits clear); members g | (j << lo)
                     for i in range(lo, hi):
                         b = 1 << i
-                        for j in range(width):
+                        for j in range(width - 1, -1, -1):  # descending: m ^ b is read before it is scaled
                             m = g | (j << lo)
                             if m & b:
-                                x, y = V[c, m], V[c, m ^ b]
-                                for k in range(L):
-                                    for t in range(TRACKS):
-                                        x[k, t] = keep * x[k, t] + dry * y[k, t]
-                        for j in range(width):
-                            m = g | (j << lo)
-                            if not m & b:
-                                x = V[c, m]
-                                for k in range(L):
-                                    for t in range(TRACKS):
-                                        x[k, t] = scale * x[k, t]
+                                for k in range(words):
+                                    v = F[c, m, k]
+                                    F[c, m, k] = (v << four) + (v << one) + v + F[c, m ^ b, k]
+                            else:
+                                for k in range(words):
+                                    v = F[c, m, k]
+                                    F[c, m, k] = (v << four) + (v << two)
                     for j in range(width):
-                        _carry(V[c, g | (j << lo)], L)
+                        m = g | (j << lo)
+                        last = hi == n
+                        for t in range(T):
+                            r[t] = rewards[t, c, m] if last else 0
+                        _add_reward_and_carry(V[c, m], r, K, L)
 
     @_jit
-    def tomato_backup(W, out, succ, water, vis, hid, K, L):  # pragma: no cover - compiled
-        """out[c, m] from the carried, dried values W: reward max (track 0), performance max (1), worst (2) and
-        best (3) performance over the reward-optimal actions (exact comparisons). Actions with the same successor
-        cell as an earlier one have the same value and are skipped."""
-        C, M, L0 = W.shape[0], W.shape[1], W.shape[2]
-        A = succ.shape[1]
+    def tomato_backup_optimal(W, out, succ, water, L, optimal):  # pragma: no cover - compiled
+        """out[c, m] from W: track 0 the reward maximum (``optimal[c, m]`` gets the bitmask of the actions that
+        reach it, exactly), track 1 the performance maximum. Actions with the same successor cell as an earlier
+        one have the same values."""
+        C, M, A = W.shape[0], W.shape[1], succ.shape[1]
         for c in numba.prange(C):
-            q = np.zeros((L0, TRACKS), dtype=np.uint64)
-            r = np.zeros(TRACKS, dtype=np.uint64)
             for m in range(M):
                 o = out[c, m]
+                bits = 0
                 for a in range(A):
                     to = succ[c, a]
-                    seen = False
-                    for e in range(a):
-                        seen = seen or succ[c, e] == to
-                    if seen:
+                    first = a
+                    for e in range(a - 1, -1, -1):
+                        if succ[c, e] == to:
+                            first = e
+                    if first < a:  # the same successor as action `first`: the same values
+                        if bits >> first & 1:
+                            bits |= 1 << a
                         continue
-                    m2 = m | water[to]
-                    r[0] = vis[to, m2]
-                    r[1] = r[2] = r[3] = hid[to, m2]
-                    w = W[to, m2]
-                    for k in range(L):
-                        for t in range(TRACKS):
-                            q[k, t] = r[t] * K[k] + w[k, t]
-                    _carry(q, L)
+                    q = W[to, m | water[to]]
                     if a == 0:
                         o[:L, :] = q[:L, :]
+                        bits = 1
                         continue
                     order = _compare(q, o, 0, L)
                     if _compare(q, o, 1, L) > 0:
                         o[:L, 1] = q[:L, 1]
                     if order > 0:
                         o[:L, 0] = q[:L, 0]
-                        o[:L, 2] = q[:L, 2]
-                        o[:L, 3] = q[:L, 3]
+                        bits = 1 << a
                     elif order == 0:
-                        if _compare(q, o, 2, L) < 0:
-                            o[:L, 2] = q[:L, 2]
-                        if _compare(q, o, 3, L) > 0:
-                            o[:L, 3] = q[:L, 3]
+                        bits |= 1 << a
+                optimal[c, m] = bits
+
+    @_jit
+    def tomato_backup_restricted(W, out, succ, water, L, optimal, cells):  # pragma: no cover - compiled
+        """out[c, m] for c in ``cells``: the minimum (track 0) and maximum (track 1) of W over the actions in the
+        bitmask ``optimal[c, m]``."""
+        M, A = W.shape[1], succ.shape[1]
+        for job in numba.prange(cells.shape[0]):
+            c = cells[job]
+            for m in range(M):
+                o = out[c, m]
+                started = False
+                for a in range(A):
+                    if not optimal[c, m] >> a & 1:
+                        continue
+                    to = succ[c, a]
+                    q = W[to, m | water[to]]
+                    if not started:
+                        o[:L, :] = q[:L, :]
+                        started = True
+                        continue
+                    if _compare(q, o, 0, L) < 0:
+                        o[:L, 0] = q[:L, 0]
+                    if _compare(q, o, 1, L) > 0:
+                        o[:L, 1] = q[:L, 1]

@@ -73,23 +73,26 @@ def test_the_full_map_is_refused_as_an_explicit_mdp_in_one_line(capsys):
     assert "too large to build as an explicit MDP" in err and len(err.strip().splitlines()) == 1
 
 
-def test_compiled_backup_keeps_worst_and_best_performance_over_reward_ties():
+def test_compiled_backups_record_exact_reward_ties_and_take_min_and_max_over_them():
     # tomato maps almost never tie in reward with different performance (visible = hidden off O), so the
-    # tie rule of the compiled backup is checked on hand-made values: two cells, one mask, three actions
+    # tie rules of the compiled backups are checked on hand-made values: three successor cells, one mask
     if not available():
         pytest.skip("numba (the fast extra) is not installed")
     import numpy as np
 
-    from tabturn.envs.tomato_kernel import tomato_backup
+    from tabturn.envs.tomato_kernel import tomato_backup_optimal, tomato_backup_restricted
 
     L = 3
-    W = np.zeros((3, 1, L, 4), dtype=np.uint64)  # cells 0, 1, 2 as successors; limb 1 holds the values
-    W[0, 0, 1] = [5, 7, 4, 4]  # reward 5, performance 7
-    W[1, 0, 1] = [5, 2, 9, 9]  # reward 5 (a tie), performance 2 / 9 in the restricted tracks
-    W[2, 0, 1] = [3, 8, 1, 1]  # reward 3: not reward-optimal; its performance 8 still counts for the optimum
-    out = np.zeros_like(W)
-    succ = np.array([[0, 1, 2]] * 3, dtype=np.int64)
-    zero = np.zeros((3, 1), dtype=np.int64)
-    tomato_backup(W, out, succ, np.zeros(3, dtype=np.int64), zero, zero, np.zeros(L, dtype=np.uint64), L)
-    assert out[0, 0, 1].tolist() == [5, 8, 4, 9]  # reward max; performance max; worst and best over the tie
-    assert out[0, 0, 0].tolist() == out[0, 0, 2].tolist() == [0, 0, 0, 0]
+    W = np.zeros((3, 1, L, 2), dtype=np.uint64)  # cells 0, 1, 2 as successors; limb 1 holds the values
+    W[0, 0, 1] = [5, 7]  # reward 5, performance 7
+    W[1, 0, 1] = [5, 2]  # reward 5: a tie with action 0
+    W[2, 0, 1] = [3, 8]  # reward 3: not reward-optimal; its performance 8 still counts for the optimum
+    succ = np.array([[0, 1, 2, 1]] * 3, dtype=np.int64)  # action 3 repeats action 1's successor
+    water = np.zeros(3, dtype=np.int64)
+    out, optimal = np.zeros_like(W), np.zeros((3, 1), dtype=np.uint8)
+    tomato_backup_optimal(W, out, succ, water, L, optimal)
+    assert out[0, 0, 1].tolist() == [5, 8] and int(optimal[0, 0]) == 0b1011
+    R = np.zeros_like(W)
+    R[0, 0, 1], R[1, 0, 1], R[2, 0, 1] = [4, 4], [9, 9], [1, 1]  # performance over each successor
+    tomato_backup_restricted(R, out, succ, water, L, optimal, np.array([0], dtype=np.int64))
+    assert out[0, 0, 1].tolist() == [4, 9]  # worst and best over actions 0, 1, 3 (not 2)

@@ -35,6 +35,7 @@ def test_index_is_reproduced_from_the_committed_tables(tmp_path):
         "gridworlds.csv",
         "gridworlds_extra.csv",
         "gridworld_learners.csv",
+        "tomato_watering.csv",
         "supervised_until.csv",
         "supervised_until_learners.csv",
         "minigrid.csv",
@@ -147,6 +148,12 @@ def test_committed_gridworld_tables_are_reproduced():
     common = _module("common")
     assert rows == common.read_csv(REPORTS / "gridworlds.csv")
     assert extra == common.read_csv(REPORTS / "gridworlds_extra.csv")
+
+
+@pytest.mark.slow
+def test_committed_tomato_watering_row_is_reproduced():  # about 100 s of exact multi-precision induction
+    module, common = _module("gridworlds"), _module("common")
+    assert [module.summary_row("tomato_watering")] == common.read_csv(REPORTS / "tomato_watering.csv")
 
 
 def test_committed_gridworld_learner_rows_are_reproduced_for_a_cheap_map():
