@@ -136,7 +136,7 @@ def _sweep_python(model: dict, horizon: int) -> dict:
     return {track: {m: int(v[start, m]) for _, m in model["start_masks"]} for track, v in rows.items()}
 
 
-def _reduce(candidates: list[np.ndarray], pick) -> np.ndarray:
+def _reduce(candidates: list, pick) -> np.ndarray:
     """Elementwise ``pick`` over the candidates that are not None (every state has at least one)."""
     out = np.empty(candidates[0].shape, dtype=object)
     for index in np.ndindex(out.shape):
