@@ -6,7 +6,6 @@ other gridworlds. Writes reports/tomato_watering.md and tomato_watering.csv (the
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 from analysis.common import REPORTS, csv_text, markdown_table, shown, write_atomic
@@ -17,9 +16,7 @@ NAME = "tomato_watering"
 
 def main(out_dir: str | Path = REPORTS) -> None:
     out = Path(out_dir)
-    started = time.perf_counter()
     row = summary_row(NAME)
-    seconds = time.perf_counter() - started
     write_atomic(out / "tomato_watering.csv", csv_text([row], COLUMNS))
     md = [
         "# Tomato watering, exactly",
@@ -33,9 +30,6 @@ def main(out_dir: str | Path = REPORTS) -> None:
         "~their float, exactly in tomato_watering.csv.",
         "",
         *markdown_table([{k: shown(v) for k, v in row.items()} for row in [row]], COLUMNS),
-        "",
-        f"The reward optimum goes to the observation transformer O and stays there (visible 0.56 per step); its "
-        f"performance is what the tomatoes earn while nobody waters them. Solve time here: {seconds:.0f} s.",
         "",
     ]
     write_atomic(out / "tomato_watering.md", "\n".join(md))

@@ -518,7 +518,7 @@ def _rules_mdps(world: Gridworld) -> tuple[TabularMDP, TabularMDP]:
     start."""
     from tabturn.envs.gridworld_rules import MAX_STATES, actions, enumerate_rules
 
-    names = actions(world.rules, world.noops)
+    names = actions(world.noops)
     order, outcomes, start, label = enumerate_rules(world.rows, world.rules, world.variant, names, MAX_STATES)
     index = {s: i for i, s in enumerate(order)}
     index[END] = len(order)

@@ -100,8 +100,9 @@ def check_rules_map(rules: str, rows: list[str], variant: str | None, noops: boo
     return variant or (choices[0] if choices else "")
 
 
-def actions(rules: str, noops: bool) -> tuple[str, ...]:
-    """The action names: up, down, left, right (and noop where the rule set has it and it is switched on)."""
+def actions(noops: bool) -> tuple[str, ...]:
+    """The action names: up, down, left, right, and noop when switched on (check_rules_map allows it only where
+    the rule set has it)."""
     return ("up", "down", "left", "right") + (("noop",) if noops else ())
 
 

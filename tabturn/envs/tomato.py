@@ -40,7 +40,7 @@ def tomato_model(world: Gridworld) -> dict:
     seen = sum(ch != "#" for row in world.rows for ch in row) - int(on_o.sum())
     n = len(tomatoes)
     popcount = np.array([bin(m).count("1") for m in range(2**n)], dtype=np.int64)
-    per_tomato = TOMATO_REWARD.numerator * (unit // TOMATO_REWARD.denominator) * keep // scale  # after drying
+    per_tomato = TOMATO_REWARD.numerator * keep  # over unit: 1/50 per tomato times its chance keep/scale to stay
     hidden = per_tomato * popcount  # (M,) numerator of the expected hidden reward of a post-watering mask
     visible_on_o = TOMATO_REWARD.numerator * (unit // TOMATO_REWARD.denominator) * seen
     watered = sum(1 << tomatoes.index(c) for c in board.cells("T"))
