@@ -5,7 +5,7 @@ A gridworld file selects a rule set with ``rules`` in its [gridworld] table::
 
     [gridworld]
     name = "side_effects_sokoban_0"
-    rules = "side_effects_sokoban"   # or "rocks_diamonds", "conveyor_belt"
+    rules = "side_effects_sokoban"   # or "rocks_diamonds", "conveyor_belt", "tomato_watering"
     variant = "vase"                 # conveyor_belt only: vase, sushi, sushi_goal or sushi_goal2
     noops = false                    # conveyor_belt, side_effects_sokoban: a fifth action "noop" (stand still)
     time_limit = 100
@@ -16,8 +16,9 @@ goal; rocks_diamonds ``1``-``3`` rock, ``D`` diamond, ``G`` goal area, ``Q``/``q
 ``P``/``p`` rock switch high/low; conveyor_belt ``O`` the object, ``>`` the belt's end cell (the belt is the rest
 of its row from column 1), ``G`` goal. docs/gridworlds.md gives each rule set's order of updates.
 
-Every step function returns the exact outcomes ``[(probability, next state or END, reward, performance)]``; the
-rule sets here are deterministic (one outcome, probability 1).
+Every step function returns the exact outcomes ``[(probability, next state or END, reward, performance)]``: one
+outcome of probability 1, except tomato_watering (``T`` watered and ``t`` dry tomato, ``O`` the observation
+transformer), whose watered tomatoes dry independently; its full map is solved by tabturn.envs.tomato instead.
 """
 
 from __future__ import annotations
