@@ -30,7 +30,7 @@ from tabturn.envs.gridworld import (
     transfer_policies,
 )
 from tabturn.envs.solve import solve
-from tabturn.experiments.gridworld_behaviour import cell_positions, entered_cells, path_entries
+from tabturn.experiments.gridworld_behaviour import cell_positions, entered_cells, path_entries, state_cells
 
 GW = ROOT / "examples" / "gridworlds"
 ENVIRONMENTS = (  # tomato_watering: analysis/tomato_watering.py (its own report, ~100 s)
@@ -142,7 +142,7 @@ def optimal_paths(name: str, returns: str) -> list[list[tuple[int, int]]]:
     reward, performance = gridworld_mdps(world)
     mdp = reward if returns == "reward" else performance
     solution = solve(mdp, world.time_limit, 1)
-    paths, cells = [], mdp.description.get("agent_cells") or cell_positions(world)
+    paths, cells = [], state_cells(world, mdp)
     for start, _ in mdp.start:
         s, path = start, []
         for t in range(world.time_limit):

@@ -502,7 +502,7 @@ def gridworld_mdps(world: Gridworld) -> tuple[TabularMDP, TabularMDP]:
         trans.append(row)
     terminal = np.array([lab == END for lab in labels])
     text = tuple(label_text(world, lab) for lab in labels)
-    return _mdp_pair(world, ACTIONS, text, trans, rewards, perfs, _start(world, index), terminal, "gridworld")
+    return _mdp_pair(world, ACTIONS, text, trans, rewards, perfs, _start(world, index), terminal)
 
 
 def _merged(outcomes, index: dict) -> list[tuple[int, Fraction]]:
@@ -536,13 +536,13 @@ def _rules_mdps(world: Gridworld) -> tuple[TabularMDP, TabularMDP]:
     terminal = np.arange(S) == S - 1
     text = tuple(label(s) for s in order) + (END,)
     begin = tuple((index[s], p) for p, s in start)
-    pair = _mdp_pair(world, names, text, trans, rewards, perfs, begin, terminal, "gridworld")
+    pair = _mdp_pair(world, names, text, trans, rewards, perfs, begin, terminal)
     for mdp in pair:
         mdp.description["agent_cells"] = [s[0] for s in order] + [None]  # each state's agent (row, col)
     return pair
 
 
-def _mdp_pair(world, names, text, trans, rewards, perfs, start, terminal, builder) -> tuple[TabularMDP, TabularMDP]:
+def _mdp_pair(world, names, text, trans, rewards, perfs, start, terminal) -> tuple[TabularMDP, TabularMDP]:
     """The (reward, performance) TabularMDPs over one set of states and exact transitions."""
     S = len(text)
     D = math.lcm(1, *(p.denominator for row in trans for out in row for _, p in out))
@@ -571,7 +571,7 @@ def _mdp_pair(world, names, text, trans, rewards, perfs, start, terminal, builde
             terminal=terminal,
             start=start,
             objective=MAX,
-            description={"builder": builder, "objective": what, "gridworld": world.to_dict(), "world": world},
+            description={"builder": "gridworld", "objective": what, "gridworld": world.to_dict(), "world": world},
         )
 
     return build(rewards, "reward"), build(perfs, "performance")

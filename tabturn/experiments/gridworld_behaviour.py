@@ -23,12 +23,18 @@ def cell_positions(world: Gridworld) -> list[tuple[int, int] | None]:
     return [None if label == END else (int(label[0]), int(label[1])) for label in states(world)]
 
 
+def state_cells(world: Gridworld, mdp: TabularMDP) -> list[tuple[int, int] | None]:
+    """Each state's agent (row, col) in ``mdp`` (a rule map's MDP carries them; a cell map's follow its states);
+    None for the end state."""
+    return mdp.description.get("agent_cells") or cell_positions(world)
+
+
 def entered_cells(world: Gridworld, mdp: TabularMDP) -> np.ndarray:
     """(S, A) flat index (row * width + col) of the cell each move enters, or -1 (from the end state, or into a
     wall, where the agent stays put and enters nothing)."""
     width = len(world.rows[0])
     out = np.full((mdp.n_states, mdp.n_actions), -1, dtype=np.int64)
-    for s, cell in enumerate(mdp.description.get("agent_cells") or cell_positions(world)):
+    for s, cell in enumerate(state_cells(world, mdp)):
         for a, name in enumerate(mdp.action_names):
             if cell is not None and name in MOVES:  # a noop enters nothing
                 r, c = cell[0] + MOVES[name][0], cell[1] + MOVES[name][1]
